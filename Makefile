@@ -1,0 +1,52 @@
+# MaxTrader. Every target bootstraps what it needs on a fresh machine (Python venv, pinned CDK CLI).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+CDK := node_modules/.bin/cdk
+STAGE ?= staging
+
+# Node 20 is end-of-life for jsii; the banner is noise in every synth (the value is the major).
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help test lint typecheck unit synth bench clean
+
+help:
+	@echo "make test                    lint, type-check and run every test (bootstraps .venv and the CDK CLI)"
+	@echo "make synth STAGE=staging     synthesize the stage's CloudFormation offline (CDK_OUTDIR honoured)"
+	@echo "make bench                   run the benchmarks in bench/ and print their figures"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+# The CLI is pinned in package.json/package-lock.json: a 2.x that reads aws-cdk-lib 2.x assemblies.
+$(CDK): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) $(CDK) lint typecheck
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+synth: $(STAMP) $(CDK)
+	$(CDK) synth -c stage=$(STAGE) --output "$${CDK_OUTDIR:-cdk.out/$(STAGE)}" --quiet
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf cdk.out .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,126 @@
+"""configs/safety.yaml: pre-trade limits, regime overrides, circuit breakers, health, alerts.
+
+Defaults are those of ../shared/specs/safety.md.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from maxtrader.config.base import (
+    ConfigModel,
+    Fraction,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+)
+from maxtrader.domain.models import Regime
+
+
+class Limits(ConfigModel):
+    """The limits the pre-trade checks enforce (the numbered checks of the spec)."""
+
+    max_daily_loss_pct: Fraction = 0.02  # check 4, with max_daily_loss_abs: the tighter applies
+    max_daily_loss_abs: PositiveFloat = 2000.0
+    max_concurrent_positions: NonNegativeInt = 3  # check 5
+    max_daily_trades: NonNegativeInt = 10  # check 6
+    max_daily_trades_per_strategy: NonNegativeInt = 5  # check 7
+    min_seconds_between_trades: NonNegativeInt = 60  # check 8
+    max_position_pct: Fraction = 0.01  # check 9
+    max_premium: PositiveFloat = 500.0  # check 10
+    max_exposure_pct: Fraction = 0.03  # check 11
+    min_rr: PositiveFloat = 1.5  # check 12
+    max_weekly_loss_pct: Fraction = 0.05
+    max_monthly_loss_pct: Fraction = 0.10
+    price_collar_pct: Fraction = 0.01
+
+
+class LimitsOverride(ConfigModel):
+    """A partial Limits: any key given replaces the base value for that regime."""
+
+    max_daily_loss_pct: Fraction | None = None
+    max_daily_loss_abs: PositiveFloat | None = None
+    max_concurrent_positions: NonNegativeInt | None = None
+    max_daily_trades: NonNegativeInt | None = None
+    max_daily_trades_per_strategy: NonNegativeInt | None = None
+    min_seconds_between_trades: NonNegativeInt | None = None
+    max_position_pct: Fraction | None = None
+    max_premium: PositiveFloat | None = None
+    max_exposure_pct: Fraction | None = None
+    min_rr: PositiveFloat | None = None
+    max_weekly_loss_pct: Fraction | None = None
+    max_monthly_loss_pct: Fraction | None = None
+    price_collar_pct: Fraction | None = None
+
+
+class ExtraChecks(ConfigModel):
+    """Checks beyond the original twelve; each can be switched off, all are on by default."""
+
+    weekly_loss: bool = True
+    monthly_loss: bool = True
+    duplicate_signal: bool = True
+    price_collar: bool = True
+    account_flags: bool = True
+
+
+class RapidLossBreaker(ConfigModel):
+    losses: PositiveInt = 3
+    window_minutes: PositiveInt = 30
+    pause_minutes: PositiveInt = 60
+
+
+class ErrorRateBreaker(ConfigModel):
+    errors: PositiveInt = 5
+    window_minutes: PositiveInt = 10
+    pause_minutes: PositiveInt = 30
+
+
+class DrawdownBreaker(ConfigModel):
+    max_drawdown_pct: Fraction = 0.03
+    pause_minutes: PositiveInt = 120
+
+
+class Breakers(ConfigModel):
+    rapid_loss: RapidLossBreaker = RapidLossBreaker()
+    error_rate: ErrorRateBreaker = ErrorRateBreaker()
+    drawdown: DrawdownBreaker = DrawdownBreaker()
+
+
+class Health(ConfigModel):
+    max_staleness_seconds: PositiveInt = 300
+    vix_max_age_seconds: PositiveInt = 900
+    max_consecutive_failures: PositiveInt = 3
+
+
+class Alerts(ConfigModel):
+    alert_cooldown_minutes: NonNegativeInt = 15
+
+
+def _default_overrides() -> dict[Regime, LimitsOverride]:
+    def pair(trades: int, positions: int) -> LimitsOverride:
+        return LimitsOverride(max_daily_trades=trades, max_concurrent_positions=positions)
+
+    return {
+        Regime.NORMAL_VOL: pair(10, 3),
+        Regime.ULTRA_LOW_VOL: pair(5, 2),
+        Regime.EXTREME_CALM_PAUSE: pair(0, 0),
+        Regime.HIGH_VOL: pair(3, 1),
+        Regime.UNKNOWN: pair(0, 0),
+    }
+
+
+class SafetyConfig(ConfigModel):
+    limits: Limits = Limits()
+    checks: ExtraChecks = ExtraChecks()
+    regime_overrides: dict[Regime, LimitsOverride] = Field(default_factory=_default_overrides)
+    breakers: Breakers = Breakers()
+    health: Health = Health()
+    alerts: Alerts = Alerts()
+
+    def limits_for(self, regime: Regime) -> Limits:
+        """Base limits with the regime's override merged over them; the override stands."""
+        override = self.regime_overrides.get(regime)
+        if override is None:
+            return self.limits
+        merged = self.limits.model_dump() | override.model_dump(exclude_none=True)
+        return Limits.model_validate(merged)

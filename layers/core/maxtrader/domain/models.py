@@ -1,0 +1,309 @@
+"""Domain models: the plain, validated values the core passes around.
+
+Every model is frozen and forbids unknown fields. Invalid values (NaN/inf or non-positive
+prices, high < low, negative volume, naive datetimes, zero quantities) are rejected at
+construction with pydantic's ``ValidationError``, whose message names the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, model_validator
+
+# A price is finite and strictly positive; money amounts (P&L) may be negative but finite.
+Price = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Money = Annotated[float, Field(allow_inf_nan=False)]
+NonNegativeMoney = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Quantity = Annotated[int, Field(gt=0)]
+Symbol = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9:._\-]+$")]
+
+
+class DomainModel(BaseModel):
+    """Base of all domain models: immutable, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Regime(StrEnum):
+    EXTREME_CALM_PAUSE = "EXTREME_CALM_PAUSE"
+    ULTRA_LOW_VOL = "ULTRA_LOW_VOL"
+    NORMAL_VOL = "NORMAL_VOL"
+    HIGH_VOL = "HIGH_VOL"
+    UNKNOWN = "UNKNOWN"
+
+
+class Direction(StrEnum):
+    """Direction of a signal on the underlying."""
+
+    LONG = "long"
+    SHORT = "short"
+
+
+class OrderSide(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderPurpose(StrEnum):
+    """Entry opens or adds to a position; exit only reduces one (never blocked by checks)."""
+
+    ENTRY = "entry"
+    EXIT = "exit"
+
+
+class Instrument(StrEnum):
+    OPTION = "option"
+    EQUITY = "equity"
+
+
+class OptionRight(StrEnum):
+    CALL = "call"
+    PUT = "put"
+
+
+class OrderStatus(StrEnum):
+    NEW = "new"
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class TradingState(StrEnum):
+    """ACTIVE: normal. REDUCING: safe mode, exits only. HALTED: kill switch engaged."""
+
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"
+    HALTED = "HALTED"
+
+
+class Bar(DomainModel):
+    """An OHLCV bar stamped at its start; usable only once closed (``closed_at``)."""
+
+    symbol: Symbol
+    ts: AwareDatetime
+    open: Price
+    high: Price
+    low: Price
+    close: Price
+    volume: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    minutes: Annotated[int, Field(gt=0, le=1440)] = 1
+    vwap: Price | None = None
+
+    @model_validator(mode="after")
+    def _ohlc_consistent(self) -> Self:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) is below low ({self.low})")
+        if not self.low <= self.open <= self.high:
+            raise ValueError(f"open ({self.open}) is outside [low {self.low}, high {self.high}]")
+        if not self.low <= self.close <= self.high:
+            raise ValueError(f"close ({self.close}) is outside [low {self.low}, high {self.high}]")
+        return self
+
+    @property
+    def closed_at(self) -> datetime:
+        return self.ts + timedelta(minutes=self.minutes)
+
+
+def signal_id(strategy: str, symbol: str, side: Direction, bar_ts: datetime) -> str:
+    """Deterministic id of a signal: the same decision on the same bar always has the same id."""
+    if bar_ts.tzinfo is None:
+        raise ValueError("bar_ts must be timezone-aware")
+    key = f"{strategy}|{symbol}|{side.value}|{bar_ts.timestamp():.0f}"
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+class Signal(DomainModel):
+    """A strategy's wish to enter, with the levels that define its risk."""
+
+    id: Annotated[str, Field(min_length=8, max_length=64)]
+    strategy: Annotated[str, Field(min_length=1)]
+    symbol: Symbol
+    side: Direction
+    entry: Price
+    stop: Price
+    target: Price
+    bar_ts: AwareDatetime
+    regime: Regime
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _levels_consistent(self) -> Self:
+        if self.side is Direction.LONG and not self.stop < self.entry < self.target:
+            levels = f"{self.stop}, {self.entry}, {self.target}"
+            raise ValueError(f"long signal needs stop < entry < target, got {levels}")
+        if self.side is Direction.SHORT and not self.target < self.entry < self.stop:
+            levels = f"{self.target}, {self.entry}, {self.stop}"
+            raise ValueError(f"short signal needs target < entry < stop, got {levels}")
+        return self
+
+    @classmethod
+    def create(cls, **fields: Any) -> Signal:
+        """Build a signal whose id is derived from (strategy, symbol, side, bar_ts)."""
+        side = Direction(fields["side"])
+        fields["id"] = signal_id(fields["strategy"], fields["symbol"], side, fields["bar_ts"])
+        return cls(**fields)
+
+    @property
+    def reward_risk(self) -> float:
+        return abs(self.target - self.entry) / abs(self.entry - self.stop)
+
+
+def client_order_id(signal_id_: str, purpose: OrderPurpose) -> str:
+    """The broker-side idempotency key: one order per signal and purpose."""
+    return f"mt-{signal_id_}-{purpose.value}"
+
+
+class OrderIntent(DomainModel):
+    """An order the system wants to send, before the safety layer and the broker see it."""
+
+    client_order_id: Annotated[str, Field(min_length=1, max_length=128)]
+    signal_id: Annotated[str, Field(min_length=1)]
+    strategy: Annotated[str, Field(min_length=1)]
+    symbol: Symbol  # what is traded: the underlying (equity) or an OCC option symbol
+    underlying: Symbol
+    side: OrderSide
+    purpose: OrderPurpose
+    instrument: Instrument
+    qty: Quantity
+    est_price: Price  # per unit (per share, or per option share: x100 per contract)
+    limit_price: Price | None = None
+    stop: Price | None = None  # underlying levels, for equity brackets and for exits
+    target: Price | None = None
+    max_loss: NonNegativeMoney = 0.0
+    fees: NonNegativeMoney = 0.0
+
+    @property
+    def multiplier(self) -> int:
+        return 100 if self.instrument is Instrument.OPTION else 1
+
+    @property
+    def notional(self) -> float:
+        return self.qty * self.est_price * self.multiplier
+
+
+class Order(DomainModel):
+    """The broker's view of an order."""
+
+    broker_id: Annotated[str, Field(min_length=1)]
+    client_order_id: Annotated[str, Field(min_length=1, max_length=128)]
+    symbol: Symbol
+    side: OrderSide
+    qty: Quantity
+    status: OrderStatus
+    filled_qty: Annotated[int, Field(ge=0)] = 0
+    filled_avg_price: Price | None = None
+    submitted_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _fill_within_qty(self) -> Self:
+        if self.filled_qty > self.qty:
+            raise ValueError(f"filled_qty ({self.filled_qty}) exceeds qty ({self.qty})")
+        if self.filled_qty > 0 and self.filled_avg_price is None:
+            raise ValueError("filled_avg_price is required when filled_qty > 0")
+        return self
+
+
+class Fill(DomainModel):
+    """One execution. Positions and realized P&L are the sum of fills."""
+
+    fill_id: Annotated[str, Field(min_length=1)]
+    client_order_id: Annotated[str, Field(min_length=1, max_length=128)]
+    symbol: Symbol
+    side: OrderSide
+    qty: Quantity
+    price: Price
+    fee: NonNegativeMoney = 0.0
+    ts: AwareDatetime
+
+
+class Position(DomainModel):
+    """An open position, with the underlying levels that drive its exits."""
+
+    symbol: Symbol
+    underlying: Symbol
+    strategy: Annotated[str, Field(min_length=1)]
+    signal_id: Annotated[str, Field(min_length=1)]
+    instrument: Instrument
+    direction: Direction
+    qty: Quantity
+    avg_price: Price
+    stop: Price
+    target: Price
+    opened_at: AwareDatetime
+    max_loss: NonNegativeMoney
+    time_stop_at: AwareDatetime | None = None
+    mark: Price | None = None
+
+    @property
+    def multiplier(self) -> int:
+        return 100 if self.instrument is Instrument.OPTION else 1
+
+    @property
+    def unrealized_pnl(self) -> float:
+        """Mark-to-market P&L; zero until a mark is known (fail-safe: no phantom profit)."""
+        if self.mark is None:
+            return 0.0
+        sign = 1 if self.direction is Direction.LONG or self.instrument is Instrument.OPTION else -1
+        return sign * (self.mark - self.avg_price) * self.qty * self.multiplier
+
+
+class CheckResult(DomainModel):
+    """One check's typed verdict, with the figures it compared."""
+
+    name: Annotated[str, Field(min_length=1)]
+    passed: bool
+    reason: str = ""
+    observed: float | None = None
+    limit: float | None = None
+
+
+class Verdict(DomainModel):
+    """The safety layer's decision on one order intent: every check, approved only if all passed."""
+
+    signal_id: Annotated[str, Field(min_length=1)]
+    client_order_id: Annotated[str, Field(min_length=1)]
+    purpose: OrderPurpose
+    approved: bool
+    checks: tuple[CheckResult, ...]
+    decided_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _approved_iff_all_passed(self) -> Self:
+        if self.approved != all(c.passed for c in self.checks):
+            raise ValueError("approved must be true exactly when every check passed")
+        return self
+
+    @property
+    def failures(self) -> tuple[CheckResult, ...]:
+        return tuple(c for c in self.checks if not c.passed)
+
+
+class AuditKind(StrEnum):
+    VERDICT = "verdict"
+    RESERVATION = "reservation"
+    KILL_SWITCH = "kill_switch"
+    SAFE_MODE = "safe_mode"
+    BREAKER_TRIP = "breaker_trip"
+    BREAKER_RESET = "breaker_reset"
+    BROKER_RESPONSE = "broker_response"
+    FILL = "fill"
+    RECONCILIATION = "reconciliation"
+    HEALTH = "health"
+    REGIME = "regime"
+
+
+class AuditRecord(DomainModel):
+    """An append-only record of something decided; a day can be replayed from these."""
+
+    ts: AwareDatetime
+    kind: AuditKind
+    subject: Annotated[str, Field(min_length=1)]
+    actor: Annotated[str, Field(min_length=1)] = "system"
+    detail: dict[str, JsonValue] = Field(default_factory=dict)

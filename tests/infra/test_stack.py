@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from aws_cdk import App, Stack, Validations
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk.assertions import Match, Template
+from cdk_nag import AwsSolutionsChecks
+from cfnlint.api import lint_file
+
+from maxtrader import state_schema
+from tests.support.templates import synth, template
+
+REPO = Path(__file__).resolve().parents[2]
+STAGES = ["staging", "production"]
+pytestmark = pytest.mark.xdist_group("cdk")  # one worker synthesizes once for all of these
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_state_table_key_schema_comes_from_the_core(stage: str) -> None:
+    t = Template.from_json(template(stage))
+    t.resource_count_is("AWS::DynamoDB::Table", 1)
+    t.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [
+                {"AttributeName": state_schema.PARTITION_KEY, "KeyType": "HASH"},
+                {"AttributeName": state_schema.SORT_KEY, "KeyType": "RANGE"},
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+            "TimeToLiveSpecification": {
+                "AttributeName": state_schema.TTL_ATTRIBUTE,
+                "Enabled": True,
+            },
+        },
+    )
+    assert state_schema.TABLE_LOGICAL_ID in template(stage)["Resources"]
+
+
+def test_production_keeps_its_state_and_staging_does_not() -> None:
+    Template.from_json(template("production")).has_resource(
+        "AWS::DynamoDB::Table",
+        {
+            "DeletionPolicy": "Retain",
+            "Properties": Match.object_like({"DeletionProtectionEnabled": True}),
+        },
+    )
+    Template.from_json(template("staging")).has_resource(
+        "AWS::DynamoDB::Table", {"DeletionPolicy": "Delete"}
+    )
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_trading_mode_is_visible_and_paper_by_default(stage: str) -> None:
+    outputs = template(stage)["Outputs"]
+    assert outputs["TradingMode"]["Value"] == "paper"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_cdk_nag_reports_no_unacknowledged_finding(stage: str) -> None:
+    report = json.loads((synth(stage) / "validation-report.json").read_text())
+    assert report.get("pluginReports", []) == []
+
+
+def test_cdk_nag_plugin_is_wired_to_fail_on_findings(tmp_path: Path) -> None:
+    """The same plugin setup fails synth on a bad construct, so an empty report means something."""
+    app = App(outdir=str(tmp_path))
+    stack = Stack(app, "Bad")
+    dynamodb.CfnTable(
+        stack,
+        "NoPitr",
+        key_schema=[dynamodb.CfnTable.KeySchemaProperty(attribute_name="pk", key_type="HASH")],
+        attribute_definitions=[
+            dynamodb.CfnTable.AttributeDefinitionProperty(attribute_name="pk", attribute_type="S")
+        ],
+        provisioned_throughput=dynamodb.CfnTable.ProvisionedThroughputProperty(
+            read_capacity_units=1, write_capacity_units=1
+        ),
+    )
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    with pytest.raises(RuntimeError, match="AwsSolutions-DDB3"):
+        app.synth()
+
+
+def test_placeholder_contacts_are_flagged_at_synth() -> None:
+    manifest = json.loads((synth("production") / "MaxTrader-production.metadata.json").read_text())
+    warnings = [
+        entry["data"]
+        for entries in manifest.values()
+        for entry in entries
+        if entry["type"] == "aws:cdk:warning"
+    ]
+    assert any("placeholder contacts: oncall@example.com, +15555550100" in w for w in warnings)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_cfn_lint_finds_nothing(stage: str) -> None:
+    matches = lint_file(synth(stage) / f"MaxTrader-{stage}.template.json")
+    assert [str(m) for m in matches] == []
+
+
+@pytest.mark.slow
+def test_pinned_cli_synthesizes_offline_into_cdk_outdir() -> None:
+    cdk = REPO / "node_modules" / ".bin" / "cdk"
+    if not cdk.exists():
+        pytest.skip("the pinned CDK CLI is installed by `make test` (npm ci)")
+    outdir = Path(tempfile.mkdtemp(prefix="cdk-cli-"))
+    try:
+        env = os.environ | {
+            "CDK_OUTDIR": str(outdir),
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        }
+        result = subprocess.run(
+            [shutil.which("make") or "make", "--no-print-directory", "synth", "STAGE=production"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert (outdir / "MaxTrader-production.template.json").exists()
+    finally:
+        shutil.rmtree(outdir, ignore_errors=True)
+
+
+def test_broken_config_fails_synth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    configs = tmp_path / "configs"
+    shutil.copytree(REPO / "configs", configs)
+    safety = configs / "safety.yaml"
+    safety.write_text(safety.read_text().replace("max_premium: 500", "max_premum: 500"))
+    from app import build_app
+
+    from maxtrader.domain.errors import ConfigError
+
+    monkeypatch.setenv("MAXTRADER_CONFIG_DIR", str(configs))
+    with pytest.raises(ConfigError, match=r"limits\.max_premum: unknown key"):
+        build_app("staging", outdir=str(tmp_path / "out"))
