@@ -1,0 +1,165 @@
+"""The Strategy protocol every regime strategy implements, and what they share.
+
+A strategy is an incremental, serializable state machine driven one CLOSED 1-minute RTH bar at a
+time. The strategy object holds only configuration; everything that changes lives in its State,
+a frozen pydantic model with an exact JSON round trip::
+
+    strategy = strategy_for(regime, config)            # maxtrader.domain.strategies.routing
+    state = strategy.start_session(symbol, session, history)   # before the open, prior bars only
+    for bar in closed_bars:                            # live: load state, step one bar, save
+        state, signals = strategy.step(state, bar)
+    blob = state.model_dump_json(); state = strategy.load_state(blob)
+
+Rules every strategy follows:
+- ``history`` holds 1-minute RTH bars of sessions strictly before the session being started
+  (``strategy.history_sessions`` of them are enough); a bar of that session or later is a
+  look-ahead and raises ValueError.
+- ``step`` ignores a bar it has already seen (ts <= state.last_ts): returns the state unchanged and
+  no signals, so a redelivered bar cannot double a signal. A bar of another symbol, outside the
+  session's regular hours, or not 1-minute raises ValueError and changes nothing.
+- Entries are decided when bar t closes (``bar.closed_at``) and are only emitted when that instant
+  lies in the session's entry window [entry_start, close - entry_stop_before_close) (and any
+  strategy-specific window); the order fills at bar t+1's open.
+- A signal is emitted only when its reward/risk >= the strategy's ``min_rr`` and its levels are
+  consistent (long: stop < entry < target). Signal ids are deterministic (Signal.create).
+- ``max_hold_minutes`` is the time stop the caller applies to positions the strategy opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Protocol, TypeVar
+
+from pydantic import AwareDatetime
+
+from maxtrader.config.strategies import SessionRules
+from maxtrader.domain.calendar import Session
+from maxtrader.domain.clock import NEW_YORK
+from maxtrader.domain.models import Bar, Direction, DomainModel, Instrument, Regime, Signal
+
+ONE_MINUTE = timedelta(minutes=1)
+
+
+class StrategyState(DomainModel):
+    """What every strategy state carries: the session frame and the last bar seen."""
+
+    symbol: str
+    day: date
+    session_open: AwareDatetime
+    session_close: AwareDatetime
+    entry_start: AwareDatetime  # entries when start <= bar.closed_at < end
+    entry_end: AwareDatetime
+    last_ts: AwareDatetime | None = None
+    ready: bool = True  # False: not enough history; the strategy steps but never signals
+    note: str = ""
+
+
+StateT = TypeVar("StateT", bound=StrategyState)
+
+
+class Strategy(Protocol[StateT]):
+    """A regime strategy (see the module docstring for the rules)."""
+
+    name: str
+    regime: Regime
+    instrument: Instrument
+    min_rr: float
+    max_hold_minutes: int
+    history_sessions: int
+
+    def start_session(self, symbol: str, session: Session, history: Sequence[Bar]) -> StateT: ...
+
+    def step(self, state: StateT, bar: Bar) -> tuple[StateT, list[Signal]]: ...
+
+    def load_state(self, data: str | bytes) -> StateT: ...
+
+
+def session_frame(
+    symbol: str, session: Session, rules: SessionRules
+) -> dict[str, str | date | datetime]:
+    """The StrategyState fields that frame a session (entry window from the config)."""
+    start, end = session.entry_window(
+        rules.entry_start, timedelta(minutes=rules.entry_stop_before_close_minutes)
+    )
+    return {
+        "symbol": symbol,
+        "day": session.day,
+        "session_open": session.open,
+        "session_close": session.close,
+        "entry_start": start,
+        "entry_end": end,
+    }
+
+
+def split_sessions(history: Sequence[Bar], before: date) -> list[list[Bar]]:
+    """Group prior-session bars by New York date, oldest first; reject any bar on/after ``before``.
+
+    Bars must be sorted by time (the loaders guarantee it); unsorted input raises ValueError.
+    """
+    sessions: list[list[Bar]] = []
+    current_day: date | None = None
+    previous_ts: datetime | None = None
+    for bar in history:
+        if previous_ts is not None and bar.ts <= previous_ts:
+            raise ValueError(f"history is not strictly increasing at {bar.ts.isoformat()}")
+        previous_ts = bar.ts
+        day = bar.ts.astimezone(NEW_YORK).date()
+        if day >= before:
+            raise ValueError(
+                f"history holds a bar of {day.isoformat()} ({bar.ts.isoformat()}), not strictly "
+                f"before the session of {before.isoformat()}: that would be a look-ahead"
+            )
+        if day != current_day:
+            sessions.append([])
+            current_day = day
+        sessions[-1].append(bar)
+    return sessions
+
+
+def accept_bar(state: StrategyState, bar: Bar) -> bool:
+    """Validate a bar against the state; False when it was already seen (ignore it)."""
+    if bar.symbol != state.symbol:
+        raise ValueError(f"bar of {bar.symbol} given to the {state.symbol} strategy state")
+    if bar.minutes != 1:
+        raise ValueError(f"strategies step on 1-minute bars, got a {bar.minutes}-minute bar")
+    if not state.session_open <= bar.ts < state.session_close:
+        raise ValueError(
+            f"bar at {bar.ts.isoformat()} is outside the regular hours of {state.day.isoformat()}"
+        )
+    return state.last_ts is None or bar.ts > state.last_ts
+
+
+def in_entry_window(state: StrategyState, bar: Bar) -> bool:
+    return state.entry_start <= bar.ts + ONE_MINUTE < state.entry_end
+
+
+def make_signal(
+    *,
+    strategy: str,
+    regime: Regime,
+    bar: Bar,
+    side: Direction,
+    entry: float,
+    stop: float,
+    target: float,
+    min_rr: float,
+    reason: str,
+) -> Signal | None:
+    """A signal when its levels are consistent and its reward/risk reaches ``min_rr``, else None."""
+    sign = 1.0 if side is Direction.LONG else -1.0
+    risk = sign * (entry - stop)
+    reward = sign * (target - entry)
+    if risk <= 0 or reward <= 0 or stop <= 0 or reward < min_rr * risk:
+        return None
+    return Signal.create(
+        strategy=strategy,
+        symbol=bar.symbol,
+        side=side,
+        entry=entry,
+        stop=stop,
+        target=target,
+        bar_ts=bar.ts,
+        regime=regime,
+        reason=reason,
+    )
