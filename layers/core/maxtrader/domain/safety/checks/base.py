@@ -1,0 +1,76 @@
+"""What a pre-trade check is: a named, pure function of one decision's context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from maxtrader.config.safety import ExtraChecks, Limits
+from maxtrader.domain.models import CheckResult, Instrument, OrderIntent
+from maxtrader.domain.safety.context import MarketContext
+from maxtrader.domain.safety.state import Snapshot
+
+
+def order_price(intent: OrderIntent) -> float:
+    """The price the order pays per unit: its limit when it has one, else the estimate."""
+    return intent.limit_price if intent.limit_price is not None else intent.est_price
+
+
+def max_loss(intent: OrderIntent) -> float | None:
+    """Spec: long option = premium paid + fees; equity = qty x |entry - stop| + fees.
+
+    The intent's own ``max_loss`` is a floor (a caller may know more). None when an equity order
+    has no stop: its loss is unbounded and the sizing checks fail closed.
+    """
+    price = order_price(intent)
+    if intent.instrument is Instrument.OPTION:
+        computed = price * intent.qty * intent.multiplier + intent.fees
+    elif intent.stop is None:
+        return None
+    else:
+        computed = intent.qty * abs(price - intent.stop) + intent.fees
+    return max(computed, intent.max_loss)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    intent: OrderIntent
+    market: MarketContext
+    limits: Limits
+    snapshot: Snapshot
+    now: datetime
+    max_loss: float | None
+
+
+CheckFn = Callable[[CheckContext], CheckResult]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A named check; ``switch`` names the ExtraChecks flag that can turn it off."""
+
+    name: str
+    fn: CheckFn
+    switch: str | None = None
+
+    def enabled(self, extra: ExtraChecks) -> bool:
+        return self.switch is None or bool(getattr(extra, self.switch))
+
+
+def passed(name: str, observed: float | None = None, limit: float | None = None) -> CheckResult:
+    return CheckResult(name=name, passed=True, observed=observed, limit=limit)
+
+
+def failed(
+    name: str, reason: str, observed: float | None = None, limit: float | None = None
+) -> CheckResult:
+    return CheckResult(name=name, passed=False, reason=reason, observed=observed, limit=limit)
+
+
+def verdict_of(
+    name: str, ok: bool, reason: str, observed: float | None, limit: float | None
+) -> CheckResult:
+    return CheckResult(
+        name=name, passed=ok, reason="" if ok else reason, observed=observed, limit=limit
+    )

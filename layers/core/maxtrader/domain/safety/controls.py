@@ -1,0 +1,219 @@
+"""Durable switches and breakers: kill switch, safe mode, the three breakers, health, marks.
+
+``Controls`` owns every read-modify-write of those small items: it re-reads and retries on a
+version conflict, appends the audit record in the same write, and collects the events (trip,
+reset, kill switch, safe mode, health failure) the caller turns into alerts and metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TypeVar
+
+from pydantic import JsonValue
+
+from maxtrader.config.safety import SafetyConfig
+from maxtrader.domain.calendar import MarketCalendar
+from maxtrader.domain.clock import Clock
+from maxtrader.domain.errors import StateUnavailableError
+from maxtrader.domain.models import AuditKind, AuditRecord
+from maxtrader.domain.safety import audit, breakers, health
+from maxtrader.domain.safety.state import (
+    BreakerName,
+    BreakerState,
+    StateConflictError,
+    SwitchName,
+    SwitchState,
+)
+from maxtrader.ports import StateStore
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class MarkReport:
+    unrealized: float
+    equity: float
+    peak: float
+    drawdown: float
+    tripped: bool
+
+
+def retrying(attempts: int, action: Callable[[], T]) -> T:
+    """Run ``action`` again after a StateConflictError (it re-reads); give up as unavailable."""
+    for _ in range(attempts):
+        try:
+            return action()
+        except StateConflictError:
+            continue
+    raise StateUnavailableError(f"state kept changing underneath ({attempts} attempts)")
+
+
+class Controls:
+    def __init__(
+        self,
+        config: SafetyConfig,
+        store: StateStore,
+        clock: Clock,
+        calendar: MarketCalendar | None,
+        attempts: int,
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._clock = clock
+        self._calendar = calendar
+        self._attempts = attempts
+        self.events: list[AuditRecord] = []
+
+    # --- switches --------------------------------------------------------------------------
+    def set_switch(
+        self, name: SwitchName, on: bool, actor: str, reason: str, *, automatic: bool = False
+    ) -> SwitchState:
+        if not actor.strip():
+            raise ValueError("an actor is required to change the kill switch or safe mode")
+
+        def attempt() -> SwitchState:
+            now = self._clock.now()
+            current = self._store.switch(name)
+            if automatic and not on and current.on and not current.automatic:
+                return current  # health never clears an operator's safe mode
+            if automatic and on and current.on:
+                return current  # already on; an operator's stays the operator's
+            if current.on == on and current.automatic == automatic:
+                return current  # idempotent: no change, no audit
+            new = SwitchState(
+                name=name,
+                on=on,
+                automatic=automatic and on,
+                actor=actor,
+                reason=reason,
+                changed_at=now,
+                version=current.version + 1,
+            )
+            rec = audit.switch_record(new, now)
+            self._store.put_switch(new, current.version, [rec])
+            self.events.append(rec)
+            return new
+
+        return retrying(self._attempts, attempt)
+
+    # --- breakers --------------------------------------------------------------------------
+    def refresh_breakers(self) -> list[BreakerState]:
+        """Record the reset of every breaker whose pause is over; returns the current states."""
+        return [self.refresh(self._store.breaker(name)) for name in BreakerName]
+
+    def refresh(self, state: BreakerState) -> BreakerState:
+        """Best effort: a lost race means another caller recorded the reset."""
+        now = self._clock.now()
+        if not state.expired(now):
+            return state
+        new = breakers.reset(state)
+        rec = audit.breaker_record(replace(new, reason=state.reason), now, tripped=False)
+        try:
+            self._store.put_breaker(new, state.version, [rec])
+        except StateConflictError:
+            return self._store.breaker(state.name)
+        self.events.append(rec)
+        return new
+
+    def record_event(self, name: BreakerName, at: datetime, cause: AuditRecord | None) -> bool:
+        """One losing close / order error; True when it tripped the breaker."""
+
+        def attempt() -> bool:
+            state = self.refresh(self._store.breaker(name))
+            new, tripped = breakers.record_event(state, at, self._config.breakers)
+            records = [cause] if cause is not None else []
+            if tripped:
+                records.append(audit.breaker_record(new, self._clock.now(), tripped=True))
+            self._store.put_breaker(new, state.version, records)
+            if tripped:
+                self.events.append(records[-1])
+            return tripped
+
+        return retrying(self._attempts, attempt)
+
+    def mark(self, marks: Mapping[str, float], equity: float) -> MarkReport:
+        bad = {s: p for s, p in marks.items() if not (p > 0 and p != float("inf"))}
+        if bad or not (equity > 0 and equity != float("inf")):
+            raise ValueError(f"marks and equity must be finite and positive: {bad or equity}")
+
+        def attempt() -> tuple[float, float]:
+            portfolio = self._store.portfolio()
+            tickets = self._store.open_tickets()
+            held = {t.symbol for t in tickets}
+            merged = {s: p for s, p in (portfolio.marks | dict(marks)).items() if s in held}
+            unrealized = sum(t.unrealized(merged.get(t.symbol)) for t in tickets)
+            peak = max(portfolio.peak_equity or equity, equity)
+            self._store.update_marks(unrealized=unrealized, marks=merged, equity=equity, peak=peak)
+            return unrealized, peak
+
+        unrealized, peak = retrying(self._attempts, attempt)
+
+        def trip_drawdown() -> bool:
+            state = self.refresh(self._store.breaker(BreakerName.DRAWDOWN))
+            now = self._clock.now()
+            new = breakers.check_drawdown(state, peak, equity, now, self._config.breakers)
+            if new is None:
+                return False
+            rec = audit.breaker_record(new, now, tripped=True)
+            self._store.put_breaker(new, state.version, [rec])
+            self.events.append(rec)
+            return True
+
+        tripped = retrying(self._attempts, trip_drawdown)
+        return MarkReport(unrealized, equity, peak, breakers.drawdown(peak, equity), tripped)
+
+    def reset_peak(self, actor: str, equity: float) -> None:
+        """Operator action: start measuring drawdown from ``equity`` (audited)."""
+        portfolio = self._store.portfolio()
+        rec = audit.record(
+            AuditKind.BREAKER_RESET,
+            "drawdown_peak",
+            self._clock.now(),
+            actor,
+            old_peak=portfolio.peak_equity,
+            new_peak=equity,
+        )
+        self._store.update_marks(
+            unrealized=portfolio.unrealized,
+            marks=portfolio.marks,
+            equity=equity,
+            peak=equity,
+            reset_peak=True,
+        )
+        self._store.append_audit([rec])
+        self.events.append(rec)
+
+    # --- health ----------------------------------------------------------------------------
+    def evaluate_health(self, inputs: health.HealthInputs) -> health.HealthReport:
+        def attempt() -> health.HealthReport:
+            now = self._clock.now()
+            state = self._store.health()
+            checks, new = health.evaluate(inputs, state, self._config.health, self._calendar, now)
+            self._store.put_health(new, state.version)
+            return health.HealthReport(
+                checked_at=now,
+                checks=checks,
+                safe_mode=False,
+                safe_mode_changed=False,
+                broker_failures=new.broker_failures,
+            )
+
+        report = retrying(self._attempts, attempt)
+        before = self._store.switch(SwitchName.SAFE_MODE)
+        if report.healthy:
+            after = self.set_switch(SwitchName.SAFE_MODE, False, "health", "", automatic=True)
+        else:
+            reason = "; ".join(f"{c.name}: {c.reason}" for c in report.failures)
+            after = self.set_switch(SwitchName.SAFE_MODE, True, "health", reason, automatic=True)
+            failures: list[JsonValue] = [audit.check_detail(c) for c in report.failures]
+            rec = audit.record(
+                AuditKind.HEALTH, "health", report.checked_at, "health", failures=failures
+            )
+            self._store.append_audit([rec])
+            self.events.append(rec)
+        return report.model_copy(
+            update={"safe_mode": after.on, "safe_mode_changed": after.on != before.on}
+        )

@@ -1,0 +1,134 @@
+"""Health evaluation (the health function, every minute in the session), as a pure function.
+
+Checks: market hours (calendar session and, when given, the trading window), data freshness of
+each traded symbol, VIX freshness, broker connectivity (failing only after
+``max_consecutive_failures`` failed probes in a row), account flags and the broker's clock
+agreeing with the calendar. Any failure puts the engine into automatic safe mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field
+
+from maxtrader.config.safety import Health
+from maxtrader.domain.calendar import MarketCalendar
+from maxtrader.domain.models import CheckResult, DomainModel
+from maxtrader.domain.safety.checks.base import failed, passed, verdict_of
+from maxtrader.domain.safety.context import AccountFlags
+from maxtrader.domain.safety.state import HealthState
+
+
+class HealthInputs(DomainModel):
+    """What the health function observed this minute.
+
+    ``newest_bars`` maps each traded symbol to the close time of its newest bar (a symbol with
+    no bar at all maps to None and fails). ``window`` is today's [start, end) trading window.
+    """
+
+    newest_bars: dict[str, AwareDatetime | None] = Field(default_factory=dict)
+    vix_at: AwareDatetime | None = None
+    broker_ok: bool
+    account: AccountFlags | None = None
+    broker_clock_open: bool | None = None
+    window: tuple[AwareDatetime, AwareDatetime] | None = None
+
+
+class HealthReport(DomainModel):
+    checked_at: AwareDatetime
+    checks: tuple[CheckResult, ...]
+    safe_mode: bool  # safe mode after this evaluation
+    safe_mode_changed: bool
+    broker_failures: Annotated[int, Field(ge=0)]
+
+    @property
+    def healthy(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    @property
+    def failures(self) -> tuple[CheckResult, ...]:
+        return tuple(c for c in self.checks if not c.passed)
+
+
+def evaluate(
+    inputs: HealthInputs,
+    state: HealthState,
+    config: Health,
+    calendar: MarketCalendar | None,
+    now: datetime,
+) -> tuple[tuple[CheckResult, ...], HealthState]:
+    failures = 0 if inputs.broker_ok else state.broker_failures + 1
+    new_state = replace(state, broker_failures=failures, checked_at=now, version=state.version + 1)
+    checks = (
+        _market_hours(inputs, calendar, now),
+        *_freshness(inputs, config, now),
+        _vix(inputs, config, now),
+        verdict_of(
+            "broker_connectivity",
+            failures < config.max_consecutive_failures,
+            f"{failures} consecutive broker failures",
+            failures,
+            config.max_consecutive_failures,
+        ),
+        _account(inputs.account),
+        _broker_clock(inputs, calendar, now),
+    )
+    return checks, new_state
+
+
+def _market_hours(
+    inputs: HealthInputs, calendar: MarketCalendar | None, now: datetime
+) -> CheckResult:
+    if calendar is None:
+        return failed("market_hours", "no exchange calendar configured (fail closed)")
+    session = calendar.session_at(now)
+    if session is None:
+        return failed("market_hours", f"market closed at {now.isoformat()}")
+    if inputs.window is not None and not inputs.window[0] <= now < inputs.window[1]:
+        return failed("market_hours", "outside the trading window")
+    return passed("market_hours")
+
+
+def _freshness(inputs: HealthInputs, config: Health, now: datetime) -> list[CheckResult]:
+    lim = float(config.max_staleness_seconds)
+    results = []
+    for symbol, newest in sorted(inputs.newest_bars.items()):
+        name = f"data_freshness:{symbol}"
+        if newest is None:
+            results.append(failed(name, f"no bar for {symbol}", limit=lim))
+            continue
+        age = (now - newest).total_seconds()
+        results.append(verdict_of(name, age < lim, f"{symbol} newest bar {age:.0f}s old", age, lim))
+    return results
+
+
+def _vix(inputs: HealthInputs, config: Health, now: datetime) -> CheckResult:
+    lim = float(config.vix_max_age_seconds)
+    if inputs.vix_at is None:
+        return failed("vix_freshness", "no VIX value", limit=lim)
+    age = (now - inputs.vix_at).total_seconds()
+    return verdict_of("vix_freshness", age < lim, f"VIX {age:.0f}s old", age, lim)
+
+
+def _account(flags: AccountFlags | None) -> CheckResult:
+    if flags is None:
+        return failed("account_flags", "account flags unknown (fail closed)")
+    if flags.blocked:
+        return failed("account_flags", "account flags set: " + ", ".join(flags.blocked))
+    return passed("account_flags")
+
+
+def _broker_clock(
+    inputs: HealthInputs, calendar: MarketCalendar | None, now: datetime
+) -> CheckResult:
+    if inputs.broker_clock_open is None or calendar is None:
+        return passed("broker_clock")  # not observed this minute: nothing to disagree with
+    ours = calendar.is_open(now)
+    if inputs.broker_clock_open != ours:
+        return failed(
+            "broker_clock", f"broker says open={inputs.broker_clock_open}, calendar says {ours}"
+        )
+    return passed("broker_clock")
