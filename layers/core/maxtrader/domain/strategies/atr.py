@@ -1,0 +1,66 @@
+"""True range and ATR (simple mean of true range, as the spec defines it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from statistics import median
+from typing import Protocol
+
+
+class OHLC(Protocol):
+    @property
+    def open(self) -> float: ...
+    @property
+    def high(self) -> float: ...
+    @property
+    def low(self) -> float: ...
+    @property
+    def close(self) -> float: ...
+
+
+def true_range(high: float, low: float, prev_close: float | None) -> float:
+    """max(H - L, |H - prev C|, |L - prev C|); without a previous close, H - L."""
+    if prev_close is None:
+        return high - low
+    return max(high - low, abs(high - prev_close), abs(low - prev_close))
+
+
+def atr(candles: Sequence[OHLC], period: int) -> float | None:
+    """ATR(period) at the last candle: mean TR of the last ``period`` candles (None if too few).
+
+    Each TR uses the close of the candle before it when the sequence holds one.
+    """
+    if len(candles) < period:
+        return None
+    start = len(candles) - period
+    total = 0.0
+    for i in range(start, len(candles)):
+        prev = candles[i - 1].close if i > 0 else None
+        c = candles[i]
+        total += true_range(c.high, c.low, prev)
+    return total / period
+
+
+def median_session_atr(sessions: Sequence[Sequence[OHLC]], period: int) -> float | None:
+    """Median of the ATR(period) series over several sessions of 1-minute bars.
+
+    Within each session TR uses the previous bar's close (the first bar of a session uses H - L:
+    the overnight gap is not intraday movement) and ATR windows never span two sessions, so the
+    brick size measures intraday minute-to-minute range only. None when no session has
+    ``period`` bars.
+    """
+    values: list[float] = []
+    for bars in sessions:
+        trs: list[float] = []
+        prev: float | None = None
+        running = 0.0
+        for i, bar in enumerate(bars):
+            tr = true_range(bar.high, bar.low, prev)
+            prev = bar.close
+            trs.append(tr)
+            running += tr
+            if i >= period:
+                running -= trs[i - period]
+            if i >= period - 1:
+                values.append(running / period)
+    return median(values) if values else None

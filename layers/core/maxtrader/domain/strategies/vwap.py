@@ -1,0 +1,49 @@
+"""Session VWAP and its volume-weighted standard deviation, as O(1) running sums.
+
+VWAP_t = sum(TP*V)/sum(V) with TP = (H+L+C)/3; sigma_t^2 = sum(V*(TP - VWAP_t)^2)/sum(V).
+The sums are kept about a shift (the session's first TP) so the variance does not lose its
+digits to cancellation at index prices.
+"""
+
+from __future__ import annotations
+
+import math
+
+from maxtrader.domain.models import Bar, DomainModel
+
+
+class VwapSums(DomainModel):
+    n: int = 0  # bars seen
+    shift: float = 0.0
+    v: float = 0.0
+    xv: float = 0.0  # sum V*(TP - shift)
+    x2v: float = 0.0  # sum V*(TP - shift)^2
+
+
+def add_bar(sums: VwapSums, bar: Bar) -> VwapSums:
+    tp = (bar.high + bar.low + bar.close) / 3.0
+    shift = tp if sums.n == 0 else sums.shift
+    x = tp - shift
+    vol = bar.volume
+    return VwapSums.model_construct(
+        n=sums.n + 1,
+        shift=shift,
+        v=sums.v + vol,
+        xv=sums.xv + vol * x,
+        x2v=sums.x2v + vol * x * x,
+    )
+
+
+def vwap(sums: VwapSums) -> float | None:
+    """Session VWAP, or None before any volume traded."""
+    if sums.v <= 0:
+        return None
+    return sums.shift + sums.xv / sums.v
+
+
+def sigma(sums: VwapSums) -> float | None:
+    """Volume-weighted standard deviation of TP about VWAP, or None before any volume."""
+    if sums.v <= 0:
+        return None
+    mean = sums.xv / sums.v
+    return math.sqrt(max(sums.x2v / sums.v - mean * mean, 0.0))

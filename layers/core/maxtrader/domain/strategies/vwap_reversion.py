@@ -1,0 +1,135 @@
+"""ULTRA_LOW_VOL: VWAP mean reversion.
+
+Per closed bar t (no prior-session parameters needed): session VWAP_t and sigma_t over the
+session's bars up to t; once >= min_bars bars, band half-width d_t = max(band_sigma x sigma_t,
+min_band_pct x close_t). Long when close_{t-1} < VWAP_{t-1} - d_{t-1} and close_t > VWAP_t - d_t
+(price re-enters the band from below; each close is compared with the band of its own bar);
+short mirrors at the upper band. Target VWAP_t; stop = lowest low of the last stop_lookback_bars
+bars (bar t included) - stop_buffer_pct x entry (short: highest high + buffer). Entries when the
+bar closes in [entry_start, entry_end) intersected with the session's entry window; after a
+signal, cooldown_bars bars without a new one; at most max_signals_per_day per session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from maxtrader.config.strategies import SessionRules, VwapMeanReversion
+from maxtrader.domain.calendar import Session
+from maxtrader.domain.models import Bar, Direction, Regime, Signal
+from maxtrader.domain.strategies.base import (
+    StrategyState,
+    accept_bar,
+    in_entry_window,
+    make_signal,
+    session_frame,
+)
+from maxtrader.domain.strategies.vwap import VwapSums, add_bar, sigma, vwap
+
+
+class VwapReversionState(StrategyState):
+    sums: VwapSums = VwapSums()
+    prev_close: float | None = None
+    prev_lower: float | None = None  # band of the previous bar (None until min_bars)
+    prev_upper: float | None = None
+    lows: tuple[float, ...] = ()  # last stop_lookback_bars lows/highs, oldest first
+    highs: tuple[float, ...] = ()
+    cooldown: int = 0  # bars still blocked after a signal
+    signals_today: int = 0
+
+
+class VwapReversionStrategy:
+    name = "vwap_reversion"
+    regime = Regime.ULTRA_LOW_VOL
+    history_sessions = 0
+
+    def __init__(self, config: VwapMeanReversion, session_rules: SessionRules) -> None:
+        self.config = config
+        self.session_rules = session_rules
+        self.instrument = config.instrument
+        self.min_rr = config.min_rr
+        self.max_hold_minutes = config.max_hold_minutes
+
+    def start_session(
+        self, symbol: str, session: Session, history: Sequence[Bar]
+    ) -> VwapReversionState:
+        state = VwapReversionState.model_validate(
+            session_frame(symbol, session, self.session_rules)
+        )
+        # The strategy's own hours, intersected with the session's entry window.
+        start = max(state.entry_start, session.at(self.config.entry_start))
+        end = min(state.entry_end, session.at(self.config.entry_end))
+        return state.model_copy(update={"entry_start": start, "entry_end": end})
+
+    def load_state(self, data: str | bytes) -> VwapReversionState:
+        return VwapReversionState.model_validate_json(data)
+
+    def step(self, state: VwapReversionState, bar: Bar) -> tuple[VwapReversionState, list[Signal]]:
+        if not accept_bar(state, bar):
+            return state, []
+        cfg = self.config
+        sums = add_bar(state.sums, bar)
+        keep = cfg.stop_lookback_bars
+        lows = (*state.lows[-keep + 1 :], bar.low) if keep > 1 else (bar.low,)
+        highs = (*state.highs[-keep + 1 :], bar.high) if keep > 1 else (bar.high,)
+        close = bar.close
+        lower = upper = None
+        mid = vwap(sums)
+        sd = sigma(sums)
+        if sums.n >= cfg.min_bars and mid is not None and sd is not None:
+            half = max(cfg.band_sigma * sd, cfg.min_band_pct * close)
+            lower, upper = mid - half, mid + half
+        blocked = state.cooldown > 0
+        signal: Signal | None = None
+        side: Direction | None = None
+        if lower is not None and upper is not None and state.prev_close is not None:
+            if (
+                state.prev_lower is not None
+                and state.prev_close < state.prev_lower
+                and close > lower
+            ):
+                side = Direction.LONG
+            elif (
+                state.prev_upper is not None
+                and state.prev_close > state.prev_upper
+                and close < upper
+            ):
+                side = Direction.SHORT
+        if (
+            side is not None
+            and mid is not None
+            and not blocked
+            and state.signals_today < cfg.max_signals_per_day
+            and in_entry_window(state, bar)
+        ):
+            buffer = cfg.stop_buffer_pct * close
+            stop = min(lows) - buffer if side is Direction.LONG else max(highs) + buffer
+            band = lower if side is Direction.LONG else upper
+            signal = make_signal(
+                strategy=self.name,
+                regime=self.regime,
+                bar=bar,
+                side=side,
+                entry=close,
+                stop=stop,
+                target=mid,
+                min_rr=cfg.min_rr,
+                reason=(
+                    f"close {close:.2f} back inside the band at {band:.2f} "
+                    f"(VWAP {mid:.2f}, sigma {sd:.4f})"
+                ),
+            )
+        new_state = state.model_copy(
+            update={
+                "last_ts": bar.ts,
+                "sums": sums,
+                "prev_close": close,
+                "prev_lower": lower,
+                "prev_upper": upper,
+                "lows": lows,
+                "highs": highs,
+                "cooldown": cfg.cooldown_bars if signal is not None else max(state.cooldown - 1, 0),
+                "signals_today": state.signals_today + (signal is not None),
+            }
+        )
+        return new_state, [signal] if signal is not None else []

@@ -1,0 +1,207 @@
+"""NORMAL_VOL: Wave-Renko.
+
+Session parameters, fixed before the open from PRIOR sessions only:
+- brick b = max(brick_atr_mult x median ATR(atr_period) of the prior brick_sessions sessions'
+  1-minute RTH bars, min_brick);
+- daily trend = sign(last prior close - the close trend_sessions sessions before it).
+
+Per closed bar: Renko bricks from the close (several may form on one bar, reversal after
+reversal_bricks), a wave = a run of >= wave_min_bricks same-direction bricks (P1 = close of the
+brick before the run, P2 = its last brick, H = |P2 - P1|; a same-direction brick extends it).
+Bricks against the wave form the pullback (extreme = its furthest brick close); r = |P2 -
+extreme| / H. r >= max_retrace drops the wave. The first brick resuming the wave after a pullback
+with r >= min_retrace is the trigger: entry = the bar's close, stop = extreme -/+
+stop_buffer_bricks x b, target = P2 +/- target_wave_mult x H. A shallower pullback (r <
+min_retrace) is forgotten and the wave continues. A trigger ends its wave (one signal per wave)
+whether or not a filter (entry window, VWAP side, daily trend, min_rr) lets the signal out.
+While a wave is alive its own pullback never starts a competing wave; once dropped, the
+pullback's run can become the next wave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from maxtrader.config.strategies import SessionRules, WaveRenko
+from maxtrader.domain.calendar import Session
+from maxtrader.domain.models import Bar, Direction, Regime, Signal
+from maxtrader.domain.strategies.atr import median_session_atr
+from maxtrader.domain.strategies.base import (
+    StrategyState,
+    accept_bar,
+    in_entry_window,
+    make_signal,
+    session_frame,
+    split_sessions,
+)
+from maxtrader.domain.strategies.renko import new_bricks
+from maxtrader.domain.strategies.vwap import VwapSums, add_bar, vwap
+
+
+class WaveRenkoState(StrategyState):
+    brick: float = 0.0
+    trend: int = 0  # +1 up, -1 down, 0 flat/unknown (then no trend-filtered entry)
+    anchor: float | None = None  # first close of the session: brick level 0
+    level: int = 0  # last brick's level
+    direction: int = 0  # last brick's direction, 0 before the first brick
+    run_len: int = 0
+    run_start: int = 0  # level of the brick before the current run
+    wave_dir: int = 0  # 0: no live wave
+    p1: int = 0
+    p2: int = 0
+    extreme: int | None = None  # pullback extreme level, None: no pullback in progress
+    sums: VwapSums = VwapSums()
+
+
+class WaveRenkoStrategy:
+    name = "wave_renko"
+    regime = Regime.NORMAL_VOL
+
+    def __init__(self, config: WaveRenko, session_rules: SessionRules) -> None:
+        self.config = config
+        self.session_rules = session_rules
+        self.instrument = config.instrument
+        self.min_rr = config.min_rr
+        self.max_hold_minutes = config.max_hold_minutes
+        trend_needs = config.trend_sessions + 1 if config.trend_filter else 0
+        self.history_sessions = max(config.brick_sessions, trend_needs)
+
+    def start_session(
+        self, symbol: str, session: Session, history: Sequence[Bar]
+    ) -> WaveRenkoState:
+        cfg = self.config
+        sessions = split_sessions(history, session.day)[-self.history_sessions :]
+        frame = session_frame(symbol, session, self.session_rules)
+        if len(sessions) < self.history_sessions:
+            return WaveRenkoState.model_validate(
+                {
+                    **frame,
+                    "ready": False,
+                    "note": f"needs {self.history_sessions} prior sessions, got {len(sessions)}",
+                }
+            )
+        median_atr = median_session_atr(sessions[-cfg.brick_sessions :], cfg.atr_period)
+        if median_atr is None:
+            return WaveRenkoState.model_validate(
+                {**frame, "ready": False, "note": "prior sessions too short for the ATR"}
+            )
+        brick = max(cfg.brick_atr_mult * median_atr, cfg.min_brick)
+        trend = 0
+        if cfg.trend_filter:
+            change = sessions[-1][-1].close - sessions[-1 - cfg.trend_sessions][-1].close
+            trend = (change > 0) - (change < 0)
+        return WaveRenkoState.model_validate(
+            {**frame, "brick": brick, "trend": trend, "note": f"brick {brick:.4f}"}
+        )
+
+    def load_state(self, data: str | bytes) -> WaveRenkoState:
+        return WaveRenkoState.model_validate_json(data)
+
+    def step(self, state: WaveRenkoState, bar: Bar) -> tuple[WaveRenkoState, list[Signal]]:
+        if not accept_bar(state, bar):
+            return state, []
+        sums = add_bar(state.sums, bar)
+        if not state.ready:
+            return state.model_copy(update={"last_ts": bar.ts, "sums": sums}), []
+        if state.anchor is None:
+            update = {"last_ts": bar.ts, "sums": sums, "anchor": bar.close}
+            return state.model_copy(update=update), []
+
+        cfg = self.config
+        anchor, size = state.anchor, state.brick
+        level, direction = state.level, state.direction
+        run_len, run_start = state.run_len, state.run_start
+        wave_dir, p1, p2, extreme = state.wave_dir, state.p1, state.p2, state.extreme
+        trigger: tuple[int, int, int, int] | None = None  # (dir, p1, p2, extreme)
+
+        d, count = new_bricks(
+            level,
+            direction,
+            anchor=anchor,
+            size=size,
+            reversal=cfg.reversal_bricks,
+            close=bar.close,
+        )
+        for _ in range(count):
+            if d == direction:
+                run_len += 1
+            else:
+                run_len, run_start = 1, level
+            level += d
+            direction = d
+            if wave_dir:
+                height = (p2 - p1) * wave_dir
+                if d == wave_dir:
+                    if extreme is None:
+                        if (level - p2) * wave_dir > 0:
+                            p2 = level
+                    elif (p2 - extreme) * wave_dir >= cfg.min_retrace * height:
+                        if trigger is None:
+                            trigger = (wave_dir, p1, p2, extreme)
+                        wave_dir, extreme = 0, None
+                    else:
+                        extreme = None  # too shallow: the wave simply continues
+                        if (level - p2) * wave_dir > 0:
+                            p2 = level
+                else:
+                    if extreme is None or (extreme - level) * wave_dir > 0:
+                        extreme = level
+                    if (p2 - extreme) * wave_dir >= cfg.max_retrace * height:
+                        wave_dir, extreme = 0, None
+            if not wave_dir and run_len >= cfg.wave_min_bricks:
+                wave_dir, p1, p2, extreme = direction, run_start, level, None
+
+        new_state = state.model_copy(
+            update={
+                "last_ts": bar.ts,
+                "sums": sums,
+                "level": level,
+                "direction": direction,
+                "run_len": run_len,
+                "run_start": run_start,
+                "wave_dir": wave_dir,
+                "p1": p1,
+                "p2": p2,
+                "extreme": extreme,
+            }
+        )
+        if trigger is None:
+            return new_state, []
+        signal = self._signal(new_state, bar, trigger)
+        return new_state, [signal] if signal is not None else []
+
+    def _signal(
+        self, state: WaveRenkoState, bar: Bar, trigger: tuple[int, int, int, int]
+    ) -> Signal | None:
+        cfg = self.config
+        wave_dir, p1, p2, extreme = trigger
+        if not in_entry_window(state, bar):
+            return None
+        if cfg.trend_filter and state.trend != wave_dir:
+            return None
+        session_vwap = vwap(state.sums)
+        if cfg.vwap_filter and (session_vwap is None or (bar.close - session_vwap) * wave_dir <= 0):
+            return None
+        anchor = state.anchor
+        if anchor is None:  # unreachable: a trigger needs bricks, which need the anchor
+            return None
+        size = state.brick
+        p1_price, p2_price = anchor + p1 * size, anchor + p2 * size
+        extreme_price = anchor + extreme * size
+        height = abs(p2_price - p1_price)
+        retrace = abs(p2_price - extreme_price) / height
+        return make_signal(
+            strategy=self.name,
+            regime=self.regime,
+            bar=bar,
+            side=Direction.LONG if wave_dir > 0 else Direction.SHORT,
+            entry=bar.close,
+            stop=extreme_price - wave_dir * cfg.stop_buffer_bricks * size,
+            target=p2_price + wave_dir * cfg.target_wave_mult * height,
+            min_rr=cfg.min_rr,
+            reason=(
+                f"wave {'up' if wave_dir > 0 else 'down'} {p1_price:.2f}->{p2_price:.2f} "
+                f"({abs(p2 - p1)} bricks of {size:.4f}), pullback to {extreme_price:.2f} "
+                f"(r={retrace:.2f}), resumed"
+            ),
+        )
