@@ -15,14 +15,24 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from maxtrader.data.bars import LoadedBars, LoadReport, load_bars
     from maxtrader.data.gaps import GapReport
+    from maxtrader.data.vix import load_vix_daily, vix_closes_from_bars
 
-__all__ = ["GapReport", "LoadReport", "LoadedBars", "load_bars"]
+__all__ = [
+    "GapReport",
+    "LoadReport",
+    "LoadedBars",
+    "load_bars",
+    "load_vix_daily",
+    "vix_closes_from_bars",
+]
 
 _LAZY = {
     "load_bars": "maxtrader.data.bars",
     "LoadedBars": "maxtrader.data.bars",
     "LoadReport": "maxtrader.data.bars",
     "GapReport": "maxtrader.data.gaps",
+    "load_vix_daily": "maxtrader.data.vix",
+    "vix_closes_from_bars": "maxtrader.data.vix",
 }
 
 
