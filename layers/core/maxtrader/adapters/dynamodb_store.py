@@ -1,0 +1,479 @@
+"""DynamoDB ``StateStore`` (live): one table, conditional transactions, consistent reads.
+
+- ``snapshot`` is one TransactGetItems (strongly consistent and serializable across items).
+- ``reserve`` is one TransactWriteItems whose conditions re-check the kill switch, safe mode,
+  every breaker's pause and the counted limits (positions, exposure, trade frequency, daily
+  trades global and per strategy, duplicate signal): concurrent invocations cannot both take the
+  last slot, and either everything (ticket, counters, guard, audit) is written or nothing.
+- Every botocore error becomes ``StateUnavailableError`` (the engine rejects with
+  ``state_unavailable``); a failed condition becomes ``StateConflictError`` (re-read, re-decide).
+
+The item layout is in ``maxtrader.state_schema`` and docs/safety-layer.md.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from maxtrader import state_schema as schema
+from maxtrader.adapters import dynamodb_items as items
+from maxtrader.adapters.dynamodb_items import Item, ItemShapeError, b, key, n, s, ts_value
+from maxtrader.domain.clock import trading_date
+from maxtrader.domain.errors import StateUnavailableError
+from maxtrader.domain.models import AuditRecord
+from maxtrader.domain.safety.state import (
+    BreakerName,
+    BreakerState,
+    FillApplication,
+    HealthState,
+    PortfolioState,
+    Reservation,
+    Snapshot,
+    SnapshotKeys,
+    StateConflictError,
+    SwitchName,
+    SwitchState,
+    Ticket,
+    TicketStatus,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+# Fail fast rather than hang a Lambda: one retry, short timeouts; the engine then fails closed.
+CLIENT_CONFIG = Config(
+    retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=3
+)
+_CONFLICT_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+# Names of the reservation's transaction items, in order (for the conflict reasons).
+_RESERVE_ITEMS = (
+    "kill_switch",
+    "safe_mode",
+    *(f"circuit_breaker:{name.value}" for name in BreakerName),
+    "portfolio",
+    "daily_trades",
+    "strategy_daily_trades",
+    "duplicate_signal",
+    "duplicate_order",
+)
+
+
+_SEQUENCE = itertools.count()
+
+
+def _audit_sk(record: AuditRecord) -> str:
+    """Sorts by time; the sequence keeps this process's order within one instant, the uuid
+    keeps concurrent writers apart."""
+    return f"{record.ts.isoformat()}#{next(_SEQUENCE):012d}#{uuid.uuid4().hex[:12]}"
+
+
+class _Cancelled(StateConflictError):
+    def __init__(self, codes: list[str]) -> None:
+        super().__init__(f"transaction cancelled: {codes}")
+        self.codes = codes
+
+
+class DynamoDBStateStore:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self.table = table_name
+
+    @classmethod
+    def create(cls, table_name: str, *, region: str | None = None) -> DynamoDBStateStore:
+        """A store on a new client (AWS_ENDPOINT_URL, if set, points it at an emulator)."""
+        client = boto3.client("dynamodb", region_name=region, config=CLIENT_CONFIG)
+        return cls(client, table_name)
+
+    # --- plumbing ------------------------------------------------------------------------------
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response: dict[str, Any] = getattr(self._client, operation)(**kwargs)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", ""))
+            if code == "TransactionCanceledException":
+                reasons: list[Any] = exc.response.get("CancellationReasons") or []
+                codes = [str(r.get("Code", "None")) for r in reasons]
+                if any(c in _CONFLICT_CODES for c in codes) and all(
+                    c in _CONFLICT_CODES or c == "None" for c in codes
+                ):
+                    raise _Cancelled(codes) from exc
+                raise StateUnavailableError(f"{operation}: transaction cancelled {codes}") from exc
+            if code == "ConditionalCheckFailedException":
+                raise StateConflictError(f"{operation}: condition failed") from exc
+            raise StateUnavailableError(f"{operation}: {code}: {error.get('Message', '')}") from exc
+        except BotoCoreError as exc:  # timeouts, connection errors
+            raise StateUnavailableError(f"{operation}: {type(exc).__name__}: {exc}") from exc
+        return response
+
+    def _decode(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except ItemShapeError as exc:
+            raise StateUnavailableError(str(exc)) from exc
+
+    def _key(self, k: schema.Key) -> dict[str, dict[str, str]]:
+        return key(*k)
+
+    def _get_many(self, keys: Sequence[schema.Key]) -> list[Item | None]:
+        gets = [{"Get": {"TableName": self.table, "Key": self._key(k)}} for k in keys]
+        response = self._call("transact_get_items", TransactItems=gets)
+        out: list[Item | None] = [r.get("Item") for r in response.get("Responses", [])]
+        if len(out) != len(keys):
+            raise StateUnavailableError(f"transact_get_items answered {len(out)} of {len(keys)}")
+        return out
+
+    def _get(self, k: schema.Key) -> Item | None:
+        response = self._call(
+            "get_item", TableName=self.table, Key=self._key(k), ConsistentRead=True
+        )
+        item: Item | None = response.get("Item")
+        return item
+
+    def _query(self, pk: str, **extra: Any) -> list[Item]:
+        out: list[Item] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk",
+            "ConsistentRead": True,
+            **extra,
+        }
+        kwargs.setdefault("ExpressionAttributeValues", {})[":pk"] = s(pk)
+        while True:
+            response = self._call("query", **kwargs)
+            out.extend(response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return out
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def _transact(self, ops: list[dict[str, Any]]) -> None:
+        self._call("transact_write_items", TransactItems=ops)
+
+    def _put(self, k: schema.Key, item: Item, condition: str | None = None, **values: Any) -> Any:
+        put: dict[str, Any] = {"TableName": self.table, "Item": {**self._key(k), **item}}
+        if condition:
+            put["ConditionExpression"] = condition
+        if values:
+            put["ExpressionAttributeValues"] = values
+        return {"Put": put}
+
+    def _versioned_put(self, k: schema.Key, item: Item, expected_version: int) -> Any:
+        if expected_version == 0:
+            return self._put(k, item, "attribute_not_exists(pk)")
+        return self._put(k, item, "version = :v", **{":v": n(expected_version)})
+
+    def _audit_puts(self, records: Sequence[AuditRecord]) -> list[Any]:
+        return [
+            self._put(
+                (schema.audit_pk(trading_date(r.ts)), _audit_sk(r)),
+                items.audit_item(r),
+            )
+            for r in records
+        ]
+
+    def _add(self, k: schema.Key, deltas: Mapping[str, float | int]) -> Any:
+        names = {f"#a{i}": name for i, name in enumerate(deltas)}
+        values = {f":a{i}": n(v) for i, v in enumerate(deltas.values())}
+        expr = "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(deltas)))
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": self._key(k),
+                "UpdateExpression": expr,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    # --- reads ---------------------------------------------------------------------------------
+    def snapshot(self, keys: SnapshotKeys) -> Snapshot:
+        wanted = [
+            schema.switch_key(SwitchName.KILL_SWITCH.value),
+            schema.switch_key(SwitchName.SAFE_MODE.value),
+            *(schema.breaker_key(name.value) for name in BreakerName),
+            schema.PORTFOLIO_KEY,
+            schema.entries_key(keys.day),
+            schema.entries_key(keys.day, keys.strategy),
+            schema.pnl_key(keys.day),
+            schema.pnl_key(keys.week),
+            schema.pnl_key(keys.month),
+            schema.signal_key(keys.signal_id),
+        ]
+        got = self._get_many(wanted)
+        nb = len(BreakerName)
+
+        def build() -> Snapshot:
+            return Snapshot(
+                kill_switch=items.switch_state(SwitchName.KILL_SWITCH, got[0]),
+                safe_mode=items.switch_state(SwitchName.SAFE_MODE, got[1]),
+                breakers=tuple(
+                    items.breaker_state(name, got[2 + i]) for i, name in enumerate(BreakerName)
+                ),
+                portfolio=items.portfolio_state(got[2 + nb]),
+                day_entries=items.integer(got[3 + nb] or {}, "entries"),
+                strategy_entries=items.integer(got[4 + nb] or {}, "entries"),
+                day_realized=items.num(got[5 + nb] or {}, "realized"),
+                week_realized=items.num(got[6 + nb] or {}, "realized"),
+                month_realized=items.num(got[7 + nb] or {}, "realized"),
+                signal_seen=got[8 + nb] is not None,
+            )
+
+        result: Snapshot = self._decode(build)
+        return result
+
+    def switch(self, name: SwitchName) -> SwitchState:
+        item = self._get(schema.switch_key(name.value))
+        result: SwitchState = self._decode(lambda: items.switch_state(name, item))
+        return result
+
+    def breaker(self, name: BreakerName) -> BreakerState:
+        item = self._get(schema.breaker_key(name.value))
+        result: BreakerState = self._decode(lambda: items.breaker_state(name, item))
+        return result
+
+    def portfolio(self) -> PortfolioState:
+        item = self._get(schema.PORTFOLIO_KEY)
+        result: PortfolioState = self._decode(lambda: items.portfolio_state(item))
+        return result
+
+    def ticket(self, client_order_id: str) -> Ticket | None:
+        item = self._get(schema.ticket_key(client_order_id))
+        if item is None:
+            return None
+        result: Ticket = self._decode(lambda: items.ticket(item))
+        return result
+
+    def open_tickets(self) -> list[Ticket]:
+        holding = [st for st in TicketStatus if st.holds_slot]
+        found = self._query(
+            schema.TICKET_PK,
+            FilterExpression="#st IN (" + ", ".join(f":s{i}" for i in range(len(holding))) + ")",
+            ExpressionAttributeNames={"#st": "status"},
+            ExpressionAttributeValues={f":s{i}": s(st.value) for i, st in enumerate(holding)},
+        )
+        result: list[Ticket] = self._decode(lambda: [items.ticket(i) for i in found])
+        return result
+
+    def health(self) -> HealthState:
+        item = self._get(schema.HEALTH_KEY)
+        result: HealthState = self._decode(lambda: items.health_state(item))
+        return result
+
+    def realized(self, period_key: str) -> float:
+        item = self._get(schema.pnl_key(period_key)) or {}
+        result: float = self._decode(lambda: items.num(item, "realized"))
+        return result
+
+    def day_entries(self, day: str, strategy: str | None = None) -> int:
+        item = self._get(schema.entries_key(day, strategy)) or {}
+        result: int = self._decode(lambda: items.integer(item, "entries"))
+        return result
+
+    def audit_log(self, day: str) -> list[AuditRecord]:
+        found = self._query(schema.audit_pk(day))
+        result: list[AuditRecord] = self._decode(lambda: [items.audit_record(i) for i in found])
+        return result
+
+    # --- writes --------------------------------------------------------------------------------
+    def reserve(self, reservation: Reservation) -> None:
+        r, g, k = reservation, reservation.guards, reservation.keys
+        if min(g.max_slots, g.max_day_entries, g.max_strategy_entries) <= 0 or g.exposure_cap < 0:
+            # A missing counter reads as "no condition to fail": never write against a zero limit.
+            raise StateConflictError("a limit leaves no room", ("limit_zero",))
+        now = ts_value(g.now)
+        off = "attribute_not_exists(#f) OR #f = :false"
+        ops: list[dict[str, Any]] = [
+            {
+                "ConditionCheck": {
+                    "TableName": self.table,
+                    "Key": self._key(schema.switch_key(name.value)),
+                    "ConditionExpression": off,
+                    "ExpressionAttributeNames": {"#f": "on"},
+                    "ExpressionAttributeValues": {":false": b(False)},
+                }
+            }
+            for name in (SwitchName.KILL_SWITCH, SwitchName.SAFE_MODE)
+        ]
+        ops += [
+            {
+                "ConditionCheck": {
+                    "TableName": self.table,
+                    "Key": self._key(schema.breaker_key(name.value)),
+                    "ConditionExpression": "attribute_not_exists(#u) OR #u <= :now",
+                    "ExpressionAttributeNames": {"#u": "until"},
+                    "ExpressionAttributeValues": {":now": now},
+                }
+            }
+            for name in BreakerName
+        ]
+        ops.append(
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": self._key(schema.PORTFOLIO_KEY),
+                    "UpdateExpression": "ADD slots :one, exposure :loss SET last_entry_at = :now",
+                    "ConditionExpression": (
+                        "(attribute_not_exists(slots) OR slots < :max_slots)"
+                        " AND (attribute_not_exists(exposure) OR exposure <= :cap)"
+                        " AND (attribute_not_exists(last_entry_at) OR last_entry_at <= :cutoff)"
+                    ),
+                    "ExpressionAttributeValues": {
+                        ":one": n(1),
+                        ":loss": n(r.ticket.max_loss),
+                        ":now": now,
+                        ":max_slots": n(g.max_slots),
+                        ":cap": n(g.exposure_cap),
+                        ":cutoff": ts_value(g.last_entry_cutoff),
+                    },
+                }
+            }
+        )
+        for entries_key, limit in (
+            (schema.entries_key(k.day), g.max_day_entries),
+            (schema.entries_key(k.day, k.strategy), g.max_strategy_entries),
+        ):
+            ops.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": self._key(entries_key),
+                        "UpdateExpression": "ADD entries :one",
+                        "ConditionExpression": "attribute_not_exists(entries) OR entries < :max",
+                        "ExpressionAttributeValues": {":one": n(1), ":max": n(limit)},
+                    }
+                }
+            )
+        guard = {
+            "client_order_id": s(r.ticket.client_order_id),
+            "reserved_at": now,
+            schema.TTL_ATTRIBUTE: items.ttl(g.now, schema.GUARD_TTL_DAYS),
+        }
+        ops.append(self._put(schema.signal_key(k.signal_id), guard, "attribute_not_exists(pk)"))
+        ops.append(
+            self._put(
+                schema.ticket_key(r.ticket.client_order_id),
+                items.ticket_item(r.ticket),
+                "attribute_not_exists(pk)",
+            )
+        )
+        ops += self._audit_puts(r.audit)
+        try:
+            self._transact(ops)
+        except _Cancelled as exc:
+            failed = tuple(
+                name
+                for name, code in zip(_RESERVE_ITEMS, exc.codes, strict=False)
+                if code in _CONFLICT_CODES
+            )
+            raise StateConflictError("reservation guards failed", failed) from exc
+
+    def update_ticket(
+        self,
+        ticket: Ticket,
+        expected_version: int,
+        *,
+        slot_delta: int = 0,
+        exposure_delta: float = 0.0,
+        audit: Sequence[AuditRecord] = (),
+    ) -> None:
+        ops = [self._ticket_put(ticket, expected_version)]
+        if slot_delta or exposure_delta:
+            ops.append(
+                self._add(schema.PORTFOLIO_KEY, {"slots": slot_delta, "exposure": exposure_delta})
+            )
+        self._transact(ops + self._audit_puts(audit))
+
+    def _ticket_put(self, ticket: Ticket, expected_version: int) -> Any:
+        item = items.ticket_item(ticket)
+        if not ticket.status.holds_slot:
+            when = ticket.closed_at or ticket.reserved_at
+            item[schema.TTL_ATTRIBUTE] = items.ttl(when, schema.CLOSED_TICKET_TTL_DAYS)
+        return self._put(
+            schema.ticket_key(ticket.client_order_id),
+            item,
+            "version = :v",
+            **{":v": n(expected_version)},
+        )
+
+    def apply_fill(self, application: FillApplication) -> bool:
+        a = application
+        guard = {
+            "ticket": s(a.ticket.client_order_id),
+            schema.TTL_ATTRIBUTE: items.ttl(a.ticket.reserved_at, schema.GUARD_TTL_DAYS),
+        }
+        ops = [
+            self._put(schema.fill_key(a.fill_id), guard, "attribute_not_exists(pk)"),
+            self._ticket_put(a.ticket, a.expected_version),
+            *(
+                self._add(schema.pnl_key(period), {"realized": a.realized})
+                for period in (a.day, a.week, a.month)
+            ),
+        ]
+        deltas = {
+            "slots": a.slot_delta,
+            "exposure": a.exposure_delta,
+            "unrealized": a.unrealized_delta,
+        }
+        if any(deltas.values()):
+            ops.append(self._add(schema.PORTFOLIO_KEY, deltas))
+        try:
+            self._transact(ops + self._audit_puts(a.audit))
+        except _Cancelled as exc:
+            if exc.codes and exc.codes[0] == "ConditionalCheckFailed":
+                return False  # this fill id was applied before: nothing written now either
+            raise StateConflictError("ticket changed while applying a fill") from exc
+        return True
+
+    def put_switch(
+        self, state: SwitchState, expected_version: int, audit: Sequence[AuditRecord] = ()
+    ) -> None:
+        k = schema.switch_key(state.name.value)
+        put = self._versioned_put(k, items.switch_item(state), expected_version)
+        self._transact([put, *self._audit_puts(audit)])
+
+    def put_breaker(
+        self, state: BreakerState, expected_version: int, audit: Sequence[AuditRecord] = ()
+    ) -> None:
+        k = schema.breaker_key(state.name.value)
+        put = self._versioned_put(k, items.breaker_item(state), expected_version)
+        self._transact([put, *self._audit_puts(audit)])
+
+    def put_health(self, state: HealthState, expected_version: int) -> None:
+        put = self._versioned_put(schema.HEALTH_KEY, items.health_item(state), expected_version)
+        self._transact([put])
+
+    def update_marks(
+        self,
+        *,
+        unrealized: float,
+        marks: Mapping[str, float],
+        equity: float,
+        peak: float,
+        reset_peak: bool = False,
+    ) -> None:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": self._key(schema.PORTFOLIO_KEY),
+            "UpdateExpression": "SET unrealized = :u, marks = :m, equity = :e, peak = :p",
+            "ExpressionAttributeValues": {
+                ":u": n(unrealized),
+                ":m": {"M": {sym: n(float(p)) for sym, p in marks.items()}},
+                ":e": n(equity),
+                ":p": n(peak),
+            },
+        }
+        if not reset_peak:
+            kwargs["ConditionExpression"] = "attribute_not_exists(peak) OR peak <= :p"
+        self._call("update_item", **kwargs)
+
+    def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        puts = self._audit_puts(records)
+        for start in range(0, len(puts), 100):  # a transaction holds at most 100 items
+            self._transact(puts[start : start + 100])
