@@ -15,14 +15,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from maxtrader.data.bars import LoadedBars, LoadReport, load_bars
     from maxtrader.data.gaps import GapReport
+    from maxtrader.data.push import MinuteAggregate, parse_minute_aggregates
     from maxtrader.data.vix import load_vix_daily, vix_closes_from_bars
 
 __all__ = [
     "GapReport",
     "LoadReport",
     "LoadedBars",
+    "MinuteAggregate",
     "load_bars",
     "load_vix_daily",
+    "parse_minute_aggregates",
     "vix_closes_from_bars",
 ]
 
@@ -31,6 +34,8 @@ _LAZY = {
     "LoadedBars": "maxtrader.data.bars",
     "LoadReport": "maxtrader.data.bars",
     "GapReport": "maxtrader.data.gaps",
+    "MinuteAggregate": "maxtrader.data.push",
+    "parse_minute_aggregates": "maxtrader.data.push",
     "load_vix_daily": "maxtrader.data.vix",
     "vix_closes_from_bars": "maxtrader.data.vix",
 }
