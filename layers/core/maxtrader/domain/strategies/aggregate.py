@@ -79,3 +79,37 @@ def aggregate(
         closed.append(partial)
         partial = None
     return partial, closed
+
+
+def session_candles(
+    bars: list[Bar], session_open: datetime, session_close: datetime, minutes: int
+) -> list[Candle]:
+    """All candles of one finished session at once (same buckets as ``aggregate``), for replays."""
+    out: list[Candle] = []
+    width = timedelta(minutes=minutes)
+    index = -1
+    o = h = lo = c = v = 0.0
+    for bar in bars:
+        i = (bar.ts - session_open) // width
+        if i != index:
+            if index >= 0:
+                out.append(_candle(session_open, session_close, width, index, o, h, lo, c, v))
+            index, o, h, lo, c, v = i, bar.open, bar.high, bar.low, bar.close, bar.volume
+        else:
+            h, lo, c, v = max(h, bar.high), min(lo, bar.low), bar.close, v + bar.volume
+    if index >= 0:
+        out.append(_candle(session_open, session_close, width, index, o, h, lo, c, v))
+    return out
+
+
+def _candle(
+    session_open: datetime,
+    session_close: datetime,
+    width: timedelta,
+    index: int,
+    *ohlcv: float,
+) -> Candle:
+    start = session_open + index * width
+    o, h, lo, c, v = ohlcv
+    end = min(start + width, session_close)
+    return Candle.model_construct(start=start, end=end, open=o, high=h, low=lo, close=c, volume=v)

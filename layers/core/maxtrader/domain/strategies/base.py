@@ -28,7 +28,7 @@ Rules every strategy follows:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Protocol, TypeVar
 
 from pydantic import AwareDatetime
@@ -98,21 +98,22 @@ def split_sessions(history: Sequence[Bar], before: date) -> list[list[Bar]]:
     Bars must be sorted by time (the loaders guarantee it); unsorted input raises ValueError.
     """
     sessions: list[list[Bar]] = []
-    current_day: date | None = None
     previous_ts: datetime | None = None
+    day_end: datetime | None = None  # next New York midnight: cheaper than a date per bar
     for bar in history:
-        if previous_ts is not None and bar.ts <= previous_ts:
-            raise ValueError(f"history is not strictly increasing at {bar.ts.isoformat()}")
-        previous_ts = bar.ts
-        day = bar.ts.astimezone(NEW_YORK).date()
-        if day >= before:
-            raise ValueError(
-                f"history holds a bar of {day.isoformat()} ({bar.ts.isoformat()}), not strictly "
-                f"before the session of {before.isoformat()}: that would be a look-ahead"
-            )
-        if day != current_day:
+        ts = bar.ts
+        if previous_ts is not None and ts <= previous_ts:
+            raise ValueError(f"history is not strictly increasing at {ts.isoformat()}")
+        previous_ts = ts
+        if day_end is None or ts >= day_end:
+            day = ts.astimezone(NEW_YORK).date()
+            if day >= before:
+                raise ValueError(
+                    f"history holds a bar of {day.isoformat()} ({ts.isoformat()}), not strictly "
+                    f"before the session of {before.isoformat()}: that would be a look-ahead"
+                )
+            day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=NEW_YORK)
             sessions.append([])
-            current_day = day
         sessions[-1].append(bar)
     return sessions
 

@@ -26,7 +26,7 @@ from maxtrader.config.strategies import HighVol, SessionRules
 from maxtrader.domain.calendar import Session
 from maxtrader.domain.clock import NEW_YORK
 from maxtrader.domain.models import Bar, Direction, DomainModel, Regime, Signal
-from maxtrader.domain.strategies.aggregate import Candle, aggregate
+from maxtrader.domain.strategies.aggregate import Candle, aggregate, session_candles
 from maxtrader.domain.strategies.base import (
     StrategyState,
     accept_bar,
@@ -92,10 +92,7 @@ class SmartMoneyStrategy:
         for i, bars in enumerate(sessions):
             if i:
                 self._new_session(work)
-            s_open, s_close = _prior_bounds(bars)
-            for bar in bars:
-                self._feed(work, bar, s_open, s_close)
-            self._flush(work)
+            self._replay(work, bars)
         if sessions:
             self._new_session(work)
         frame = session_frame(symbol, session, self.session_rules)
@@ -109,14 +106,20 @@ class SmartMoneyStrategy:
         ]
         work.ltf, work.ltf_partial, work.pending = (), None, []
 
-    def _flush(self, work: _Work) -> None:
-        """The session ended: its open buckets are closed."""
-        if work.ltf_partial is not None:
-            partial, work.ltf_partial = work.ltf_partial, None
-            self._on_ltf(work, partial)
-        if work.htf_partial is not None:
-            partial, work.htf_partial = work.htf_partial, None
-            self._on_htf(work, partial)
+    def _replay(self, work: _Work, bars: list[Bar]) -> None:
+        """A whole prior session at once: candles in order of their close, ltf first on ties
+        (the order ``step`` sees them in), without per-minute bookkeeping."""
+        cfg = self.config
+        s_open, s_close = _prior_bounds(bars)
+        htf = session_candles(bars, s_open, s_close, cfg.htf_minutes)
+        j = 0
+        for candle in session_candles(bars, s_open, s_close, cfg.ltf_minutes):
+            while j < len(htf) and htf[j].end < candle.end:
+                self._on_htf(work, htf[j])
+                j += 1
+            self._on_ltf(work, candle)
+        for candle in htf[j:]:
+            self._on_htf(work, candle)
 
     # -- per bar ------------------------------------------------------------------------------
 
