@@ -44,20 +44,23 @@ class InMemoryStateStore:
         self._fills: set[str] = set()
         self._health = HealthState()
         self._audit: dict[str, list[AuditRecord]] = defaultdict(list)
-        self._faults: list[Exception] = []
+        self._faults: list[tuple[str | None, Exception]] = []
 
-    def fail_next(self, error: Exception, times: int = 1) -> None:
-        """The next ``times`` operations raise ``error`` (a fault injector for tests)."""
-        self._faults.extend([error] * times)
+    def fail_next(self, error: Exception, *, operation: str | None = None, times: int = 1) -> None:
+        """Fault injection for tests: the next ``times`` calls of ``operation`` (a method name;
+        None: any operation) raise ``error`` before touching anything."""
+        self._faults.extend([(operation, error)] * times)
 
-    def _fault(self) -> None:
-        if self._faults:
-            raise self._faults.pop(0)
+    def _fault(self, operation: str) -> None:
+        for i, (wanted, error) in enumerate(self._faults):
+            if wanted is None or wanted == operation:
+                del self._faults[i]
+                raise error
 
     # --- reads -------------------------------------------------------------------------------
     def snapshot(self, keys: SnapshotKeys) -> Snapshot:
         with self._lock:
-            self._fault()
+            self._fault("snapshot")
             return Snapshot(
                 kill_switch=self._switches[SwitchName.KILL_SWITCH],
                 safe_mode=self._switches[SwitchName.SAFE_MODE],
@@ -73,32 +76,32 @@ class InMemoryStateStore:
 
     def switch(self, name: SwitchName) -> SwitchState:
         with self._lock:
-            self._fault()
+            self._fault("switch")
             return self._switches[name]
 
     def breaker(self, name: BreakerName) -> BreakerState:
         with self._lock:
-            self._fault()
+            self._fault("breaker")
             return self._breakers[name]
 
     def portfolio(self) -> PortfolioState:
         with self._lock:
-            self._fault()
+            self._fault("portfolio")
             return self._portfolio
 
     def ticket(self, client_order_id: str) -> Ticket | None:
         with self._lock:
-            self._fault()
+            self._fault("ticket")
             return self._tickets.get(client_order_id)
 
     def open_tickets(self) -> list[Ticket]:
         with self._lock:
-            self._fault()
+            self._fault("open_tickets")
             return [t for t in self._tickets.values() if t.status.holds_slot]
 
     def health(self) -> HealthState:
         with self._lock:
-            self._fault()
+            self._fault("health")
             return self._health
 
     def realized(self, period_key: str) -> float:
@@ -117,7 +120,7 @@ class InMemoryStateStore:
     def reserve(self, reservation: Reservation) -> None:
         r, g, k = reservation, reservation.guards, reservation.keys
         with self._lock:
-            self._fault()
+            self._fault("reserve")
             p = self._portfolio
             failed = [
                 name
@@ -165,7 +168,7 @@ class InMemoryStateStore:
         audit: Sequence[AuditRecord] = (),
     ) -> None:
         with self._lock:
-            self._fault()
+            self._fault("update_ticket")
             self._check_ticket(ticket.client_order_id, expected_version)
             self._tickets[ticket.client_order_id] = ticket
             self._bump(slot_delta, exposure_delta, 0.0)
@@ -174,7 +177,7 @@ class InMemoryStateStore:
     def apply_fill(self, application: FillApplication) -> bool:
         a = application
         with self._lock:
-            self._fault()
+            self._fault("apply_fill")
             if a.fill_id in self._fills:
                 return False
             self._check_ticket(a.ticket.client_order_id, a.expected_version)
@@ -190,7 +193,7 @@ class InMemoryStateStore:
         self, state: SwitchState, expected_version: int, audit: Sequence[AuditRecord] = ()
     ) -> None:
         with self._lock:
-            self._fault()
+            self._fault("put_switch")
             if self._switches[state.name].version != expected_version:
                 raise StateConflictError(f"{state.name.value} changed")
             self._switches[state.name] = state
@@ -200,7 +203,7 @@ class InMemoryStateStore:
         self, state: BreakerState, expected_version: int, audit: Sequence[AuditRecord] = ()
     ) -> None:
         with self._lock:
-            self._fault()
+            self._fault("put_breaker")
             if self._breakers[state.name].version != expected_version:
                 raise StateConflictError(f"breaker {state.name.value} changed")
             self._breakers[state.name] = state
@@ -208,7 +211,7 @@ class InMemoryStateStore:
 
     def put_health(self, state: HealthState, expected_version: int) -> None:
         with self._lock:
-            self._fault()
+            self._fault("put_health")
             if self._health.version != expected_version:
                 raise StateConflictError("health state changed")
             self._health = state
@@ -223,7 +226,7 @@ class InMemoryStateStore:
         reset_peak: bool = False,
     ) -> None:
         with self._lock:
-            self._fault()
+            self._fault("update_marks")
             p = self._portfolio
             if not reset_peak and p.peak_equity is not None and peak < p.peak_equity:
                 raise StateConflictError("peak equity rose meanwhile")
@@ -233,7 +236,7 @@ class InMemoryStateStore:
 
     def append_audit(self, records: Sequence[AuditRecord]) -> None:
         with self._lock:
-            self._fault()
+            self._fault("append_audit")
             self._append(records)
 
     # --- helpers (lock held) -----------------------------------------------------------------

@@ -1,0 +1,183 @@
+"""Builders shared by the safety engine's unit, integration and property tests (and the bench)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from itertools import count
+from typing import Any
+
+from maxtrader.config.safety import SafetyConfig
+from maxtrader.domain.clock import Clock, iso_week, month_key, trading_date
+from maxtrader.domain.models import (
+    Direction,
+    Fill,
+    Instrument,
+    OrderIntent,
+    OrderPurpose,
+    OrderSide,
+    Regime,
+    client_order_id,
+)
+from maxtrader.domain.safety.checks import max_loss
+from maxtrader.domain.safety.context import AccountFlags, MarketContext
+from maxtrader.domain.safety.engine import SafetyEngine
+from maxtrader.domain.safety.state import (
+    Reservation,
+    ReservationGuards,
+    SnapshotKeys,
+    Ticket,
+    TicketStatus,
+)
+from maxtrader.ports import StateStore
+
+_IDS = count(1)
+EQUITY = 100_000.0
+
+
+def make_engine(
+    store: StateStore, clock: Clock, config: SafetyConfig | None = None, **kwargs: Any
+) -> SafetyEngine:
+    return SafetyEngine(config or SafetyConfig(), store, clock, **kwargs)
+
+
+def signal_ref(prefix: str = "sig") -> str:
+    return f"{prefix}{next(_IDS):010d}"
+
+
+def entry(
+    *,
+    signal: str | None = None,
+    strategy: str = "renko",
+    symbol: str = "SPY",
+    qty: int = 10,
+    price: float = 500.0,
+    stop: float | None = 495.0,
+    target: float | None = 510.0,
+    side: OrderSide = OrderSide.BUY,
+    instrument: Instrument = Instrument.EQUITY,
+    fees: float = 0.0,
+    **extra: Any,
+) -> OrderIntent:
+    """An equity entry risking qty x |price - stop| (10 x $5 = $50 by default)."""
+    sid = signal or signal_ref()
+    return OrderIntent(
+        client_order_id=client_order_id(sid, OrderPurpose.ENTRY),
+        signal_id=sid,
+        strategy=strategy,
+        symbol=symbol,
+        underlying=extra.pop("underlying", symbol if instrument is Instrument.EQUITY else "SPY"),
+        side=side,
+        purpose=OrderPurpose.ENTRY,
+        instrument=instrument,
+        qty=qty,
+        est_price=price,
+        stop=stop,
+        target=target,
+        fees=fees,
+        **extra,
+    )
+
+
+def option_entry(*, premium: float = 2.0, contracts: int = 1, **kw: Any) -> OrderIntent:
+    """A long call: max loss = premium x 100 x contracts + fees."""
+    return entry(
+        symbol="SPY240603C00500000",
+        instrument=Instrument.OPTION,
+        qty=contracts,
+        price=premium,
+        stop=None,
+        target=None,
+        **kw,
+    )
+
+
+def exit_of(intent: OrderIntent) -> OrderIntent:
+    return intent.model_copy(
+        update={
+            "client_order_id": client_order_id(intent.signal_id, OrderPurpose.EXIT),
+            "purpose": OrderPurpose.EXIT,
+            "side": OrderSide.SELL if intent.side is OrderSide.BUY else OrderSide.BUY,
+        }
+    )
+
+
+def market(
+    *,
+    regime: Regime = Regime.NORMAL_VOL,
+    equity: float = EQUITY,
+    start_of_day_equity: float | None = None,
+    last_price: float | None = 500.0,
+    reward_risk: float | None = 2.0,
+    account: AccountFlags | None = None,
+) -> MarketContext:
+    return MarketContext(
+        regime=regime,
+        equity=equity,
+        start_of_day_equity=start_of_day_equity or equity,
+        last_price=last_price,
+        reward_risk=reward_risk,
+        account=account or AccountFlags(),
+    )
+
+
+def fill_of(
+    intent: OrderIntent,
+    clock: Clock,
+    *,
+    price: float | None = None,
+    qty: int | None = None,
+    fee: float = 0.0,
+    fill_id: str | None = None,
+) -> Fill:
+    return Fill(
+        fill_id=fill_id or f"fill-{next(_IDS)}",
+        client_order_id=intent.client_order_id,
+        symbol=intent.symbol,
+        side=intent.side,
+        qty=qty or intent.qty,
+        price=price or intent.est_price,
+        fee=fee,
+        ts=clock.now(),
+    )
+
+
+def reservation_for(
+    intent: OrderIntent,
+    now: datetime,
+    *,
+    max_slots: int = 100,
+    max_day_entries: int = 100,
+    max_strategy_entries: int = 100,
+    exposure_cap: float = 1e9,
+    cutoff_seconds: float = 0.0,
+) -> Reservation:
+    """A reservation as the engine would write it, with generous guards unless told otherwise."""
+    keys = SnapshotKeys(
+        day=trading_date(now),
+        week=iso_week(now),
+        month=month_key(now),
+        strategy=intent.strategy,
+        signal_id=intent.signal_id,
+    )
+    ticket = Ticket(
+        client_order_id=intent.client_order_id,
+        signal_id=intent.signal_id,
+        strategy=intent.strategy,
+        symbol=intent.symbol,
+        underlying=intent.underlying,
+        instrument=intent.instrument,
+        direction=Direction.LONG if intent.side is OrderSide.BUY else Direction.SHORT,
+        status=TicketStatus.RESERVED,
+        reserved_qty=intent.qty,
+        max_loss=max_loss(intent) or 0.0,
+        reserved_at=now,
+    )
+    guards = ReservationGuards(
+        now=now,
+        max_slots=max_slots,
+        exposure_cap=exposure_cap,
+        last_entry_cutoff=now - timedelta(seconds=cutoff_seconds),
+        max_day_entries=max_day_entries,
+        max_strategy_entries=max_strategy_entries,
+    )
+    return Reservation(ticket=ticket, keys=keys, guards=guards, audit=())
