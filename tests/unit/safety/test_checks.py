@@ -10,7 +10,15 @@ import pytest
 
 from maxtrader.config.safety import SafetyConfig
 from maxtrader.domain.models import CheckResult, OrderIntent, Regime
-from maxtrader.domain.safety.checks import CheckContext, control, counts, loss, max_loss, sizing
+from maxtrader.domain.safety.checks import (
+    CheckContext,
+    CheckFn,
+    control,
+    counts,
+    loss,
+    max_loss,
+    sizing,
+)
 from maxtrader.domain.safety.context import AccountFlags, MarketContext
 from maxtrader.domain.safety.state import (
     BreakerName,
@@ -39,7 +47,7 @@ def snapshot(**changes: Any) -> Snapshot:
 
 
 def run(
-    check: Any,
+    check: CheckFn,
     *,
     intent: OrderIntent | None = None,
     ctx_market: MarketContext | None = None,

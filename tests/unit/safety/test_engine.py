@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -52,7 +52,8 @@ def test_every_failure_is_recorded_not_just_the_first(
         "price_collar",
     } <= names(verdict)
     audit = [r for r in store.audit_log(DAY) if r.kind is AuditKind.VERDICT][-1]
-    assert {f["name"] for f in audit.detail["failures"]} == names(verdict)  # type: ignore[union-attr, index]
+    failures = cast(list[dict[str, Any]], audit.detail["failures"])
+    assert {f["name"] for f in failures} == names(verdict)
     assert store.day_entries(DAY) == 0 and store.portfolio().slots == 0
 
 

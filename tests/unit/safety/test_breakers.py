@@ -1,0 +1,134 @@
+"""The three circuit breakers: trip at the threshold, pause, reset when the pause ends, events."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from maxtrader.adapters.memory_store import InMemoryStateStore
+from maxtrader.domain.clock import FixedClock
+from maxtrader.domain.models import AuditKind
+from maxtrader.domain.safety.engine import SafetyEngine
+from maxtrader.domain.safety.state import BreakerName
+from tests.support.safety import entry, exit_of, fill_of, make_engine, market, reservation_for
+
+DAY = "2024-06-03"
+
+
+def lose_once(engine: SafetyEngine, clock: FixedClock) -> None:
+    # Written straight to the store: the trade-frequency check is not what is under test.
+    intent = entry(qty=1)
+    engine.store.reserve(reservation_for(intent, clock.now()))
+    engine.on_fill(fill_of(intent, clock))
+    engine.on_fill(fill_of(exit_of(intent), clock, price=499.0))
+
+
+@pytest.mark.parametrize(("gap_minutes", "trips"), [(14.99, True), (15.0, False)])
+def test_rapid_loss_trips_on_three_losing_closes_within_30_minutes(
+    gap_minutes: float,
+    trips: bool,
+    engine: SafetyEngine,
+    store: InMemoryStateStore,
+    clock: FixedClock,
+) -> None:
+    # Losses at t, t+gap, t+2*gap: the first is inside the window iff 2*gap < 30 min.
+    for i in range(3):
+        if i:
+            clock.advance(timedelta(minutes=gap_minutes))
+        lose_once(engine, clock)
+    paused = store.breaker(BreakerName.RAPID_LOSS).paused(clock.now())
+    assert paused is trips
+    if trips:
+        [event] = [e for e in engine.drain_events() if e.kind is AuditKind.BREAKER_TRIP]
+        assert event.subject == "rapid_loss"
+        assert "circuit_breaker" in {c.name for c in engine.reserve(entry(), market()).failures}
+
+
+def test_two_losses_do_not_trip(
+    engine: SafetyEngine, store: InMemoryStateStore, clock: FixedClock
+) -> None:
+    lose_once(engine, clock)
+    lose_once(engine, clock)
+    assert store.breaker(BreakerName.RAPID_LOSS).until is None
+
+
+def test_error_rate_breaker_pauses_30_minutes_then_resets_with_an_event(
+    engine: SafetyEngine, store: InMemoryStateStore, clock: FixedClock
+) -> None:
+    trips = [engine.record_order_error(f"reject {i}") for i in range(5)]
+    assert trips == [False] * 4 + [True]
+    state = store.breaker(BreakerName.ERROR_RATE)
+    assert state.until == clock.now() + timedelta(minutes=30)
+    clock.advance(timedelta(minutes=30) - timedelta(microseconds=1))
+    assert not engine.reserve(entry(), market()).approved
+    clock.advance(timedelta(microseconds=1))
+    verdict = engine.reserve(entry(), market())
+    assert verdict.approved
+    kinds = [e.kind for e in engine.drain_events()]
+    assert kinds == [AuditKind.BREAKER_TRIP, AuditKind.BREAKER_RESET]
+    assert store.breaker(BreakerName.ERROR_RATE).until is None
+    audit_kinds = [r.kind for r in store.audit_log(DAY)]
+    assert audit_kinds.count(AuditKind.BREAKER_TRIP) == 1
+    assert audit_kinds.count(AuditKind.BREAKER_RESET) == 1
+    # The errors that tripped it are spent: one more error does not trip again.
+    assert engine.record_order_error("one more") is False
+
+
+def test_errors_older_than_the_window_do_not_count(
+    engine: SafetyEngine, store: InMemoryStateStore, clock: FixedClock
+) -> None:
+    for _ in range(4):
+        engine.record_order_error("timeout")
+    clock.advance(timedelta(minutes=10))
+    assert engine.record_order_error("timeout") is False  # the first four just left the window
+
+
+@pytest.mark.parametrize(
+    ("equity", "trips"), [(97_000.01, False), (97_000.0, True), (96_999.99, True)]
+)
+def test_drawdown_breaker_boundary(
+    equity: float, trips: bool, engine: SafetyEngine, store: InMemoryStateStore, clock: FixedClock
+) -> None:
+    engine.mark_to_market({}, 100_000.0)
+    report = engine.mark_to_market({}, equity)
+    assert report.peak == 100_000.0 and report.tripped is trips
+    state = store.breaker(BreakerName.DRAWDOWN)
+    assert (state.until == clock.now() + timedelta(minutes=120)) is trips
+
+
+def test_the_peak_is_persisted_and_only_rises(
+    engine: SafetyEngine, store: InMemoryStateStore
+) -> None:
+    engine.mark_to_market({}, 100_000.0)
+    engine.mark_to_market({}, 104_000.0)
+    engine.mark_to_market({}, 102_000.0)
+    assert store.portfolio().peak_equity == 104_000.0
+    # A new engine (a new Lambda) measures against the persisted peak.
+    other = make_engine(store, engine.clock)
+    assert other.mark_to_market({}, 100_800.0).tripped  # 3.08 % below 104,000
+
+
+def test_drawdown_re_trips_after_the_pause_while_still_in_drawdown_until_the_peak_is_reset(
+    engine: SafetyEngine, store: InMemoryStateStore, clock: FixedClock
+) -> None:
+    engine.mark_to_market({}, 100_000.0)
+    assert engine.mark_to_market({}, 96_000.0).tripped
+    clock.advance(timedelta(minutes=120))
+    assert engine.mark_to_market({}, 96_000.0).tripped
+    kinds = [e.kind for e in engine.drain_events()]
+    assert kinds == [AuditKind.BREAKER_TRIP, AuditKind.BREAKER_RESET, AuditKind.BREAKER_TRIP]
+    clock.advance(timedelta(minutes=120))
+    engine.reset_drawdown_peak("ops@example.com", 96_000.0)
+    assert not engine.mark_to_market({}, 96_000.0).tripped
+    assert engine.reserve(entry(), market()).approved
+
+
+def test_refresh_breakers_records_resets_once(engine: SafetyEngine, clock: FixedClock) -> None:
+    for _ in range(5):
+        engine.record_order_error("x")
+    clock.advance(timedelta(hours=1))
+    engine.refresh_breakers()
+    engine.refresh_breakers()
+    resets = [e for e in engine.drain_events() if e.kind is AuditKind.BREAKER_RESET]
+    assert len(resets) == 1 and resets[0].subject == "error_rate"
