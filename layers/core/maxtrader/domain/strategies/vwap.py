@@ -1,7 +1,7 @@
 """Session VWAP and its volume-weighted standard deviation, as O(1) running sums.
 
 VWAP_t = sum(TP*V)/sum(V) with TP = (H+L+C)/3; sigma_t^2 = sum(V*(TP - VWAP_t)^2)/sum(V).
-The sums are kept about a shift (the session's first TP) so the variance does not lose its
+The sums are kept about a shift (the TP of the session's first bar with volume) so the variance does not lose its
 digits to cancellation at index prices.
 """
 
@@ -22,7 +22,7 @@ class VwapSums(DomainModel):
 
 def add_bar(sums: VwapSums, bar: Bar) -> VwapSums:
     tp = (bar.high + bar.low + bar.close) / 3.0
-    shift = tp if sums.n == 0 else sums.shift
+    shift = tp if sums.v <= 0 else sums.shift  # first bar with volume: sums still all zero
     x = tp - shift
     vol = bar.volume
     return VwapSums.model_construct(
