@@ -145,8 +145,8 @@ def test_invariants_hold_for_any_sequence(ops: tuple[str, ...], data: st.DataObj
         holding = store.open_tickets()
         assert portfolio.slots == len(holding)
         assert portfolio.exposure == pytest.approx(sum(t.max_loss for t in holding), abs=1e-6)
-        for (day, strategy), n in day_counts.items():
-            assert store.day_entries(day, strategy) == n
+        for (counted_day, counted_strategy), n in day_counts.items():
+            assert store.day_entries(counted_day, counted_strategy) == n
 
     # Flatten everything, then realized P&L must equal the cash flow, whatever the period key.
     for intent in intents:
