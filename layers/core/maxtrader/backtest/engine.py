@@ -558,6 +558,18 @@ def _exit_market(ctx: _SessionCtx, price: float) -> MarketContext:
     )
 
 
+def session_days(
+    bars: Mapping[str, Sequence[Bar]],
+    calendar: MarketCalendar,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[date]:
+    """The sessions a run over ``bars`` replays (any symbol has bars; within start..end)."""
+    days = {d for b in bars.values() for d in _day_index(b, calendar)}
+    return sorted(d for d in days if (start is None or d >= start) and (end is None or d <= end))
+
+
 def _bar_key(bar: Bar) -> tuple[datetime, str]:
     return bar.ts, bar.symbol
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from maxtrader import __version__
-from maxtrader.cli import config_cmd
+from maxtrader.cli import backtest_cmd, config_cmd, data_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"maxtrader {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     config_cmd.register(commands)
+    backtest_cmd.register(commands)
+    data_cmd.register(commands)
     return parser
 
 
