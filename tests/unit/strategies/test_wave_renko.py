@@ -115,7 +115,7 @@ def test_several_bricks_on_one_bar_form_the_wave() -> None:
 def test_retracement_at_max_retrace_drops_the_wave() -> None:
     # H = 3; pullback to 101 is r = 2/3 >= 0.62: dropped, the resume brick is not an entry
     state, signals = run([101, 102, 103, 102, 101, 102, 103])
-    assert signals == []
+    assert signals == [] and state.wave_dir == 0
     # the wave 100 -> 105 (H = 5) pulled back to 102 (r = 0.6 < 0.62) stays alive
     _, alive = run([101, 102, 103, 104, 105, 104, 103, 102, 103])
     [sig] = alive
