@@ -9,6 +9,9 @@ import pytest
 
 from maxtrader.domain.clock import FixedClock
 
+# moto_endpoint (a moto server on 127.0.0.1, per worker), aws_env, state_table (from the template).
+pytest_plugins = ["tests.support.moto_server"]
+
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "configs"
 SHARED_DATA = REPO.parent / "shared" / "data"

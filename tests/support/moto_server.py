@@ -5,10 +5,7 @@ with any ``mock_aws`` used by another test in the same xdist worker. Why single-
 DynamoDB serializes conflicting transactions; a single-threaded server does too, so a race test
 exercises our conditions and not moto's lack of locking. Clients still race with each other.
 
-Use from a test module:
-
-    from tests.support.moto_server import aws_env, moto_endpoint, state_table  # noqa: F401
-
+The fixtures are registered for every test by ``pytest_plugins`` in tests/conftest.py:
 ``moto_endpoint`` (session) is the server URL; ``aws_env`` sets AWS_ENDPOINT_URL, a region and
 dummy credentials for the test; ``state_table`` creates a fresh state table (from the CDK template)
 and returns its name.

@@ -1,0 +1,151 @@
+"""The DynamoDB store against moto server: same decisions as the in-memory store, item shapes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from maxtrader.adapters.dynamodb_store import DynamoDBStateStore
+from maxtrader.adapters.memory_store import InMemoryStateStore
+from maxtrader.domain.clock import FixedClock
+from maxtrader.domain.models import AuditKind, Regime, TradingState
+from maxtrader.domain.safety.engine import STATE_UNAVAILABLE
+from maxtrader.domain.safety.state import BreakerName, StateConflictError, TicketStatus
+from maxtrader.ports import StateStore
+from tests.support.safety import entry, exit_of, fill_of, make_engine, market, reservation_for
+
+DAY = "2024-06-03"
+
+
+def script(store: StateStore, clock: FixedClock) -> list[object]:
+    """A session in miniature; returns everything observable, to compare the two stores."""
+    engine = make_engine(store, clock)
+    seen: list[object] = []
+    first, second = entry(signal="sig-a-00001"), entry(signal="sig-b-00001", strategy="vwap")
+    seen.append(engine.reserve(first, market()).failures)
+    seen.append(engine.reserve(second, market()).failures)  # trade frequency
+    clock.advance(60)
+    seen.append(engine.reserve(second, market()).failures)
+    seen.append(engine.reserve(second, market()).failures)  # duplicate + frequency
+    seen.append(engine.confirm(first.client_order_id, "broker-1").status)
+    seen.append(engine.on_fill(fill_of(first, clock, fee=0.5, fill_id="fill-1")))
+    seen.append(engine.on_fill(fill_of(first, clock, fee=0.5, fill_id="fill-1")))  # replay
+    seen.append(engine.mark_to_market({"SPY": 497.5}, 99_975.0))
+    seen.append(engine.release(second.client_order_id, "rejected").status)
+    seen.append(engine.on_fill(fill_of(exit_of(first), clock, price=498.0, fill_id="fill-2")))
+    for _ in range(5):
+        seen.append(engine.record_order_error("timeout"))
+    clock.advance(61)
+    seen.append(engine.reserve(entry(signal="sig-c-00001"), market()).failures)
+    clock.advance(timedelta(minutes=30))
+    seen.append(engine.reserve(entry(signal="sig-c-00001"), market()).failures)
+    engine.engage_kill_switch("ops@example.com", "drill")
+    seen.append(engine.trading_state())
+    seen.append(
+        engine.reserve(entry(signal="sig-d-00001"), market(regime=Regime.HIGH_VOL)).failures
+    )
+    seen.append(store.portfolio())
+    seen.append([store.day_entries(DAY), store.day_entries(DAY, "renko"), store.realized(DAY)])
+    seen.append([(r.kind, r.subject, r.actor, r.detail) for r in store.audit_log(DAY)])
+    seen.append([e.kind for e in engine.drain_events()])
+    return seen
+
+
+def test_dynamodb_and_memory_stores_decide_alike(state_table: str, clock: FixedClock) -> None:
+    # The backtester's store and the live store must reject exactly the same entries.
+    start = clock.now()
+    live = script(DynamoDBStateStore.create(state_table), FixedClock(start))
+    backtest = script(InMemoryStateStore(), FixedClock(start))
+    assert len(live) == len(backtest)
+    for i, (a, b) in enumerate(zip(live, backtest, strict=True)):
+        assert a == b, f"step {i}: {a!r} != {b!r}"
+    failures = live[2]
+    assert failures == ()  # the script exercised approvals too, not only rejections
+
+
+def test_reservation_guards_hold_in_the_table(state_table: str, clock: FixedClock) -> None:
+    store = DynamoDBStateStore.create(state_table)
+    store.reserve(reservation_for(entry(), clock.now(), max_slots=1))
+    for guard, reason in [
+        ({"max_slots": 1}, "portfolio"),
+        ({"max_day_entries": 1}, "daily_trades"),
+        ({"max_strategy_entries": 1}, "strategy_daily_trades"),
+        ({"cutoff_seconds": 1}, "portfolio"),
+        ({"exposure_cap": 49.99}, "portfolio"),
+    ]:
+        with pytest.raises(StateConflictError) as caught:
+            store.reserve(reservation_for(entry(), clock.now(), **guard))  # type: ignore[arg-type]
+        assert reason in caught.value.reasons
+    intent = entry()
+    with pytest.raises(StateConflictError) as caught:
+        store.reserve(
+            reservation_for(intent.model_copy(update={"signal_id": "sig-x"}), clock.now())
+        )
+        store.reserve(
+            reservation_for(
+                intent.model_copy(update={"client_order_id": "o2", "signal_id": "sig-x"}),
+                clock.now(),
+            )
+        )
+    assert "duplicate_signal" in caught.value.reasons
+    assert store.day_entries(DAY) == 2 and store.portfolio().slots == 2
+
+
+def test_kill_switch_and_breakers_block_in_the_transaction(
+    state_table: str, clock: FixedClock
+) -> None:
+    store = DynamoDBStateStore.create(state_table)
+    engine = make_engine(store, clock)
+    for _ in range(5):
+        engine.record_order_error("reject")
+    with pytest.raises(StateConflictError) as caught:
+        store.reserve(reservation_for(entry(), clock.now()))
+    assert caught.value.reasons == ("circuit_breaker:error_rate",)
+    clock.advance(timedelta(minutes=30))
+    store.reserve(reservation_for(entry(), clock.now()))  # the pause is over at `until`
+    engine.engage_kill_switch("ops", "halt")
+    with pytest.raises(StateConflictError) as caught:
+        store.reserve(reservation_for(entry(), clock.now()))
+    assert caught.value.reasons == ("kill_switch",)
+    assert engine.trading_state() is TradingState.HALTED
+
+
+@pytest.mark.parametrize(
+    ("sk", "item"),
+    [
+        ("kill_switch", {"on": {"S": "yes"}}),
+        ("safe_mode", {"version": {"N": "1"}, "changed_at": {"S": "noon"}}),
+    ],
+)
+def test_an_item_of_unexpected_shape_fails_closed(
+    sk: str, item: dict[str, Any], state_table: str, clock: FixedClock
+) -> None:
+    boto3.client("dynamodb").put_item(
+        TableName=state_table, Item={"pk": {"S": "CONTROL"}, "sk": {"S": sk}, **item}
+    )
+    store = DynamoDBStateStore.create(state_table)
+    verdict = make_engine(store, clock).reserve(entry(), market())
+    assert [c.reason for c in verdict.checks] == [STATE_UNAVAILABLE]
+    [record] = store.audit_log(DAY)
+    assert "unexpected" in str(record.detail["cause"]) or "not" in str(record.detail["cause"])
+    assert store.day_entries(DAY) == 0
+
+
+def test_tickets_and_audit_round_trip(state_table: str, clock: FixedClock) -> None:
+    store = DynamoDBStateStore.create(state_table)
+    engine = make_engine(store, clock)
+    intent = entry()
+    engine.reserve(intent, market())
+    engine.on_fill(fill_of(intent, clock, qty=4))
+    [open_ticket] = store.open_tickets()
+    assert open_ticket.status is TicketStatus.OPEN and open_ticket.qty == 4
+    assert open_ticket.stop == intent.stop and open_ticket.target == intent.target
+    engine.on_fill(fill_of(exit_of(intent), clock, qty=4, price=490.0))
+    assert store.open_tickets() == []
+    lose = store.breaker(BreakerName.RAPID_LOSS)
+    assert len(lose.events) == 1
+    kinds = [r.kind for r in store.audit_log(DAY)]
+    assert kinds == [AuditKind.VERDICT, AuditKind.FILL, AuditKind.FILL, AuditKind.FILL]
