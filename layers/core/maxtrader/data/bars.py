@@ -114,7 +114,9 @@ def load_bars(
 
     ts = frame["ts"].to_numpy()
     local_day = _local_days(ts)
-    bar_minutes = minutes if minutes is not None else _infer_minutes(frame, local_day)
+    bar_minutes = minutes if minutes is not None else _stated_minutes(table, frame)
+    if bar_minutes is None:
+        bar_minutes = _infer_minutes(frame, local_day)
     if not 0 < bar_minutes <= DAILY_MINUTES:
         raise DataError(f"{source}: bar length {bar_minutes} min is not in 1..{DAILY_MINUTES}")
     cal = calendar or _calendar_for(local_day)
@@ -213,6 +215,17 @@ def _local_days(ts: np.ndarray) -> pd.Series:
     """New York calendar day of each instant, as datetime64 midnight (for grouping)."""
     local = pd.Series(pd.to_datetime(ts, utc=True)).dt.tz_convert(NEW_YORK)
     return local.dt.tz_localize(None).dt.floor("D")
+
+
+def _stated_minutes(table: Table, frame: pd.DataFrame) -> int | None:
+    if "minutes" not in frame.columns:
+        return None
+    values = frame["minutes"].unique()
+    if len(values) != 1 or values[0] != int(values[0]):
+        raise DataError(
+            f"{table.path}: column 'minutes' must hold one whole number, not {values[:5]}"
+        )
+    return int(values[0])
 
 
 def _infer_minutes(frame: pd.DataFrame, local_day: pd.Series) -> int:

@@ -87,6 +87,8 @@ def read_table(
                 table.warnings.append(f"{path}: no volume column; volume set to 0")
             continue
         out[column] = _numbers(table, raw[names[found]], found, optional=column == "vwap")
+    if "minutes" in names:  # written by write_bars: the bar length, so one bar is enough
+        out["minutes"] = _numbers(table, raw[names["minutes"]], "minutes", optional=False)
     out["symbol"] = _symbols(table, raw, names, symbol)
     if symbol is not None:
         out = out[out["symbol"] == symbol]

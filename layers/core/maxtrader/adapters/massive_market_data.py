@@ -1,0 +1,237 @@
+"""Market data from Massive (formerly Polygon.io) over the vendor's own ``massive.RESTClient``.
+
+    md = MassiveMarketData(api_key, base_url="https://api.massive.com")
+    md.minute_bars("SPY", date(2024, 3, 26), date(2024, 3, 27)) -> list[Bar]   # incl. ext. hours
+    md.daily_bars("SPY", start, end) -> list[Bar]
+    md.aggregates(symbol, multiplier, timespan, start, end) -> list[Bar]
+    md.vix_daily(start, end) -> dict[date, float]                # "I:VIX" daily closes
+
+``start``/``end`` are dates (inclusive days, as the vendor reads them) or aware datetimes.
+Prices are unadjusted by default: orders are placed at raw prices. Bars come back sorted and
+validated; filter them to regular hours with ``load_bars`` or the calendar.
+
+The client does the HTTP, the authentication, the URL building and the retries (429/5xx with
+backoff). Pages are followed here, one raw page at a time, because the client's own iterator
+logs and silently stops on an undecodable page, which would truncate the data without a word.
+
+Every failure is a ``DataError``: a missing or rejected key, an unreachable or failing server
+(after the client's retries), a non-JSON page, an aggregate of the wrong shape, a pagination loop.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlparse
+
+import massive
+import urllib3
+from pydantic import ValidationError
+
+from maxtrader.data.vix import vix_closes_from_bars
+from maxtrader.domain.errors import DataError
+from maxtrader.domain.models import Bar
+
+DEFAULT_BASE_URL = "https://api.massive.com"
+VIX = "I:VIX"
+PAGE_LIMIT = 50_000  # the vendor's maximum page size
+MAX_PAGES = 10_000
+_TIMESPAN_MINUTES = {"minute": 1, "hour": 60, "day": 1440}
+_OK_STATUSES = {"OK", "DELAYED"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    symbol: str
+    multiplier: int
+    timespan: str
+    minutes: int
+
+    @property
+    def what(self) -> str:
+        return f"{self.symbol} {self.multiplier} {self.timespan} aggregates"
+
+
+class MassiveMarketData:
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        retries: int = 3,
+        timeout: float = 10.0,
+        page_limit: int = PAGE_LIMIT,
+        client: Any | None = None,
+    ) -> None:
+        if not api_key:
+            raise DataError("no Massive API key (set MASSIVE_API_KEY or POLYGON_API_KEY)")
+        if not 0 < page_limit <= PAGE_LIMIT:
+            raise DataError(f"page_limit must be in 1..{PAGE_LIMIT}, not {page_limit}")
+        self.base_url = base_url.rstrip("/")
+        self.page_limit = page_limit
+        self._client = client or massive.RESTClient(
+            api_key=api_key,
+            base=self.base_url,
+            retries=retries,
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            pagination=False,
+        )
+
+    def minute_bars(
+        self, symbol: str, start: date | datetime, end: date | datetime, *, adjusted: bool = False
+    ) -> list[Bar]:
+        return self.aggregates(symbol, 1, "minute", start, end, adjusted=adjusted)
+
+    def daily_bars(
+        self, symbol: str, start: date | datetime, end: date | datetime, *, adjusted: bool = False
+    ) -> list[Bar]:
+        return self.aggregates(symbol, 1, "day", start, end, adjusted=adjusted)
+
+    def vix_daily(self, start: date | datetime, end: date | datetime) -> dict[date, float]:
+        """Daily VIX closes by New York date (the index's daily aggregates)."""
+        return vix_closes_from_bars(self.daily_bars(VIX, start, end))
+
+    def aggregates(
+        self,
+        symbol: str,
+        multiplier: int,
+        timespan: str,
+        start: date | datetime,
+        end: date | datetime,
+        *,
+        adjusted: bool = False,
+    ) -> list[Bar]:
+        if timespan not in _TIMESPAN_MINUTES:
+            raise DataError(f"timespan {timespan!r} is not one of {', '.join(_TIMESPAN_MINUTES)}")
+        minutes = multiplier * _TIMESPAN_MINUTES[timespan]
+        if not 0 < minutes <= 1440:
+            raise DataError(f"{multiplier} {timespan} bars are longer than a day")
+        query = _Query(symbol, multiplier, timespan, minutes)
+        what = query.what
+        request: tuple[str, str, dict[str, Any]] = (
+            _wire(start),
+            _wire(end),
+            {"adjusted": str(adjusted).lower(), "sort": "asc", "limit": self.page_limit},
+        )
+        by_ts: dict[datetime, Bar] = {}
+        seen: set[tuple[str, str, str]] = set()
+        for page in range(1, MAX_PAGES + 1):
+            from_, to, params = request
+            body = self._page(query, from_, to, params)
+            for index, item in enumerate(_results(what, page, body)):
+                bar = _to_bar(query, page, index, item)
+                by_ts[bar.ts] = bar
+            next_url = body.get("next_url")
+            if not next_url:
+                return [by_ts[ts] for ts in sorted(by_ts)]
+            request = _next_request(what, str(next_url))
+            key = (request[0], request[1], json.dumps(request[2], sort_keys=True))
+            if key in seen:
+                raise DataError(f"{what}: the server's next_url repeats itself ({next_url})")
+            seen.add(key)
+        raise DataError(f"{what}: more than {MAX_PAGES} pages")
+
+    def _page(self, query: _Query, from_: str, to: str, params: dict[str, Any]) -> dict[str, Any]:
+        what = query.what
+        try:
+            response = self._client.list_aggs(
+                query.symbol, query.multiplier, query.timespan, from_, to, params=params, raw=True
+            )
+        except massive.AuthError as exc:
+            raise DataError(f"{what}: no API key: {exc}") from exc
+        except massive.BadResponse as exc:
+            raise DataError(f"{what}: the server refused: {_reason(str(exc))}") from exc
+        except urllib3.exceptions.MaxRetryError as exc:
+            raise DataError(f"{what}: {self.base_url} failed after retries: {exc.reason}") from exc
+        except urllib3.exceptions.HTTPError as exc:
+            raise DataError(f"{what}: {self.base_url} failed: {exc}") from exc
+        try:
+            body = json.loads(response.data.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise DataError(f"{what}: the server's answer is not JSON: {exc}") from exc
+        if not isinstance(body, dict):
+            raise DataError(
+                f"{what}: the server's answer is a {type(body).__name__}, not an object"
+            )
+        status = body.get("status")
+        if status is not None and status not in _OK_STATUSES:
+            raise DataError(f"{what}: status {status}: {_reason(json.dumps(body))}")
+        return body
+
+
+def _wire(when: date | datetime) -> str:
+    """A date as YYYY-MM-DD, an instant as epoch milliseconds (the vendor takes both)."""
+    if isinstance(when, datetime):
+        if when.tzinfo is None:
+            raise DataError(f"naive datetime {when.isoformat()}: give a timezone")
+        return str((when.astimezone(UTC) - _EPOCH) // timedelta(milliseconds=1))
+    return when.isoformat()
+
+
+def _next_request(what: str, next_url: str) -> tuple[str, str, dict[str, Any]]:
+    """next_url -> (from, to, query): the path carries from/to, the query a cursor."""
+    parsed = urlparse(next_url)
+    parts = [unquote(p) for p in parsed.path.split("/")]
+    # /v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to}
+    if len(parts) < 9 or parts[1:4] != ["v2", "aggs", "ticker"]:
+        raise DataError(f"{what}: unexpected next_url {next_url!r}")
+    return parts[-2], parts[-1], dict(parse_qsl(parsed.query))
+
+
+def _results(what: str, page: int, body: dict[str, Any]) -> list[Any]:
+    results = body.get("results", [])  # the vendor omits "results" when there are none
+    if not isinstance(results, list):
+        raise DataError(f"{what}: page {page}: 'results' is not a list")
+    return results
+
+
+def _to_bar(query: _Query, page: int, index: int, item: Any) -> Bar:
+    where = f"{query.what}: page {page}, result {index}"
+    if not isinstance(item, dict):
+        raise DataError(f"{where}: not an object")
+    missing = [k for k in ("t", "o", "h", "l", "c") if item.get(k) is None]
+    if missing:
+        raise DataError(f"{where}: missing field(s) {', '.join(missing)}")
+    t = item["t"]
+    if not isinstance(t, int) or isinstance(t, bool):
+        raise DataError(f"{where}: field 't' is not epoch milliseconds: {t!r}")
+    try:
+        return Bar(
+            symbol=query.symbol,
+            ts=_EPOCH + timedelta(milliseconds=t),
+            open=item["o"],
+            high=item["h"],
+            low=item["l"],
+            close=item["c"],
+            volume=item.get("v") or 0.0,  # indices (I:VIX) have no volume
+            minutes=query.minutes,
+            vwap=item.get("vw"),
+        )
+    except (ValidationError, OverflowError) as exc:
+        raise DataError(f"{where}: {_first_error(exc)}") from exc
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        error = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        return f"field '{field}': {message}" if field else message
+    return str(exc)
+
+
+def _reason(body: str) -> str:
+    """The vendor's error text from a JSON error body, else the body itself (shortened)."""
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        return body[:200]
+    if isinstance(decoded, dict):
+        for key in ("error", "message", "status"):
+            if decoded.get(key):
+                return str(decoded[key])
+    return body[:200]
