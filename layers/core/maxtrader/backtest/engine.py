@@ -46,6 +46,7 @@ from maxtrader.backtest.options_model import OptionModel, PricedContract
 from maxtrader.backtest.results import BacktestResult, SessionRecord, TradeRecord
 from maxtrader.backtest.settings import RunConfig
 from maxtrader.backtest.summary import build_result
+from maxtrader.config.strategies import StrategiesConfig
 from maxtrader.domain.calendar import MarketCalendar, Session
 from maxtrader.domain.clock import NEW_YORK, FixedClock
 from maxtrader.domain.errors import CalendarError
@@ -69,6 +70,7 @@ from maxtrader.domain.sizing import risk_budget, shares_for_risk
 from maxtrader.domain.strategies.routing import strategy_for
 
 Progress = Callable[[int, int], None]
+Router = Callable[[Regime, StrategiesConfig], Any]
 # Reasons an entry never reached the safety layer (counted with the rejections).
 NO_CONTRACT = "no_tradeable_contract"
 BELOW_ONE_UNIT = "size_below_one_unit"
@@ -114,9 +116,15 @@ class _Day:
 
 
 class Backtester:
-    def __init__(self, config: RunConfig, calendar: MarketCalendar) -> None:
+    """``router`` picks the session's strategy from its regime (default: the live routing,
+    ``strategy_for``); tests pass a scripted one."""
+
+    def __init__(
+        self, config: RunConfig, calendar: MarketCalendar, *, router: Router = strategy_for
+    ) -> None:
         self.config = config
         self.calendar = calendar
+        self.router = router
         self.detector = RegimeDetector(config.strategies.regime)
         self.options = OptionModel(config.strategies.options, config.backtest.strike_step, calendar)
         flatten = config.strategies.session.flatten_before_close_minutes
@@ -220,7 +228,7 @@ class _Run:
         vix = self._prior_vix(day)
         regime_state = self.bt.detector.update(self.bt.detector.start_session(day), vix)
         regime = regime_state.regime
-        strategy = strategy_for(regime, self.cfg.strategies)
+        strategy = self.bt.router(regime, self.cfg.strategies)
         today = _Day()
         start_equity = self.initial + self.realized
         flatten_at = session.flatten_time(self.bt._flatten_before)

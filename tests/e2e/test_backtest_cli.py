@@ -1,0 +1,137 @@
+"""``maxtrader backtest`` end to end on a few sessions of the real SPY 1-minute data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from maxtrader.backtest.results import BacktestResult
+from maxtrader.cli import main
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+VIX = SHARED / "noodles-rice_vix_dashboard" / "VIX_History_to_2025-04-30.csv"
+
+
+@pytest.fixture(scope="module")
+def spy_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Five weeks of the real parquet as a UTC CSV (a different input shape, and faster)."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared/data is not beside this checkout")
+    import pandas as pd
+
+    frame = pd.read_parquet(SHARED / "dawsh2_ADMF-PC" / "SPY_1m.parquet")
+    frame = frame[(frame.timestamp >= "2024-03-26") & (frame.timestamp < "2024-05-01")]
+    path = tmp_path_factory.mktemp("data") / "SPY_1m.csv"
+    frame[["timestamp", "open", "high", "low", "close", "volume"]].to_csv(path, index=False)
+    return path
+
+
+def test_a_run_writes_json_and_a_self_contained_report(spy_csv, tmp_path, capsys):
+    out, report = tmp_path / "r.json", tmp_path / "r.html"
+    code = main(
+        [
+            "backtest",
+            "--data",
+            str(spy_csv),
+            "--vix",
+            str(VIX),
+            "--start",
+            "2024-04-01",
+            "--json",
+            str(out),
+            "--report",
+            str(report),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    result = BacktestResult.model_validate_json(out.read_text())
+    assert result.start is not None and result.start.isoformat() == "2024-04-01"
+    assert result.end is not None and result.end.isoformat() == "2024-04-30"
+    assert result.bars == 22 * 390  # April 2024: 22 sessions
+    assert result.elapsed_s > 0
+    assert result.trades, "April 2024 trades under the default config"
+    data = json.loads(out.read_text())
+    assert {
+        "metrics",
+        "by_regime",
+        "by_strategy",
+        "rejections",
+        "trades",
+        "bars",
+        "elapsed_s",
+    } <= set(data)
+    html = report.read_text()
+    assert "<svg" in html and "Trades (" in html
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    assert "ALL" in captured.out and "rejections:" in captured.out
+    assert "sessions" not in captured.err  # no progress bar when stderr is not a terminal
+
+
+@pytest.mark.parametrize(
+    ("setting", "named"),
+    [
+        ("strategies.wave_renko.min_rrr=2", "strategies.wave_renko.min_rrr"),
+        ("safety.limits.max_daily_trades=-3", "safety.limits.max_daily_trades"),
+        ("backtest.initial_equity=lots", "backtest.initial_equity"),
+    ],
+)
+def test_a_bad_set_exits_2_naming_the_key_and_writes_nothing(
+    spy_csv, tmp_path, capsys, setting, named
+):
+    out = tmp_path / "r.json"
+    code = main(["backtest", "--data", str(spy_csv), "--set", setting, "--json", str(out)])
+    assert code == 2
+    assert named in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "2024-13-01"], "--start"),
+        (["--walk-forward", "5:3"], "--grid"),
+        (["--grid", "strategies.wave_renko.min_rr=1,2"], "--walk-forward"),
+        (["--symbols", "QQQ"], "QQQ"),
+    ],
+)
+def test_bad_arguments_exit_2(spy_csv, capsys, args, message):
+    assert main(["backtest", "--data", str(spy_csv), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_missing_data_file_exits_2(tmp_path, capsys):
+    assert main(["backtest", "--data", str(tmp_path / "nope.csv")]) == 2
+    assert "nope.csv" in capsys.readouterr().err
+
+
+def test_walk_forward_reports_stitched_out_of_sample_windows(spy_csv, tmp_path, capsys):
+    out = tmp_path / "wf.json"
+    code = main(
+        [
+            "backtest",
+            "--data",
+            str(spy_csv),
+            "--vix",
+            str(VIX),
+            "--start",
+            "2024-04-01",
+            "--walk-forward",
+            "8:4",
+            "--grid",
+            "strategies.wave_renko.min_rr=1.5,2.5",
+            "--json",
+            str(out),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    result = BacktestResult.model_validate_json(out.read_text())
+    assert result.out_of_sample and "out-of-sample" in result.label
+    assert len(result.windows) == 4  # 22 sessions: tests of 4, 4, 4, 2 after 8 of training
+    tested = [s.day for s in result.sessions]
+    assert tested[0] == result.windows[0].test_start and len(tested) == 14
+    for w in result.windows:
+        assert w.train_end < w.test_start
+        assert w.params["strategies.wave_renko.min_rr"] in {"1.5", "2.5"}
