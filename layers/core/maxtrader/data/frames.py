@@ -15,6 +15,7 @@ Every problem is a ``DataError`` naming the file, the row and the column.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,11 +108,25 @@ def _read_raw(path: Path) -> pd.DataFrame:
         if path.suffix.lower() in PARQUET_SUFFIXES or magic == b"PAR1":
             frame = pd.read_parquet(path)
         else:
-            # Blank lines are kept (and dropped below) so that row numbers match the file.
-            frame = pd.read_csv(
-                path, skip_blank_lines=False, encoding="utf-8-sig", low_memory=False
-            )
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            # Blank lines are kept (and dropped below) so that row numbers match the file;
+            # index_col=False and ParserWarning-as-error: a row with extra fields is an error,
+            # never silently turned into an index or truncated.
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                frame = pd.read_csv(
+                    path,
+                    skip_blank_lines=False,
+                    encoding="utf-8-sig",
+                    low_memory=False,
+                    index_col=False,
+                )
+    except (
+        ValueError,
+        OSError,
+        UnicodeDecodeError,
+        pd.errors.ParserError,
+        pd.errors.ParserWarning,
+    ) as exc:
         raise DataError(f"{path}: cannot be read as CSV or parquet: {exc}") from exc
     except ImportError as exc:  # pyarrow is needed for parquet
         raise DataError(f"{path}: reading parquet needs pyarrow ({exc})") from exc
