@@ -70,6 +70,7 @@ from maxtrader.domain.sizing import risk_budget, shares_for_risk
 from maxtrader.domain.strategies.routing import strategy_for
 
 Progress = Callable[[int, int], None]
+_ONE_MINUTE = timedelta(minutes=1)
 Router = Callable[[Regime, StrategiesConfig], Any]
 # Reasons an entry never reached the safety layer (counted with the rejections).
 NO_CONTRACT = "no_tradeable_contract"
@@ -247,26 +248,11 @@ class _Run:
             streams[0] if len(streams) == 1 else list(heapq.merge(*streams, key=_bar_key))
         )
         ctx = _SessionCtx(session, regime, vix, flatten_at, start_equity, today)
-        last_bar: dict[str, Bar] = {}
-        for bar in merged:
-            self.bar_count += 1
-            symbol = bar.symbol
-            self.clock.set(bar.ts)
-            orders = self.pending.pop(symbol, None)
-            if orders:
-                for order in orders:
-                    self._fill_entry(order, bar, ctx)
-            exited = self._exits(bar, ctx) if self.positions else False
-            self.clock.set(bar.ts + timedelta(minutes=bar.minutes))
-            last_bar[symbol] = bar
-            if strategy is not None:
-                state, signals = strategy.step(states[symbol], bar)
-                states[symbol] = state
-                for signal in signals:
-                    self._decide(signal, bar, strategy, ctx)
-            if self.positions or exited:
-                self._mark(bar, ctx)
-        self._end_session(last_bar, ctx)
+        self.bar_count += len(merged)
+        if strategy is not None:
+            self._replay(merged, strategy, states, ctx)
+        # else: no strategy, and nothing carries over a session: no order, no position.
+        self._end_session({s[-1].symbol: s[-1] for s in streams}, ctx)
         self.sessions.append(
             SessionRecord(
                 day=day,
@@ -280,6 +266,29 @@ class _Run:
                 breaker_trips=dict(today.trips),
             )
         )
+
+    def _replay(
+        self, bars: Sequence[Bar], strategy: Any, states: dict[str, Any], ctx: _SessionCtx
+    ) -> None:
+        """The per-bar hot loop: plain attribute reads; the safety engine, the clock and the
+        models are touched only when an order, a position or a signal exists."""
+        step = strategy.step
+        positions, pending = self.positions, self.pending
+        for bar in bars:
+            symbol = bar.symbol
+            if pending and symbol in pending:
+                self.clock.set(bar.ts)
+                for order in pending.pop(symbol):
+                    self._fill_entry(order, bar, ctx)
+            exited = self._exits(bar, ctx) if positions else False
+            state, signals = step(states[symbol], bar)
+            states[symbol] = state
+            if signals:
+                self.clock.set(bar.ts + _ONE_MINUTE * bar.minutes)
+                for signal in signals:
+                    self._decide(signal, bar, strategy, ctx)
+            if positions or exited:
+                self._mark(bar, ctx)
 
     def _history(self, symbol: str, day: date, sessions: int) -> list[Bar]:
         idx = self.index[symbol]
@@ -437,6 +446,7 @@ class _Run:
                     bar_low=bar.low,
                 )
             if hit is not None:
+                self.clock.set(bar.ts)
                 self._close(pos, hit[0], hit[1], bar.ts, ctx)
                 exited = True
         return exited
@@ -517,7 +527,8 @@ class _Run:
 
     def _mark(self, bar: Bar, ctx: _SessionCtx) -> None:
         marks: dict[str, float] = {}
-        now = self.clock.now()
+        now = bar.ts + _ONE_MINUTE * bar.minutes
+        self.clock.set(now)
         for pos in self.positions.values():
             if pos.signal.symbol != bar.symbol:
                 continue
@@ -537,6 +548,7 @@ class _Run:
         for sid in list(self.positions):
             pos = self.positions[sid]
             bar = last_bar[pos.signal.symbol]
+            self.clock.set(bar.closed_at)
             self._close(pos, ExitReason.END_OF_DATA, bar.close, bar.closed_at, ctx)
         self._collect_events(ctx)
 

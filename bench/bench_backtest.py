@@ -1,0 +1,158 @@
+"""Backtest throughput: bars per second of MaxTrader's engine (strategies + regime + the whole
+safety layer on the in-memory store) over the shared SPY 1-minute year, against backtesting.py
+(PyPI ``backtesting``, the ``bench`` extra) running a comparable per-bar VWAP mean-reversion
+strategy on the same bars.
+
+Both sides are timed from bars in memory to a finished result (data loading excluded for both);
+each figure is the best of ``RUNS`` runs. The baseline is as favourable to backtesting.py as its
+idiom allows: the session VWAP and bands are precomputed vectorised (``self.I``), so its per-bar
+``next()`` only compares two numbers and places a bracket order. MaxTrader's engine does more per
+bar: incremental strategy state (Wave-Renko or VWAP), exits, marks, the safety engine's checks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SPY = SHARED / "dawsh2_ADMF-PC" / "SPY_1m.parquet"
+VIX = SHARED / "noodles-rice_vix_dashboard" / "VIX_History_to_2025-04-30.csv"
+RUNS = 3
+
+
+def _maxtrader(
+    bars: dict[str, Any], vix: dict[Any, float], route: str | None = None
+) -> tuple[float, int, Any]:
+    """The engine as the CLI runs it; ``route`` forces one strategy on every session."""
+    from maxtrader.backtest.engine import Backtester
+    from maxtrader.backtest.settings import BacktestSettings, RunConfig
+    from maxtrader.config import load_safety, load_strategies
+    from maxtrader.domain.calendar import MarketCalendar
+    from maxtrader.domain.strategies.routing import strategy_for, strategy_named
+
+    calendar = MarketCalendar.xnys()
+    config = RunConfig(load_safety(), load_strategies(), BacktestSettings())
+    router: Any = strategy_for
+    if route is not None:
+        router = lambda regime, cfg: strategy_named(route, cfg)  # noqa: E731
+    best, result = float("inf"), None
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        result = Backtester(config, calendar, router=router).run(bars, vix)
+        best = min(best, time.perf_counter() - started)
+    assert result is not None
+    return best, result.bars, result
+
+
+def _frame(bars: list[Any]) -> Any:
+    import pandas as pd
+
+    from maxtrader.domain.clock import NEW_YORK
+
+    index = pd.DatetimeIndex([b.ts for b in bars]).tz_convert(NEW_YORK)
+    return pd.DataFrame(
+        {
+            "Open": [b.open for b in bars],
+            "High": [b.high for b in bars],
+            "Low": [b.low for b in bars],
+            "Close": [b.close for b in bars],
+            "Volume": [b.volume for b in bars],
+        },
+        index=index,
+    )
+
+
+def _backtesting_py(frame: Any) -> tuple[float, int, Any]:
+    import numpy as np
+    import pandas as pd
+    from backtesting import Backtest, Strategy  # type: ignore[import-untyped]
+
+    day = pd.Series(frame.index.date, index=frame.index)
+
+    def vwap_bands(high: Any, low: Any, close: Any, volume: Any) -> Any:
+        tp = (pd.Series(high) + pd.Series(low) + pd.Series(close)) / 3
+        vol = pd.Series(volume, dtype=float)
+        keys = day.to_numpy()
+        pv = (tp * vol).groupby(keys).cumsum()
+        v = vol.groupby(keys).cumsum().replace(0, np.nan)
+        vwap = pv / v
+        var = ((tp**2) * vol).groupby(keys).cumsum() / v - vwap**2
+        width = np.maximum(2.0 * np.sqrt(var.clip(lower=0)), 0.0005 * pd.Series(close))
+        return np.vstack([vwap.to_numpy(), (vwap - width).to_numpy(), (vwap + width).to_numpy()])
+
+    class VwapReversion(Strategy):  # type: ignore[misc]
+        def init(self) -> None:
+            d = self.data
+            self.bands = self.I(vwap_bands, d.High, d.Low, d.Close, d.Volume, overlay=True)
+
+        def next(self) -> None:
+            if len(self.data.Close) < 2 or self.position:
+                return
+            close, prev = self.data.Close[-1], self.data.Close[-2]
+            vwap, lower, upper = self.bands[0][-1], self.bands[1][-1], self.bands[2][-1]
+            if prev < lower < close and vwap > close:
+                stop = min(self.data.Low[-10:]) * 0.999
+                if stop < close and (vwap - close) >= 1.5 * (close - stop):
+                    self.buy(size=100, sl=stop, tp=vwap)
+            elif prev > upper > close and vwap < close:
+                stop = max(self.data.High[-10:]) * 1.001
+                if stop > close and (close - vwap) >= 1.5 * (stop - close):
+                    self.sell(size=100, sl=stop, tp=vwap)
+
+    best, stats = float("inf"), None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(RUNS):
+            started = time.perf_counter()
+            bt = Backtest(
+                frame, VwapReversion, cash=1_000_000, commission=0.0, finalize_trades=True
+            )
+            stats = bt.run()
+            best = min(best, time.perf_counter() - started)
+    return best, len(frame), stats
+
+
+def main() -> None:
+    if not SPY.is_file():
+        print(f"skipped: {SPY} not found")
+        return
+    from maxtrader.data import load_bars
+    from maxtrader.data.vix import load_vix_daily
+
+    logging.disable(logging.WARNING)
+    bars = load_bars(SPY, symbol="SPY").bars
+    vix = load_vix_daily(VIX)
+    ours, n_ours, result = _maxtrader(bars, vix)
+    vwap, n_vwap, vwap_result = _maxtrader(bars, vix, route="vwap_reversion")
+    try:
+        import backtesting  # noqa: F401
+    except ImportError:
+        print("backtesting.py is not installed: pip install -e '.[bench]'")
+        theirs, n_theirs, stats = float("nan"), 0, None
+    else:
+        theirs, n_theirs, stats = _backtesting_py(_frame(bars["SPY"]))
+    base = n_theirs / theirs
+    rows = [
+        ("MaxTrader, regime-routed (as the CLI runs)", n_ours, ours, result),
+        ("MaxTrader, VWAP reversion every session", n_vwap, vwap, vwap_result),
+    ]
+    print(f"{'engine':50} {'bars':>7} {'seconds':>8} {'bars/s':>9} {'ratio':>7} {'trades':>7}")
+    for name, n, seconds, res in rows:
+        print(
+            f"{name:50} {n:7d} {seconds:8.2f} {n / seconds:9,.0f} {n / seconds / base:6.2f}x "
+            f"{res.metrics.trades:7d}"
+        )
+    trades = stats["# Trades"] if stats is not None else "-"
+    print(
+        f"{'backtesting.py, VWAP reversion (baseline)':50} {n_theirs:7d} {theirs:8.2f} "
+        f"{base:9,.0f} {1:6.2f}x {trades:>7}"
+    )
+    print("ratio = bars/s over backtesting.py's bars/s (aim >= 5x); safety layer on in MaxTrader")
+
+
+if __name__ == "__main__":
+    main()
