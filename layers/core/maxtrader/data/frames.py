@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,21 +197,31 @@ def _parse_times(table: Table, series: pd.Series, column: str, tz: str | None) -
     missing = series.isna()
     if series.dtype == object:
         missing |= series.astype(str).str.strip() == ""
-    if missing.any():
-        row = int(np.flatnonzero(missing.to_numpy())[0]) + 1
-        raise DataError(f"{table.where(_row(series, row), column)}: missing timestamp")
+    _fail_first(table, series, column, missing, lambda i: "missing timestamp")
     if kind == "epoch":
         ns = _epoch_ns(table, series, column)
     else:
         ns = _text_times_ns(table, series, column, kind, tz)
-    misaligned = ns % NS_PER_MINUTE != 0
-    if misaligned.any():
-        i = int(np.flatnonzero(misaligned)[0])
-        raise DataError(
-            f"{table.where(_row(series, i + 1), column)}: timestamp {_show(series.iloc[i])} "
-            "is not on a whole minute (bars start on a minute)"
-        )
+    _fail_first(
+        table,
+        series,
+        column,
+        ns % NS_PER_MINUTE != 0,
+        lambda i: (
+            f"timestamp {_show(series.iloc[i])} is not on a whole minute (bars start on a minute)"
+        ),
+    )
     return ns, kind
+
+
+def _fail_first(
+    table: Table, series: pd.Series, column: str, bad: Any, describe: Callable[[int], str]
+) -> None:
+    """Raise for the first row flagged in ``bad``: file, row, column, then ``describe(i)``."""
+    hits = np.flatnonzero(np.asarray(bad))
+    if len(hits):
+        i = int(hits[0])
+        raise DataError(f"{table.where(_row(series, i + 1), column)}: {describe(i)}")
 
 
 def _show(value: Any) -> str:
@@ -230,10 +241,9 @@ def _epoch_ns(table: Table, series: pd.Series, column: str) -> Any:
     scale = 1e9 if magnitude < 1e11 else 1e6 if magnitude < 1e14 else 1e3 if magnitude < 1e17 else 1
     scaled = np.round(values * scale)
     bad = ~np.isfinite(scaled) | (scaled < 0) | (scaled >= 2**62)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        where = table.where(_row(series, i + 1), column)
-        raise DataError(f"{where}: epoch {_show(series.iloc[i])} is out of range")
+    _fail_first(
+        table, series, column, bad, lambda i: f"epoch {_show(series.iloc[i])} is out of range"
+    )
     return scaled.astype("int64")
 
 
@@ -243,26 +253,28 @@ def _text_times_ns(table: Table, series: pd.Series, column: str, kind: str, tz: 
     else:
         text = series.astype(str).str.strip()
         aware = text.str.contains(_HAS_OFFSET, regex=True)
-        odd = aware != (kind == "aware")
-        if odd.any():
-            i = int(np.flatnonzero(odd.to_numpy())[0])
-            has = "has" if aware.iloc[i] else "has no"
-            raise DataError(
-                f"{table.where(_row(series, i + 1), column)}: {text.iloc[i]!r} {has} UTC offset, "
+        _fail_first(
+            table,
+            series,
+            column,
+            aware != (kind == "aware"),
+            lambda i: (
+                f"{text.iloc[i]!r} {'has' if aware.iloc[i] else 'has no'} UTC offset, "
                 "unlike the rows before it"
-            )
+            ),
+        )
         utc = kind == "aware"
         parsed = pd.to_datetime(text, format="ISO8601", utc=utc, errors="coerce")
         failed = parsed.isna()
         if failed.any():
             parsed = _retry_formats(parsed, text, failed, utc=utc)
-            still = parsed.isna()
-            if still.any():
-                i = int(np.flatnonzero(still.to_numpy())[0])
-                raise DataError(
-                    f"{table.where(_row(series, i + 1), column)}: "
-                    f"{text.iloc[i]!r} is not a date-time"
-                )
+            _fail_first(
+                table,
+                series,
+                column,
+                parsed.isna(),
+                lambda i: f"{text.iloc[i]!r} is not a date-time",
+            )
     if kind == "naive":
         if tz is None:  # only reachable with an explicit time_column
             raise DataError(
@@ -272,13 +284,16 @@ def _text_times_ns(table: Table, series: pd.Series, column: str, kind: str, tz: 
             local = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
         except (KeyError, ValueError) as exc:  # unknown zone name
             raise DataError(f"{table.path}: unknown time zone {tz!r}: {exc}") from exc
-        bad = local.isna()
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(
-                f"{table.where(_row(series, i + 1), column)}: {series.iloc[i]!r} is ambiguous "
-                f"or does not exist in {tz} (daylight-saving change)"
-            )
+        _fail_first(
+            table,
+            series,
+            column,
+            local.isna(),
+            lambda i: (
+                f"{series.iloc[i]!r} is ambiguous or does not exist in {tz} "
+                "(daylight-saving change)"
+            ),
+        )
         parsed = local
     return parsed.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()
 
@@ -327,14 +342,9 @@ def _numbers(table: Table, series: pd.Series, column: str, *, optional: bool) ->
         text = series.astype(str).str.strip()
         values = pd.to_numeric(text, errors="coerce")
         bad = values.isna() & series.notna() & (text != "")
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(
-            f"{table.where(_row(series, i + 1), column)}: {_show(series.iloc[i])} is not a number"
-        )
-    if not optional and values.isna().any():
-        i = int(np.flatnonzero(values.isna().to_numpy())[0])
-        raise DataError(f"{table.where(_row(series, i + 1), column)}: missing value")
+    _fail_first(table, series, column, bad, lambda i: f"{_show(series.iloc[i])} is not a number")
+    if not optional:
+        _fail_first(table, series, column, values.isna(), lambda i: "missing value")
     return values.to_numpy(dtype="float64")
 
 
@@ -349,9 +359,5 @@ def _symbols(table: Table, raw: pd.DataFrame, names: dict[str, str], wanted: str
         return np.full(len(raw), name, dtype=object)
     series = raw[names[column]].astype(str).str.strip()
     bad = ~series.str.match(_SYMBOL.pattern)
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(
-            f"{table.where(_row(series, i + 1), column)}: {series.iloc[i]!r} is not a symbol"
-        )
+    _fail_first(table, series, column, bad, lambda i: f"{series.iloc[i]!r} is not a symbol")
     return series.to_numpy(dtype=object)
