@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pydantic import AwareDatetime
 
 from maxtrader.domain.models import Bar, DomainModel
+from maxtrader.domain.strategies.base import construct, evolve
 
 
 class Candle(DomainModel):
@@ -56,24 +57,27 @@ def aggregate(
         partial = None
     if partial is None:
         start, end = bucket_bounds(bar.ts, session_open, session_close, minutes)
-        partial = Candle.model_construct(
-            start=start,
-            end=end,
-            open=bar.open,
-            high=bar.high,
-            low=bar.low,
-            close=bar.close,
-            volume=bar.volume,
+        partial = construct(
+            Candle,
+            {
+                "start": start,
+                "end": end,
+                "open": bar.open,
+                "high": bar.high,
+                "low": bar.low,
+                "close": bar.close,
+                "volume": bar.volume,
+            },
         )
     else:
-        partial = Candle.model_construct(
-            start=partial.start,
-            end=partial.end,
-            open=partial.open,
-            high=max(partial.high, bar.high),
-            low=min(partial.low, bar.low),
-            close=bar.close,
-            volume=partial.volume + bar.volume,
+        partial = evolve(
+            partial,
+            {
+                "high": max(partial.high, bar.high),
+                "low": min(partial.low, bar.low),
+                "close": bar.close,
+                "volume": partial.volume + bar.volume,
+            },
         )
     if bar.ts + timedelta(minutes=1) >= partial.end:
         closed.append(partial)
@@ -112,4 +116,7 @@ def _candle(
     start = session_open + index * width
     o, h, lo, c, v = ohlcv
     end = min(start + width, session_close)
-    return Candle.model_construct(start=start, end=end, open=o, high=h, low=lo, close=c, volume=v)
+    return construct(
+        Candle,
+        {"start": start, "end": end, "open": o, "high": h, "low": lo, "close": c, "volume": v},
+    )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from maxtrader.config.strategies import Pause, SessionRules
 from maxtrader.domain.calendar import Session
 from maxtrader.domain.models import Bar, Instrument, Regime, Signal
-from maxtrader.domain.strategies.base import StrategyState, accept_bar, session_frame
+from maxtrader.domain.strategies.base import StrategyState, accept_bar, evolve, session_frame
 
 
 class PauseState(StrategyState):
@@ -40,7 +40,7 @@ class PauseStrategy:
     def step(self, state: PauseState, bar: Bar) -> tuple[PauseState, list[Signal]]:
         if not accept_bar(state, bar):
             return state, []
-        return state.model_copy(update={"last_ts": bar.ts}), []
+        return evolve(state, {"last_ts": bar.ts}), []
 
     def load_state(self, data: str | bytes) -> PauseState:
         return PauseState.model_validate_json(data)

@@ -30,6 +30,7 @@ from maxtrader.domain.strategies.aggregate import Candle, aggregate, session_can
 from maxtrader.domain.strategies.base import (
     StrategyState,
     accept_bar,
+    evolve,
     in_entry_window,
     make_signal,
     session_frame,
@@ -161,7 +162,7 @@ class SmartMoneyStrategy:
         }
         if ts is not None:
             update["last_ts"] = ts
-        return state.model_copy(update=update)
+        return evolve(state, update)
 
     def _feed(
         self, work: _Work, bar: Bar, s_open: datetime, s_close: datetime

@@ -1,8 +1,8 @@
 """Session VWAP and its volume-weighted standard deviation, as O(1) running sums.
 
 VWAP_t = sum(TP*V)/sum(V) with TP = (H+L+C)/3; sigma_t^2 = sum(V*(TP - VWAP_t)^2)/sum(V).
-The sums are kept about a shift (the TP of the session's first bar with volume) so the variance does not lose its
-digits to cancellation at index prices.
+The sums are kept about a shift (the TP of the session's first bar with volume) so the variance
+does not lose its digits to cancellation at index prices.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from maxtrader.domain.models import Bar, DomainModel
+from maxtrader.domain.strategies.base import construct
 
 
 class VwapSums(DomainModel):
@@ -25,12 +26,15 @@ def add_bar(sums: VwapSums, bar: Bar) -> VwapSums:
     shift = tp if sums.v <= 0 else sums.shift  # first bar with volume: sums still all zero
     x = tp - shift
     vol = bar.volume
-    return VwapSums.model_construct(
-        n=sums.n + 1,
-        shift=shift,
-        v=sums.v + vol,
-        xv=sums.xv + vol * x,
-        x2v=sums.x2v + vol * x * x,
+    return construct(
+        VwapSums,
+        {
+            "n": sums.n + 1,
+            "shift": shift,
+            "v": sums.v + vol,
+            "xv": sums.xv + vol * x,
+            "x2v": sums.x2v + vol * x * x,
+        },
     )
 
 

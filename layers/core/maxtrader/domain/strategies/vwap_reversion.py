@@ -20,6 +20,7 @@ from maxtrader.domain.models import Bar, Direction, Regime, Signal
 from maxtrader.domain.strategies.base import (
     StrategyState,
     accept_bar,
+    evolve,
     in_entry_window,
     make_signal,
     session_frame,
@@ -119,8 +120,9 @@ class VwapReversionStrategy:
                     f"(VWAP {mid:.2f}, sigma {sd:.4f})"
                 ),
             )
-        new_state = state.model_copy(
-            update={
+        new_state = evolve(
+            state,
+            {
                 "last_ts": bar.ts,
                 "sums": sums,
                 "prev_close": close,
@@ -130,6 +132,6 @@ class VwapReversionStrategy:
                 "highs": highs,
                 "cooldown": cfg.cooldown_bars if signal is not None else max(state.cooldown - 1, 0),
                 "signals_today": state.signals_today + (signal is not None),
-            }
+            },
         )
         return new_state, [signal] if signal is not None else []

@@ -29,6 +29,7 @@ from maxtrader.domain.strategies.atr import median_session_atr
 from maxtrader.domain.strategies.base import (
     StrategyState,
     accept_bar,
+    evolve,
     in_entry_window,
     make_signal,
     session_frame,
@@ -102,10 +103,10 @@ class WaveRenkoStrategy:
             return state, []
         sums = add_bar(state.sums, bar)
         if not state.ready:
-            return state.model_copy(update={"last_ts": bar.ts, "sums": sums}), []
+            return evolve(state, {"last_ts": bar.ts, "sums": sums}), []
         if state.anchor is None:
             update = {"last_ts": bar.ts, "sums": sums, "anchor": bar.close}
-            return state.model_copy(update=update), []
+            return evolve(state, update), []
 
         cfg = self.config
         anchor, size = state.anchor, state.brick
@@ -151,8 +152,9 @@ class WaveRenkoStrategy:
             if not wave_dir and run_len >= cfg.wave_min_bricks:
                 wave_dir, p1, p2, extreme = direction, run_start, level, None
 
-        new_state = state.model_copy(
-            update={
+        new_state = evolve(
+            state,
+            {
                 "last_ts": bar.ts,
                 "sums": sums,
                 "level": level,
@@ -163,7 +165,7 @@ class WaveRenkoStrategy:
                 "p1": p1,
                 "p2": p2,
                 "extreme": extreme,
-            }
+            },
         )
         if trigger is None:
             return new_state, []
