@@ -150,6 +150,14 @@ def test_a_next_url_that_repeats_itself_is_a_loop(emulator: MassiveEmulator) -> 
 
 
 @pytest.mark.faults
+def test_a_server_that_never_answers_times_out(emulator: MassiveEmulator) -> None:
+    emulator.stall(times=5)
+    source = MassiveMarketData(KEY, base_url=emulator.base_url, retries=0, timeout=0.3)
+    with pytest.raises(DataError, match=r"failed after retries: .*[Rr]ead timed out"):
+        source.minute_bars("SPY", DAY1, DAY1)
+
+
+@pytest.mark.faults
 def test_unreachable_server_is_a_data_error() -> None:
     with MassiveEmulator(api_key=KEY) as emu:
         base = emu.base_url

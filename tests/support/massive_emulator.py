@@ -12,6 +12,7 @@ vendor does). ``sort`` is asc or desc. The key must come as ``Authorization: Bea
 (what the client sends) or ``?apiKey=<key>``; anything else is a 401 like the vendor's.
 
 ``inject(status, body)`` queues canned answers for the next requests (throttling, 5xx, garbage);
+``stall()`` makes the next request hang until the emulator stops (client timeouts);
 ``requests`` records every request's path and query.
 """
 
@@ -59,6 +60,8 @@ class MassiveEmulator:
         self.requests: list[str] = []
         self._aggs: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
         self._faults: deque[tuple[int, bytes]] = deque()
+        self._stalls = 0
+        self._release = threading.Event()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -92,6 +95,11 @@ class MassiveEmulator:
         with self._lock:
             self._faults.extend([(status, data)] * times)
 
+    def stall(self, times: int = 1) -> None:
+        """The next ``times`` requests hang (until stop()): a server that never answers."""
+        with self._lock:
+            self._stalls += times
+
     # --- server --------------------------------------------------------------------------------
     @property
     def base_url(self) -> str:
@@ -124,6 +132,7 @@ class MassiveEmulator:
         return self.base_url
 
     def stop(self) -> None:
+        self._release.set()  # let stalled handlers finish so that shutdown does not wait
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -145,6 +154,11 @@ class MassiveEmulator:
         with self._lock:
             self.requests.append(raw_path)
             fault = self._faults.popleft() if self._faults else None
+            stall = self._stalls > 0
+            self._stalls -= stall
+        if stall:
+            self._release.wait()
+            return 503, _json({"status": "ERROR", "error": "stalled"})
         bearer = headers.get("Authorization", "")
         if bearer != f"Bearer {self.api_key}" and query.get("apiKey") != self.api_key:
             return 401, _json({"status": "ERROR", "request_id": "emu", "error": "Unknown API Key"})

@@ -148,3 +148,12 @@ def test_options_chain_is_not_a_bar_file(shared_data: Path) -> None:
     path = shared_data / "JRCon1_Options-Data-Retrieval" / "SPY_options_chain.csv"
     with pytest.raises(DataError, match=r"SPY_options_chain\.csv: no timestamp column"):
         load_bars(path)
+
+
+def test_cboe_vix_history_is_not_an_intraday_bar_file(shared_data: Path) -> None:
+    path = shared_data / "noodles-rice_vix_dashboard" / "VIX_History_to_2025-04-30.csv"
+    with pytest.raises(DataError, match="column 'date' holds naive timestamps"):
+        load_bars(path)
+    # With a zone it parses, and then names CBOE's first legacy row with open above high.
+    with pytest.raises(DataError, match=r"VIX_History_to_2025-04-30\.csv: row \d+ \(line \d+\)"):
+        load_bars(path, tz="America/Chicago")
