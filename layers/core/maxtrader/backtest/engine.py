@@ -112,6 +112,7 @@ class _Position:
 class _Day:
     rejections: Counter[str] = field(default_factory=Counter)
     trips: Counter[str] = field(default_factory=Counter)
+    verdicts: Counter[str] = field(default_factory=Counter)
     pnl: float = 0.0
     trades: int = 0
 
@@ -178,7 +179,6 @@ class _Run:
         self.pending: dict[str, list[_Order]] = {}
         self.trades: list[TradeRecord] = []
         self.sessions: list[SessionRecord] = []
-        self.verdicts: Counter[str] = Counter()
         self.bar_count = 0
 
     # --- driver ----------------------------------------------------------------------------
@@ -207,7 +207,6 @@ class _Run:
             label=label,
             settings=settings,
             notes=notes,
-            verdicts=dict(self.verdicts),
         )
 
     def _prior_vix(self, day: date) -> float | None:
@@ -264,6 +263,7 @@ class _Run:
                 trades=today.trades,
                 rejections=dict(today.rejections),
                 breaker_trips=dict(today.trips),
+                verdicts=dict(today.verdicts),
             )
         )
 
@@ -329,7 +329,7 @@ class _Run:
             )
             if opened is None:
                 ctx.today.rejections[NO_CONTRACT] += 1
-                self.verdicts["not_sent"] += 1
+                ctx.today.verdicts["not_sent"] += 1
                 return
             contract, quote = opened
             qty = self.bt.options.contracts_for_budget(budget, quote.ask)
@@ -344,7 +344,7 @@ class _Run:
             side = OrderSide.BUY if signal.side is Direction.LONG else OrderSide.SELL
         if qty < 1:
             ctx.today.rejections[BELOW_ONE_UNIT] += 1
-            self.verdicts["not_sent"] += 1
+            ctx.today.verdicts["not_sent"] += 1
             return
         intent = OrderIntent(
             client_order_id=coid,
@@ -373,11 +373,11 @@ class _Run:
         verdict = self.safety.reserve(intent, market)
         self._collect_events(ctx)
         if not verdict.approved:
-            self.verdicts["rejected"] += 1
+            ctx.today.verdicts["rejected"] += 1
             for check in verdict.failures:
                 ctx.today.rejections[check.name] += 1
             return
-        self.verdicts["approved"] += 1
+        ctx.today.verdicts["approved"] += 1
         if contract is not None:
             risk = price * qty * 100 + fees
         else:
@@ -481,7 +481,7 @@ class _Run:
             est_price=price,
         )
         self.safety.reserve(exit_intent, _exit_market(ctx, price))
-        self.verdicts["exits"] += 1
+        ctx.today.verdicts["exits"] += 1
         self.safety.on_fill(
             Fill(
                 fill_id=f"{coid}-1",

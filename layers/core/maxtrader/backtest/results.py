@@ -79,6 +79,7 @@ class SessionRecord(ResultModel):
     pnl: float
     trades: int
     rejections: dict[str, int] = Field(default_factory=dict)  # failed checks, by name
+    verdicts: dict[str, int] = Field(default_factory=dict)  # approved / rejected / exits / ...
     breaker_trips: dict[str, int] = Field(default_factory=dict)
 
 

@@ -21,16 +21,17 @@ def build_result(
     out_of_sample: bool = False,
     settings: dict[str, str] | None = None,
     notes: Sequence[str] = (),
-    verdicts: dict[str, int] | None = None,
     elapsed_s: float = 0.0,
 ) -> BacktestResult:
     ordered = sorted(trades, key=lambda t: (t.exit_time, t.entry_time, t.signal_id))
     days = sorted(sessions, key=lambda s: s.day)
     rejections: Counter[str] = Counter()
     trips: Counter[str] = Counter()
+    verdicts: Counter[str] = Counter()
     for s in days:
         rejections.update(s.rejections)
         trips.update(s.breaker_trips)
+        verdicts.update(s.verdicts)
     return BacktestResult(
         label=label,
         out_of_sample=out_of_sample,
@@ -46,7 +47,7 @@ def build_result(
             ordered, days, initial_equity, lambda t: t.strategy, lambda s: s.strategy
         ),
         rejections=dict(sorted(rejections.items(), key=lambda kv: (-kv[1], kv[0]))),
-        verdicts=verdicts or {},
+        verdicts=dict(sorted(verdicts.items())),
         breaker_trips=dict(trips),
         trades=list(ordered),
         sessions=days,

@@ -144,13 +144,15 @@ def walk_forward(
         trades=out_trades,
         sessions=out_sessions,
         initial_equity=first.initial_equity,
-        bars=sum(r.bars for r in replays),
+        bars=first.bars,
         label=f"out-of-sample (walk-forward {train}:{test}, objective {objective})",
         out_of_sample=True,
         settings={**first.settings, "walk_forward": f"{train}:{test}", "objective": objective},
         notes=[
             "Out-of-sample: every figure comes from test windows whose parameters were picked "
             "on the preceding training window only.",
+            f"{len(points)} grid point(s), each replayed once over all {first.bars:,} bars; "
+            f"windows of {train} training and {test} test sessions, rolling by {test}.",
             *first.notes,
         ],
     )
