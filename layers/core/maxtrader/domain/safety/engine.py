@@ -97,6 +97,7 @@ class SafetyEngine:
         self._attempts = attempts
         self._limits: dict[Regime, Limits] = {}
         self._controls = Controls(config, store, clock, calendar, attempts)
+        self._periods: tuple[datetime, str, str, str] | None = None  # New York keys of `now`
 
     # --- entries and exits -----------------------------------------------------------------
     def limits_for(self, regime: Regime) -> Limits:
@@ -297,10 +298,13 @@ class SafetyEngine:
 
     # --- internals -------------------------------------------------------------------------
     def _keys(self, intent: OrderIntent, now: datetime) -> SnapshotKeys:
+        periods = self._periods
+        if periods is None or periods[0] != now:
+            periods = self._periods = (now, trading_date(now), iso_week(now), month_key(now))
         return SnapshotKeys(
-            day=trading_date(now),
-            week=iso_week(now),
-            month=month_key(now),
+            day=periods[1],
+            week=periods[2],
+            month=periods[3],
             strategy=intent.strategy,
             signal_id=intent.signal_id,
         )

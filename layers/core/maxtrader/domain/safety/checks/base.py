@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from maxtrader.config.safety import ExtraChecks, Limits
 from maxtrader.domain.models import CheckResult, Instrument, OrderIntent
@@ -59,7 +60,15 @@ class Check:
 
 
 def passed(name: str, observed: float | None = None, limit: float | None = None) -> CheckResult:
+    if observed is None and limit is None:
+        return _plain_pass(name)
     return CheckResult(name=name, passed=True, observed=observed, limit=limit)
+
+
+@lru_cache(maxsize=64)
+def _plain_pass(name: str) -> CheckResult:
+    # Results are frozen: one shared instance per check spares a validation per decision.
+    return CheckResult(name=name, passed=True)
 
 
 def failed(
@@ -71,6 +80,7 @@ def failed(
 def verdict_of(
     name: str, ok: bool, reason: str, observed: float | None, limit: float | None
 ) -> CheckResult:
+    """Passed when ``ok``; ``reason`` is kept only for a failure."""
     return CheckResult(
         name=name, passed=ok, reason="" if ok else reason, observed=observed, limit=limit
     )
