@@ -11,6 +11,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -54,8 +55,8 @@ def main() -> None:
             print(f"{name}: {path} absent, skipped")
             continue
         count = len(bare(path))
-        baseline = _median_seconds(lambda p=path, f=bare: f(p))
-        loaded = _median_seconds(lambda p=path: load_bars(p, rth_only=False))
+        baseline = _median_seconds(partial(bare, path))
+        loaded = _median_seconds(partial(load_bars, path, rth_only=False))
         rows.append((name, count, baseline, loaded))
     payload = _push_messages(20_000)
     rows.append(

@@ -201,3 +201,22 @@ def test_file_checks_accept_exactly_what_the_bar_model_accepts(
     assert model_ok
     assert (bar.open, bar.high, bar.low, bar.close) == (o, h, lo, c)
     assert bar.ts == ts and bar.closed_at == ts + timedelta(minutes=1)
+
+
+def test_parquet_rows_are_named_without_csv_lines(tmp_path: Path) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(["2024-06-03 13:30", "2024-06-03 13:31"], utc=True),
+            "open": [100.0, 100.0],
+            "high": [101.0, 99.0],
+            "low": [99.0, 99.5],
+            "close": [100.0, 99.5],
+            "volume": [1, 1],
+        }
+    )
+    path = tmp_path / "SPY.parquet"
+    frame.to_parquet(path)
+    with pytest.raises(DataError, match=r"SPY\.parquet: row 2, column 'high': high 99.0 is below"):
+        load_bars(path)

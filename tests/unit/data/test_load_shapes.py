@@ -98,6 +98,9 @@ def test_parquet_with_naive_and_aware_datetimes(tmp_path: Path) -> None:
     aware = tmp_path / "SPY.parquet"
     frame.to_parquet(aware)
     assert load_bars(aware).only() == _reference()
+    indexed = tmp_path / "SPY_indexed.parquet"
+    frame.set_index("timestamp").to_parquet(indexed)
+    assert load_bars(indexed).only() == _reference()
     naive = tmp_path / "SPY_naive.parquet"
     frame.assign(
         timestamp=frame["timestamp"].dt.tz_convert(NEW_YORK).dt.tz_localize(None)

@@ -101,6 +101,8 @@ def load_bars(
     frame = frame.sort_values(["symbol", "ts"], kind="stable")
     conflicts_mask = frame.duplicated(subset=["symbol", "ts"], keep="last")
     conflicts = int(conflicts_mask.sum())
+    if duplicates:
+        warnings.append(f"{source}: dropped {duplicates} duplicate row(s)")
     if conflicts:
         first = frame.loc[conflicts_mask, "row"].min()
         warnings.append(
@@ -108,8 +110,6 @@ def load_bars(
             f"{first}); kept the last of each"
         )
         frame = frame[~conflicts_mask]
-    if duplicates:
-        warnings.append(f"{source}: dropped {duplicates} duplicate row(s)")
     if resorted:
         warnings.append(f"{source}: rows were not in time order; sorted")
 
@@ -250,7 +250,7 @@ def _infer_minutes(frame: pd.DataFrame, local_day: pd.Series) -> int:
 def _calendar_for(local_day: pd.Series) -> MarketCalendar:
     if local_day.empty:
         return MarketCalendar.xnys()
-    first = min(local_day.iloc[0], local_day.min()).date()
+    first = local_day.min().date()
     last = local_day.max().date()
     lo, hi = _DEFAULT_CALENDAR_SPAN
     if lo <= first and last <= hi:

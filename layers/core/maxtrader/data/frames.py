@@ -108,6 +108,8 @@ def _read_raw(path: Path) -> pd.DataFrame:
             magic = fh.read(4)
         if path.suffix.lower() in PARQUET_SUFFIXES or magic == b"PAR1":
             frame = pd.read_parquet(path)
+            if not isinstance(frame.index, pd.RangeIndex):  # e.g. a timestamp index: a column
+                frame = frame.reset_index()
         else:
             # Blank lines are kept (and dropped below) so that row numbers match the file;
             # index_col=False and ParserWarning-as-error: a row with extra fields is an error,
