@@ -135,8 +135,8 @@ def test_regime_state_round_trips_through_json() -> None:
     state = det.update(det.start_session(date(2024, 6, 3)), 14.2, observed_at=NOW, now=NOW)
     assert RegimeState.model_validate_json(state.model_dump_json()) == state
     nan_state = det.update(state, math.nan)
-    again = RegimeState.model_validate_json(nan_state.model_dump_json())
-    assert again.regime is X and again.anchor is N
+    assert RegimeState.model_validate_json(nan_state.model_dump_json()) == nan_state
+    assert nan_state.regime is X and nan_state.anchor is N and nan_state.vix is None
 
 
 def test_custom_bands_are_honoured() -> None:

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, timedelta
-from typing import Annotated
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime
 
 from maxtrader.config.strategies import RegimeRules
 from maxtrader.domain.models import DomainModel, Regime
@@ -86,7 +85,7 @@ class RegimeState(DomainModel):
     regime: Regime = Regime.UNKNOWN
     # The last valid classification of this session: the hysteresis anchor (None: none yet).
     anchor: Regime | None = None
-    vix: Annotated[float | None, Field(allow_inf_nan=True)] = None
+    vix: float | None = None  # the reading, when finite (the reason names a NaN/inf one)
     observed_at: AwareDatetime | None = None
     reason: str = "no VIX reading yet"
 
@@ -141,7 +140,7 @@ class RegimeDetector:
             day=state.day,
             regime=Regime.UNKNOWN,
             anchor=state.anchor,
-            vix=vix,
+            vix=vix if vix is not None and math.isfinite(vix) else None,
             observed_at=observed_at,
             reason=reason,
         )
