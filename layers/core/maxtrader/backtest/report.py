@@ -195,20 +195,29 @@ def _equity_svg(sessions: Sequence[SessionRecord], initial: float) -> str:
     out.append(f"<polygon points='{dd_area}' fill='#f0616d' fill-opacity='.35'/>")
     out.append(f"<polyline points='{dd_pts}' fill='none' stroke='#f0616d' stroke-width='1.2'/>")
     out.append(f"<text x='{left}' y='{dd_top - 8}'>Drawdown from peak</text>")
-    # month ticks
-    last_month = None
-    for i, d in enumerate(days):
-        key = (d.year, d.month)
-        if key != last_month:
-            last_month = key
-            out.append(
-                f"<line x1='{x(i):.1f}' x2='{x(i):.1f}' y1='{dd_top + dd_h}' "
-                f"y2='{dd_top + dd_h + 5}' stroke='#8b98a5'/>"
-                f"<text x='{x(i):.1f}' y='{dd_top + dd_h + 18}' text-anchor='middle'>"
-                f"{d:%b %y}</text>"
-            )
+    out.extend(_month_ticks(days, [x(i) for i in range(n)], dd_top + dd_h))
     out.append("</svg>")
     return "".join(out)
+
+
+def _month_ticks(days: Sequence[date], xs: Sequence[float], base: float) -> list[str]:
+    """A tick and label at each month's first session, skipping labels that would overlap."""
+    out: list[str] = []
+    last_month: tuple[int, int] | None = None
+    last_x = -1e9
+    for d, xi in zip(days, xs, strict=True):
+        key = (d.year, d.month)
+        if key == last_month:
+            continue
+        last_month = key
+        if xi - last_x < 48:
+            continue
+        last_x = xi
+        out.append(
+            f"<line x1='{xi:.1f}' x2='{xi:.1f}' y1='{base}' y2='{base + 5}' stroke='#8b98a5'/>"
+            f"<text x='{xi:.1f}' y='{base + 18}' text-anchor='middle'>{d:%b %y}</text>"
+        )
+    return out
 
 
 def _metrics_panel(title: str, groups: dict[str, Metrics]) -> str:
