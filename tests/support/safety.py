@@ -9,7 +9,6 @@ from typing import Any
 from maxtrader.config.safety import SafetyConfig
 from maxtrader.domain.clock import Clock, iso_week, month_key, trading_date
 from maxtrader.domain.models import (
-    Direction,
     Fill,
     Instrument,
     OrderIntent,
@@ -26,7 +25,6 @@ from maxtrader.domain.safety.state import (
     ReservationGuards,
     SnapshotKeys,
     Ticket,
-    TicketStatus,
 )
 from maxtrader.ports import StateStore
 
@@ -159,19 +157,7 @@ def reservation_for(
         strategy=intent.strategy,
         signal_id=intent.signal_id,
     )
-    ticket = Ticket(
-        client_order_id=intent.client_order_id,
-        signal_id=intent.signal_id,
-        strategy=intent.strategy,
-        symbol=intent.symbol,
-        underlying=intent.underlying,
-        instrument=intent.instrument,
-        direction=Direction.LONG if intent.side is OrderSide.BUY else Direction.SHORT,
-        status=TicketStatus.RESERVED,
-        reserved_qty=intent.qty,
-        max_loss=max_loss(intent) or 0.0,
-        reserved_at=now,
-    )
+    ticket = Ticket.reserved(intent, max_loss(intent) or 0.0, now)
     guards = ReservationGuards(
         now=now,
         max_slots=max_slots,

@@ -38,11 +38,9 @@ from maxtrader.domain.models import (
     AuditKind,
     AuditRecord,
     CheckResult,
-    Direction,
     Fill,
     OrderIntent,
     OrderPurpose,
-    OrderSide,
     Regime,
     TradingState,
     Verdict,
@@ -337,21 +335,7 @@ class SafetyEngine:
         now: datetime,
         record: AuditRecord,
     ) -> Reservation:
-        ticket = Ticket(
-            client_order_id=intent.client_order_id,
-            signal_id=intent.signal_id,
-            strategy=intent.strategy,
-            symbol=intent.symbol,
-            underlying=intent.underlying,
-            instrument=intent.instrument,
-            direction=Direction.LONG if intent.side is OrderSide.BUY else Direction.SHORT,
-            status=TicketStatus.RESERVED,
-            reserved_qty=intent.qty,
-            max_loss=loss,
-            reserved_at=now,
-            stop=intent.stop,
-            target=intent.target,
-        )
+        ticket = Ticket.reserved(intent, loss, now)
         guards = ReservationGuards(
             now=now,
             max_slots=limits.max_concurrent_positions,

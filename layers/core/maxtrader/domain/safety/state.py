@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from maxtrader.domain.errors import MaxTraderError
-from maxtrader.domain.models import AuditRecord, Direction, Instrument
+from maxtrader.domain.models import AuditRecord, Direction, Instrument, OrderIntent, OrderSide
 
 
 class StateConflictError(MaxTraderError):
@@ -151,6 +151,25 @@ class Ticket:
     opened_at: datetime | None = None
     closed_at: datetime | None = None
     version: int = 1
+
+    @classmethod
+    def reserved(cls, intent: OrderIntent, max_loss: float, now: datetime) -> Ticket:
+        """The ticket of a newly reserved entry."""
+        return cls(
+            client_order_id=intent.client_order_id,
+            signal_id=intent.signal_id,
+            strategy=intent.strategy,
+            symbol=intent.symbol,
+            underlying=intent.underlying,
+            instrument=intent.instrument,
+            direction=Direction.LONG if intent.side is OrderSide.BUY else Direction.SHORT,
+            status=TicketStatus.RESERVED,
+            reserved_qty=intent.qty,
+            max_loss=max_loss,
+            reserved_at=now,
+            stop=intent.stop,
+            target=intent.target,
+        )
 
     @property
     def multiplier(self) -> int:
