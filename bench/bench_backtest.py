@@ -128,6 +128,7 @@ def main() -> None:
     vix = load_vix_daily(VIX)
     ours, n_ours, result = _maxtrader(bars, vix)
     vwap, n_vwap, vwap_result = _maxtrader(bars, vix, route="vwap_reversion")
+    idle, n_idle, idle_result = _maxtrader(bars, vix, route="pause")
     try:
         import backtesting  # noqa: F401
     except ImportError:
@@ -139,6 +140,7 @@ def main() -> None:
     rows = [
         ("MaxTrader, regime-routed (as the CLI runs)", n_ours, ours, result),
         ("MaxTrader, VWAP reversion every session", n_vwap, vwap, vwap_result),
+        ("MaxTrader engine alone (pause: steps, no signal)", n_idle, idle, idle_result),
     ]
     print(f"{'engine':50} {'bars':>7} {'seconds':>8} {'bars/s':>9} {'ratio':>7} {'trades':>7}")
     for name, n, seconds, res in rows:
@@ -152,6 +154,10 @@ def main() -> None:
         f"{base:9,.0f} {1:6.2f}x {trades:>7}"
     )
     print("ratio = bars/s over backtesting.py's bars/s (aim >= 5x); safety layer on in MaxTrader")
+    print(
+        "The engine-alone row bounds what the engine itself costs; the gap to the other rows is "
+        "the strategies' own per-bar and per-session work (domain/strategies)."
+    )
 
 
 if __name__ == "__main__":
