@@ -265,3 +265,25 @@ def test_sizes_never_exceed_the_budget_and_are_maximal(
     assert qty * risk <= budget and (qty + 1) * risk > budget * (1 - 1e-12)
     n = contracts_for_budget(budget, ask)
     assert n * ask * 100 <= budget and (n + 1) * ask * 100 > budget * (1 - 1e-12)
+
+
+def test_bad_option_inputs_are_named() -> None:
+    with pytest.raises(ValueError, match="ask"):
+        quote(560, TODAY, 1.10, 1.00)  # ask below bid
+    with pytest.raises(ValueError, match="underlying_price"):
+        pick([quote(560, TODAY, 1.0, 1.02)], spot=0.0)
+    with pytest.raises(ValueError, match="strike"):
+        occ_symbol("SPY", TODAY, CALL, 0)
+    with pytest.raises(ValueError, match="VIX"):
+        backtest_quote(
+            quote(560, TODAY, 1.0, 1.02).contract,
+            spot=560,
+            vix=math.nan,
+            now=datetime(2025, 3, 14, 15, 0, tzinfo=UTC),
+            calendar=CAL,
+            rules=RULES,
+        )
+    with pytest.raises(ValueError, match="timezone-aware"):
+        trading_minutes_to_expiry(datetime(2025, 3, 14, 15, 0), TODAY, CAL)
+    assert quote(560, TODAY, 0.5, 0.0).ask == 0  # no ask: allowed, and never selected
+    assert pick([quote(560, TODAY, 0.5, 0.0)]) is None

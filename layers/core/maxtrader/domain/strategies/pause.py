@@ -22,7 +22,7 @@ class PauseState(StrategyState):
 class PauseStrategy:
     name = "pause"
     regime = Regime.EXTREME_CALM_PAUSE
-    instrument = Instrument.EQUITY  # never trades; the value is irrelevant
+    instrument = Instrument.OPTION  # never trades; the system default
     min_rr = float("inf")
     max_hold_minutes = 0
     history_sessions = 0
