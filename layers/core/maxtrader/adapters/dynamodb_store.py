@@ -24,7 +24,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from maxtrader import state_schema as schema
 from maxtrader.adapters import dynamodb_items as items
-from maxtrader.adapters.dynamodb_items import Item, ItemShapeError, b, key, n, s, ts_value
+from maxtrader.adapters.dynamodb_items import Item, ItemShapeError, key, n, s, ts_value
+from maxtrader.adapters.dynamodb_reservation import GUARD_NAMES, guard_ops
 from maxtrader.domain.clock import trading_date
 from maxtrader.domain.errors import StateUnavailableError
 from maxtrader.domain.models import AuditRecord
@@ -52,17 +53,6 @@ CLIENT_CONFIG = Config(
     retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=3
 )
 _CONFLICT_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
-# Names of the reservation's transaction items, in order (for the conflict reasons).
-_RESERVE_ITEMS = (
-    "kill_switch",
-    "safe_mode",
-    *(f"circuit_breaker:{name.value}" for name in BreakerName),
-    "portfolio",
-    "daily_trades",
-    "strategy_daily_trades",
-    "duplicate_signal",
-    "duplicate_order",
-)
 
 
 _SEQUENCE = itertools.count()
@@ -288,68 +278,7 @@ class DynamoDBStateStore:
             # A missing counter reads as "no condition to fail": never write against a zero limit.
             raise StateConflictError("a limit leaves no room", ("limit_zero",))
         now = ts_value(g.now)
-        off = "attribute_not_exists(#f) OR #f = :false"
-        ops: list[dict[str, Any]] = [
-            {
-                "ConditionCheck": {
-                    "TableName": self.table,
-                    "Key": self._key(schema.switch_key(name.value)),
-                    "ConditionExpression": off,
-                    "ExpressionAttributeNames": {"#f": "on"},
-                    "ExpressionAttributeValues": {":false": b(False)},
-                }
-            }
-            for name in (SwitchName.KILL_SWITCH, SwitchName.SAFE_MODE)
-        ]
-        ops += [
-            {
-                "ConditionCheck": {
-                    "TableName": self.table,
-                    "Key": self._key(schema.breaker_key(name.value)),
-                    "ConditionExpression": "attribute_not_exists(#u) OR #u <= :now",
-                    "ExpressionAttributeNames": {"#u": "until"},
-                    "ExpressionAttributeValues": {":now": now},
-                }
-            }
-            for name in BreakerName
-        ]
-        ops.append(
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": self._key(schema.PORTFOLIO_KEY),
-                    "UpdateExpression": "ADD slots :one, exposure :loss SET last_entry_at = :now",
-                    "ConditionExpression": (
-                        "(attribute_not_exists(slots) OR slots < :max_slots)"
-                        " AND (attribute_not_exists(exposure) OR exposure <= :cap)"
-                        " AND (attribute_not_exists(last_entry_at) OR last_entry_at <= :cutoff)"
-                    ),
-                    "ExpressionAttributeValues": {
-                        ":one": n(1),
-                        ":loss": n(r.ticket.max_loss),
-                        ":now": now,
-                        ":max_slots": n(g.max_slots),
-                        ":cap": n(g.exposure_cap),
-                        ":cutoff": ts_value(g.last_entry_cutoff),
-                    },
-                }
-            }
-        )
-        for entries_key, limit in (
-            (schema.entries_key(k.day), g.max_day_entries),
-            (schema.entries_key(k.day, k.strategy), g.max_strategy_entries),
-        ):
-            ops.append(
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": self._key(entries_key),
-                        "UpdateExpression": "ADD entries :one",
-                        "ConditionExpression": "attribute_not_exists(entries) OR entries < :max",
-                        "ExpressionAttributeValues": {":one": n(1), ":max": n(limit)},
-                    }
-                }
-            )
+        ops = guard_ops(self.table, reservation)
         guard = {
             "client_order_id": s(r.ticket.client_order_id),
             "reserved_at": now,
@@ -369,7 +298,7 @@ class DynamoDBStateStore:
         except _Cancelled as exc:
             failed = tuple(
                 name
-                for name, code in zip(_RESERVE_ITEMS, exc.codes, strict=False)
+                for name, code in zip(GUARD_NAMES, exc.codes, strict=False)
                 if code in _CONFLICT_CODES
             )
             raise StateConflictError("reservation guards failed", failed) from exc

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from maxtrader.domain.models import Direction, Fill, OrderSide
+from maxtrader.domain.models import Direction, Fill, OrderPurpose, OrderSide, client_order_id
 from maxtrader.domain.safety.state import Ticket, TicketStatus
+from maxtrader.ports import StateStore
 
 
 class FillAttributionError(ValueError):
@@ -87,3 +88,34 @@ def apply_fill(ticket: Ticket, fill: Fill, mark: float | None) -> FillEffect:
         unrealized_delta=new.unrealized(mark) - before,
         closed=new.status is TicketStatus.CLOSED,
     )
+
+
+def ticket_for(store: StateStore, fill: Fill, signal_id: str | None) -> Ticket:
+    """The ticket a fill belongs to: the entry's own fill, an exit of a known signal (given, or
+    parsed from our ``mt-<signal>-exit`` ids), or the one open position on the fill's symbol
+    (a broker-side stop/target leg carries the broker's own client order id)."""
+    ticket = store.ticket(fill.client_order_id)
+    if ticket is not None:
+        return ticket
+    if signal_id is None:
+        signal_id = _signal_of(fill.client_order_id)
+    if signal_id is not None:
+        ticket = store.ticket(client_order_id(signal_id, OrderPurpose.ENTRY))
+        if ticket is not None:
+            return ticket
+    candidates = [t for t in store.open_tickets() if t.symbol == fill.symbol and t.qty]
+    if len(candidates) == 1:
+        return candidates[0]
+    raise FillAttributionError(
+        f"fill {fill.fill_id} ({fill.client_order_id}, {fill.symbol}) matches "
+        f"{len(candidates)} open positions; pass signal_id"
+    )
+
+
+def _signal_of(client_order_id_: str) -> str | None:
+    """Inverse of models.client_order_id for our own order ids (``mt-<signal>-<purpose>``)."""
+    prefix, _, rest = client_order_id_.partition("-")
+    signal, _, purpose = rest.rpartition("-")
+    if prefix != "mt" or not signal or purpose not in {p.value for p in OrderPurpose}:
+        return None
+    return signal

@@ -44,10 +44,9 @@ from maxtrader.domain.models import (
     Regime,
     TradingState,
     Verdict,
-    client_order_id,
 )
 from maxtrader.domain.safety import accounting, audit
-from maxtrader.domain.safety.accounting import FillAttributionError, FillEffect
+from maxtrader.domain.safety.accounting import FillEffect
 from maxtrader.domain.safety.checks import DEFAULT_CHECKS, Check, CheckContext, max_loss
 from maxtrader.domain.safety.context import MarketContext
 from maxtrader.domain.safety.controls import Controls, MarkReport, retrying
@@ -207,7 +206,7 @@ class SafetyEngine:
         """Apply one execution; None when this fill id was applied before."""
 
         def attempt() -> FillEffect | None:
-            ticket = self._ticket_for(fill, signal_id)
+            ticket = accounting.ticket_for(self.store, fill, signal_id)
             portfolio = self.store.portfolio()
             effect = accounting.apply_fill(ticket, fill, portfolio.marks.get(ticket.symbol))
             rec = audit.record(
@@ -389,34 +388,6 @@ class SafetyEngine:
         if ticket is None:
             raise UnknownOrderError(f"no reservation under client_order_id {client_order_id_!r}")
         return ticket
-
-    def _ticket_for(self, fill: Fill, signal_id: str | None) -> Ticket:
-        """The entry's own fill, an exit of a known signal, or the one open ticket on the symbol."""
-        ticket = self.store.ticket(fill.client_order_id)
-        if ticket is not None:
-            return ticket
-        if signal_id is None:
-            signal_id = _signal_of(fill.client_order_id)
-        if signal_id is not None:
-            ticket = self.store.ticket(client_order_id(signal_id, OrderPurpose.ENTRY))
-            if ticket is not None:
-                return ticket
-        candidates = [t for t in self.store.open_tickets() if t.symbol == fill.symbol and t.qty]
-        if len(candidates) == 1:
-            return candidates[0]
-        raise FillAttributionError(
-            f"fill {fill.fill_id} ({fill.client_order_id}, {fill.symbol}) matches "
-            f"{len(candidates)} open positions; pass signal_id"
-        )
-
-
-def _signal_of(client_order_id_: str) -> str | None:
-    """Inverse of models.client_order_id for our own order ids (``mt-<signal>-<purpose>``)."""
-    prefix, _, rest = client_order_id_.partition("-")
-    signal, _, purpose = rest.rpartition("-")
-    if prefix != "mt" or not signal or purpose not in {p.value for p in OrderPurpose}:
-        return None
-    return signal
 
 
 def _replace_ticket(ticket: Ticket, *, status: TicketStatus, broker: str | None = None) -> Ticket:
