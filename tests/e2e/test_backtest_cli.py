@@ -102,6 +102,17 @@ def test_bad_arguments_exit_2(spy_csv, capsys, args, message):
     assert message in capsys.readouterr().err
 
 
+def test_bars_that_are_not_1_minute_exit_2(tmp_path, capsys):
+    five = tmp_path / "SPY_5m.csv"
+    minutes = [13 * 60 + 30 + 5 * i for i in range(12)]  # 09:30 EDT onwards, every 5 min
+    rows = ["timestamp,open,high,low,close,volume"] + [
+        f"2024-06-04T{m // 60:02d}:{m % 60:02d}:00+00:00,500,501,499,500,100" for m in minutes
+    ]
+    five.write_text("\n".join(rows) + "\n")
+    assert main(["backtest", "--data", str(five)]) == 2
+    assert "5-minute" in capsys.readouterr().err
+
+
 def test_a_missing_data_file_exits_2(tmp_path, capsys):
     assert main(["backtest", "--data", str(tmp_path / "nope.csv")]) == 2
     assert "nope.csv" in capsys.readouterr().err

@@ -52,9 +52,10 @@ class ScriptState:
 
 @dataclass
 class Scripted:
-    """Emits the given (side, entry, stop, target) when the bar starting at "HH:MM" closes."""
+    """Emits (side, stop, target) with entry = close when the bar starting at "HH:MM" (any
+    symbol) or "SYMBOL@HH:MM" closes."""
 
-    plan: dict[str, tuple[Direction, float, float]]  # HH:MM -> (side, stop, target); entry=close
+    plan: dict[str, tuple[Direction, float, float]]
     instrument: Instrument = Instrument.EQUITY
     max_hold_minutes: int = 600
     name: str = "scripted"
@@ -69,7 +70,8 @@ class Scripted:
         return ScriptState(session.day)
 
     def step(self, state: ScriptState, bar: Bar) -> tuple[ScriptState, list[Signal]]:
-        key = bar.ts.astimezone(NEW_YORK).strftime("%H:%M")
+        hhmm = bar.ts.astimezone(NEW_YORK).strftime("%H:%M")
+        key = f"{bar.symbol}@{hhmm}" if f"{bar.symbol}@{hhmm}" in self.plan else hhmm
         out = []
         if key in self.plan:
             side, stop, target = self.plan[key]

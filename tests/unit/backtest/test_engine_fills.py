@@ -115,3 +115,21 @@ def test_missing_prior_vix_means_unknown_regime_and_no_entries():
     assert result.trades == []
     assert [s.regime.value for s in result.sessions] == ["UNKNOWN"]
     assert seen[0].value == "UNKNOWN"
+
+
+def test_several_symbols_are_replayed_in_time_order_each_filling_on_its_own_next_bar():
+    spy = flat_session(DAY, overrides={"10:01": (500.30, 500.35, 500.25, 500.30)})
+    qqq = flat_session(DAY, price=450.0, symbol="QQQ")
+    strategy = Scripted({"SPY@10:00": (LONG, 499.0, 503.0), "QQQ@11:00": (SHORT, 451.0, 447.0)})
+    from maxtrader.backtest.engine import Backtester
+
+    from .synth import run_config
+
+    vix = {date(2024, 6, 3): 15.0}
+    bt = Backtester(run_config(), CALENDAR, router=lambda regime, cfg: strategy)
+    result = bt.run({"SPY": spy, "QQQ": qqq}, vix)
+    assert result.bars == 2 * 390
+    got = sorted((t.symbol, t.side.value, t.entry_time) for t in result.trades)
+    assert got == [("QQQ", "short", ny(DAY, "11:01")), ("SPY", "long", ny(DAY, "10:01"))]
+    spy_trade = next(t for t in result.trades if t.symbol == "SPY")
+    assert spy_trade.entry_price == pytest.approx(500.31)  # SPY's own next bar, not QQQ's

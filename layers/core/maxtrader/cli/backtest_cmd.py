@@ -181,6 +181,10 @@ def _load_bars(paths: Sequence[Path], tz: str | None, symbols: str | None) -> di
     merged: dict[str, list[Bar]] = {}
     for path in paths:
         loaded = load_bars(path, tz=tz)
+        if loaded.report.minutes != 1:
+            raise UsageError(
+                f"{path}: {loaded.report.minutes}-minute bars; the strategies step on 1-minute bars"
+            )
         for line in loaded.warnings:
             print(f"warning: {line}", file=sys.stderr)
         for sym, bars in loaded.bars.items():
