@@ -134,14 +134,17 @@ def test_aapl_spreadsheet_dates_need_the_local_column(shared_data: Path) -> None
     assert bars[0].open == 174.75
 
 
-def test_trey_daily_adjusted_prices(shared_data: Path) -> None:
-    loaded = _load(shared_data / "Trey722_Leveraged_ETFs" / "SPY_daily.csv")
-    bars = loaded.only()
+@pytest.mark.parametrize(
+    ("sym", "rows", "first"), [("SPY", 8039, date(1993, 1, 29)), ("QQQ", 6503, date(1999, 3, 10))]
+)
+def test_trey_daily_adjusted_prices(shared_data: Path, sym: str, rows: int, first: date) -> None:
+    loaded = _load(shared_data / "Trey722_Leveraged_ETFs" / f"{sym}_daily.csv")
+    bars = loaded.bars[sym]
     assert loaded.report.minutes == 1440
-    assert len(bars) == 8039
-    assert loaded.report.gaps["SPY"].complete
+    assert len(bars) == rows
+    assert loaded.report.gaps[sym].complete
     assert any("float rounding" in w for w in loaded.warnings)
-    assert bars[0].ts.astimezone(NEW_YORK).date() == date(1993, 1, 29)
+    assert bars[0].ts.astimezone(NEW_YORK).date() == first
 
 
 def test_options_chain_is_not_a_bar_file(shared_data: Path) -> None:

@@ -138,8 +138,15 @@ class MassiveMarketData:
     def _page(self, query: _Query, from_: str, to: str, params: dict[str, Any]) -> dict[str, Any]:
         what = query.what
         try:
+            # A copy: the client writes its own query parameters into the dict it is given.
             response = self._client.list_aggs(
-                query.symbol, query.multiplier, query.timespan, from_, to, params=params, raw=True
+                query.symbol,
+                query.multiplier,
+                query.timespan,
+                from_,
+                to,
+                params={**params},
+                raw=True,
             )
         except massive.AuthError as exc:
             raise DataError(f"{what}: no API key: {exc}") from exc
