@@ -1,10 +1,23 @@
 """Market data: bar files, daily VIX, the vendor's push messages.
 
-Importing this package is cheap: the loaders (pandas, pyarrow) are imported on first use.
+Importing this package is cheap: pandas is imported only when a bar file is loaded or written.
 
-    from maxtrader.data import load_bars, load_vix_daily
-    loaded = load_bars("SPY_1m.parquet")          # LoadedBars: .bars["SPY"], .report, .warnings
-    vix = load_vix_daily("VIX_History.csv")       # {date: close}
+    load_bars(path, *, symbol=None, tz=None, calendar=None, rth_only=True, minutes=None,
+              time_column=None) -> LoadedBars
+        LoadedBars.bars: dict[symbol, list[Bar]]   sorted, de-duplicated, regular hours
+        LoadedBars.report: LoadReport              rows, minutes, time_column, duplicates_dropped,
+                                                   conflicts_dropped, outside_rth_dropped,
+                                                   resorted, gaps: dict[symbol, GapReport]
+        LoadedBars.warnings: tuple[str, ...]       also logged on "maxtrader.data.bars"
+        LoadedBars.only() -> list[Bar]             the bars of a single-symbol file
+    GapReport: sessions, missing_sessions, missing_bars {day: (bar starts...)}, summary()
+    write_bars(bars, path) -> int                  CSV / CSV.gz / parquet that load_bars reads back
+    load_vix_daily(path) -> dict[date, float]      CBOE VIX_History.csv (or a fetched I:VIX file)
+    vix_closes_from_bars(bars) -> dict[date, float]
+    MinuteAggregate / parse_minute_aggregates(payload) -> list[MinuteAggregate]; .to_bar()
+
+Every failure is a ``maxtrader.domain.errors.DataError`` naming the file, the row and the column.
+The vendor adapter is ``maxtrader.adapters.massive_market_data.MassiveMarketData``.
 """
 
 from __future__ import annotations
@@ -14,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from maxtrader.data.bars import LoadedBars, LoadReport, load_bars
+    from maxtrader.data.export import write_bars
     from maxtrader.data.gaps import GapReport
     from maxtrader.data.push import MinuteAggregate, parse_minute_aggregates
     from maxtrader.data.vix import load_vix_daily, vix_closes_from_bars
@@ -27,6 +41,7 @@ __all__ = [
     "load_vix_daily",
     "parse_minute_aggregates",
     "vix_closes_from_bars",
+    "write_bars",
 ]
 
 _LAZY = {
@@ -38,6 +53,7 @@ _LAZY = {
     "parse_minute_aggregates": "maxtrader.data.push",
     "load_vix_daily": "maxtrader.data.vix",
     "vix_closes_from_bars": "maxtrader.data.vix",
+    "write_bars": "maxtrader.data.export",
 }
 
 
