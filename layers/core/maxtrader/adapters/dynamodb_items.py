@@ -111,7 +111,12 @@ def flag(item: Mapping[str, Any], name: str) -> bool:
 
 def instant(item: Mapping[str, Any], name: str) -> datetime | None:
     raw = _opt(item, name, "N")
-    return None if raw is None else _EPOCH + int(raw) * _US
+    if raw is None:
+        return None
+    try:
+        return _EPOCH + int(raw) * _US
+    except (ValueError, OverflowError) as exc:
+        raise ItemShapeError(f"item {_where(item)}: {name!r} is not an instant") from exc
 
 
 def _where(item: Mapping[str, Any]) -> str:
@@ -168,7 +173,7 @@ def breaker_state(name: BreakerName, item: Mapping[str, Any] | None) -> BreakerS
     raw_events = _opt(item, "events", "L") or []
     try:
         events = tuple(_EPOCH + int(e["N"]) * _US for e in raw_events)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise ItemShapeError(f"item {_where(item)}: malformed events") from exc
     return BreakerState(
         name=name,

@@ -108,6 +108,9 @@ class DynamoDBStateStore:
             return fn()
         except ItemShapeError as exc:
             raise StateUnavailableError(str(exc)) from exc
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            # A shape the decoders did not foresee: still a bad item, still fail closed.
+            raise StateUnavailableError(f"item of unexpected shape: {exc!r}") from exc
 
     def _key(self, k: schema.Key) -> dict[str, dict[str, str]]:
         return key(*k)
