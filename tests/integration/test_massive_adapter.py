@@ -172,4 +172,6 @@ def test_unsupported_spans_are_refused_before_any_request(emulator: MassiveEmula
         source.aggregates("SPY", 1, "week", DAY1, DAY2)
     with pytest.raises(DataError, match="longer than a day"):
         source.aggregates("SPY", 2, "day", DAY1, DAY2)
+    with pytest.raises(DataError, match="start 2024-03-27 is after end 2024-03-26"):
+        source.minute_bars("SPY", DAY2, DAY1)
     assert emulator.requests == []

@@ -110,6 +110,8 @@ class MassiveMarketData:
         minutes = multiplier * _TIMESPAN_MINUTES[timespan]
         if not 0 < minutes <= 1440:
             raise DataError(f"{multiplier} {timespan} bars are longer than a day")
+        if type(start) is type(end) and start > end:
+            raise DataError(f"start {start} is after end {end}")
         query = _Query(symbol, multiplier, timespan, minutes)
         what = query.what
         request: tuple[str, str, dict[str, Any]] = (
