@@ -110,13 +110,14 @@ class MassiveMarketData:
         minutes = multiplier * _TIMESPAN_MINUTES[timespan]
         if not 0 < minutes <= 1440:
             raise DataError(f"{multiplier} {timespan} bars are longer than a day")
+        first, last = _wire(start), _wire(end)  # refuses naive datetimes
         if type(start) is type(end) and start > end:
             raise DataError(f"start {start} is after end {end}")
         query = _Query(symbol, multiplier, timespan, minutes)
         what = query.what
         request: tuple[str, str, dict[str, Any]] = (
-            _wire(start),
-            _wire(end),
+            first,
+            last,
             {"adjusted": str(adjusted).lower(), "sort": "asc", "limit": self.page_limit},
         )
         by_ts: dict[datetime, Bar] = {}
