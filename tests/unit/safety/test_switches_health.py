@@ -79,9 +79,13 @@ def health_engine(store: InMemoryStateStore, clock: FixedClock) -> SafetyEngine:
     return make_engine(store, clock, calendar=CALENDAR)
 
 
-def test_a_healthy_minute(health_engine: SafetyEngine, clock: FixedClock) -> None:
-    report = health_engine.evaluate_health(healthy(clock.now()))
-    assert report.healthy and not report.safe_mode and not report.safe_mode_changed
+def test_a_healthy_minute_changes_nothing(
+    health_engine: SafetyEngine, store: InMemoryStateStore, clock: FixedClock
+) -> None:
+    for _ in range(3):
+        report = health_engine.evaluate_health(healthy(clock.now()))
+        assert report.healthy and not report.safe_mode and not report.safe_mode_changed
+    assert store.audit_log("2024-06-03") == [] and health_engine.drain_events() == []
 
 
 @pytest.mark.parametrize(

@@ -81,7 +81,7 @@ class Controls:
                 return current  # health never clears an operator's safe mode
             if automatic and on and current.on:
                 return current  # already on; an operator's stays the operator's
-            if current.on == on and current.automatic == automatic:
+            if current.on == on and (not on or current.automatic == automatic):
                 return current  # idempotent: no change, no audit
             new = SwitchState(
                 name=name,

@@ -36,8 +36,10 @@ def total_exposure(ctx: CheckContext) -> CheckResult:
     if ctx.max_loss is None:
         return failed("total_exposure", _UNBOUNDED, limit=lim)
     total = ctx.snapshot.portfolio.exposure + ctx.max_loss
-    reason = f"exposure {total:.2f} > {lim:.2f}"
-    return verdict_of("total_exposure", total <= lim, reason, total, lim)
+    # Compared as the stores' guard compares it (open <= limit - this), so that a decision and its
+    # reservation can never disagree by a rounding.
+    ok = ctx.snapshot.portfolio.exposure <= lim - ctx.max_loss
+    return verdict_of("total_exposure", ok, f"exposure {total:.2f} > {lim:.2f}", total, lim)
 
 
 def reward_risk(ctx: CheckContext) -> CheckResult:
