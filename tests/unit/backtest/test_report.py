@@ -24,6 +24,6 @@ def test_a_result_renders_its_figures_without_external_resources():
     html = render_html(result)
     assert html.count("<tr><td>2024-06-0") == 2  # both trades listed
     assert "Jun 24" in html and "Jul 24" in html  # month ticks
-    assert "+40" in html  # net P&L card
+    assert "+$40" in html  # net P&L card
     for external in ("http://", "https://", "<script", "@import", "url(http"):
         assert external not in html

@@ -15,6 +15,8 @@ from maxtrader.domain.models import Bar
 
 from .synth import CALENDAR, run_config
 
+pytestmark = pytest.mark.xdist_group("backtest_real_data")  # load the year once per run
+
 START, END = date(2024, 4, 1), date(2024, 5, 31)
 FIRST_HISTORY = date(2024, 3, 26)
 

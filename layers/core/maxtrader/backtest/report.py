@@ -96,6 +96,11 @@ def _money(x: float, sign: bool = True) -> str:
     return s.replace("-", "−")
 
 
+def _dollars(x: float) -> str:
+    sign = "−" if x < 0 else "+" if x > 0 else ""
+    return f"{sign}${abs(x):,.0f}"
+
+
 def _cls(x: float) -> str:
     return "up" if x > 0 else "down" if x < 0 else "muted"
 
@@ -106,7 +111,7 @@ def _opt(x: float | None, fmt: str) -> str:
 
 def _cards(m: Metrics) -> str:
     cards = [
-        ("Net P&L", f"<span class='{_cls(m.pnl)}'>${_money(m.pnl)}</span>"),
+        ("Net P&L", f"<span class='{_cls(m.pnl)}'>{_dollars(m.pnl)}</span>"),
         ("Trades", f"{m.trades}"),
         ("Win rate", f"{m.win_rate:.1%}"),
         ("Profit factor", _opt(m.profit_factor, ".2f")),
@@ -227,9 +232,10 @@ def _metrics_panel(title: str, groups: dict[str, Metrics]) -> str:
     )
     rows = []
     for name, m in groups.items():
+        win = f"{m.win_rate:.0%}" if m.trades else "—"
         rows.append(
             f"<tr><td>{escape(name)}</td><td>{m.sessions}</td><td>{m.trades}</td>"
-            f"<td>{m.win_rate:.0%}</td><td>{_opt(m.profit_factor, '.2f')}</td>"
+            f"<td>{win}</td><td>{_opt(m.profit_factor, '.2f')}</td>"
             f"<td class='{_cls(m.pnl)}'>{_money(m.pnl)}</td><td>{m.max_drawdown:,.0f}</td>"
             f"<td>{_opt(m.sharpe, '.2f')}</td><td>{m.trades_per_month:.1f}</td>"
             f"<td class='{_cls(m.avg_r)}'>{m.avg_r:+.2f}</td></tr>"
