@@ -159,6 +159,16 @@ def test_audit_failure_hands_the_record_to_the_caller(
     assert event.detail["audit_failed"] == "down"
 
 
+def test_a_rejection_keeps_its_reasons_when_its_audit_cannot_be_written(
+    engine: SafetyEngine, store: InMemoryStateStore
+) -> None:
+    store.fail_next(StateUnavailableError("throttled"), operation="append_audit")
+    verdict = engine.reserve(entry(), market(reward_risk=1.0))
+    assert names(verdict) == {"reward_risk"}
+    [event] = engine.drain_events()
+    assert event.detail["audit_failed"] == "throttled" and event.detail["approved"] is False
+
+
 class RacingStore(InMemoryStateStore):
     """Loses the race ``losses`` times: another writer takes the state just before us."""
 

@@ -128,7 +128,8 @@ class SafetyEngine:
                 self._refresh_expired(snap)
                 verdict, loss, limits = self._decide(intent, market, snap, now)
                 if not verdict.approved:
-                    self.store.append_audit([audit.verdict_record(verdict, intent, max_loss=loss)])
+                    # The decision stands even if the store cannot take its audit record now.
+                    self._audit_best_effort([audit.verdict_record(verdict, intent, max_loss=loss)])
                     return verdict
                 record = audit.verdict_record(verdict, intent, max_loss=loss)
                 self.store.reserve(
