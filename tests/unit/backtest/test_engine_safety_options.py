@@ -177,3 +177,13 @@ def test_the_json_result_has_the_documented_schema_and_round_trips():
     assert data["bars"] == 390
     assert isinstance(data["rejections"], dict)
     assert BacktestResult.model_validate_json(result.model_dump_json()) == result
+
+
+def test_drawdown_breaker_trips_on_marked_equity_inside_a_backtest():
+    # One stopped-out trade costs ~$520 = 0.52 % of equity: over a 0.5 % drawdown limit.
+    bars = flat_session(DAY, overrides=_dips("10:01"))
+    plan = _losing_plan("10:00", "10:30")
+    result = run(bars, Scripted(plan), "safety.breakers.drawdown.max_drawdown_pct=0.005")
+    assert result.breaker_trips == {"drawdown": 1}
+    assert len(result.trades) == 1
+    assert result.rejections == {"circuit_breaker": 1}

@@ -16,7 +16,7 @@ Per session (days ascending):
       OrderIntent and goes through ``SafetyEngine.reserve`` on the in-memory store - the same
       checks, reservation and breakers as live. Approved entries fill at the next bar's open;
    c. open positions are marked (the drawdown breaker sees the marked equity, as the monitor
-      does every minute live).
+      does every minute live); equity is also marked at each session's open.
 4. Orders still pending at the end of the session are released; positions still open when the
    data ends (a truncated last day) exit at the last close (``end_of_data``).
 
@@ -247,6 +247,11 @@ class _Run:
             streams[0] if len(streams) == 1 else list(heapq.merge(*streams, key=_bar_key))
         )
         ctx = _SessionCtx(session, regime, vix, flatten_at, start_equity, today)
+        # The live monitor marks every minute, flat or not: the drawdown peak starts from the
+        # equity at the open (without this, a first-bar loss would become the peak).
+        self.clock.set(session.open)
+        self.safety.mark_to_market({}, start_equity)
+        self._collect_events(ctx)
         self.bar_count += len(merged)
         if strategy is not None:
             self._replay(merged, strategy, states, ctx)
