@@ -187,3 +187,29 @@ def test_drawdown_breaker_trips_on_marked_equity_inside_a_backtest():
     assert result.breaker_trips == {"drawdown": 1}
     assert len(result.trades) == 1
     assert result.rejections == {"circuit_breaker": 1}
+
+
+@pytest.mark.parametrize(("reset", "day2_trades"), [("never", 0), ("session", 2)])
+def test_the_drawdown_peak_persists_across_sessions_unless_an_operator_resets_it(
+    reset: str, day2_trades: int
+) -> None:
+    day2 = date(2024, 6, 5)
+    bars = flat_session(DAY, overrides=_dips("10:01")) + flat_session(day2)
+    plan = _losing_plan("10:00", "11:00")  # both days; 11:00 on day 1 is inside the pause
+    result = run(
+        bars,
+        Scripted(plan),
+        "safety.breakers.drawdown.max_drawdown_pct=0.005",
+        f"backtest.drawdown_peak_reset={reset}",
+    )
+    trades_day2 = [t for t in result.trades if t.entry_time.date() == day2]
+    assert len(trades_day2) == day2_trades
+    assert result.sessions[0].rejections == {"circuit_breaker": 1}
+    if reset == "never":
+        # Live, the monitor re-trips the breaker at its first mark after a pause while equity
+        # is under the peak: here at the open (paused to 11:30), so both day-2 entries
+        # (decided 10:01 and 11:01) are refused.
+        assert result.sessions[1].rejections == {"circuit_breaker": 2}
+        assert result.sessions[1].breaker_trips == {"drawdown": 1}
+    else:
+        assert result.sessions[1].rejections == {}

@@ -16,7 +16,9 @@ Per session (days ascending):
       OrderIntent and goes through ``SafetyEngine.reserve`` on the in-memory store - the same
       checks, reservation and breakers as live. Approved entries fill at the next bar's open;
    c. open positions are marked (the drawdown breaker sees the marked equity, as the monitor
-      does every minute live); equity is also marked at each session's open.
+      does every minute live). Flat, equity cannot change, so the live monitor's marks reduce
+      to one at each session's open and one before each entry decision: the drawdown breaker
+      trips exactly when live it would. Its peak persists (``backtest.drawdown_peak_reset``).
 4. Orders still pending at the end of the session are released; positions still open when the
    data ends (a truncated last day) exit at the last close (``end_of_data``).
 
@@ -71,6 +73,7 @@ from maxtrader.domain.strategies.routing import strategy_for
 
 Progress = Callable[[int, int], None]
 _ONE_MINUTE = timedelta(minutes=1)
+OPERATOR = "backtest:drawdown_peak_reset=session"
 Router = Callable[[Regime, StrategiesConfig], Any]
 # Reasons an entry never reached the safety layer (counted with the rejections).
 NO_CONTRACT = "no_tradeable_contract"
@@ -250,6 +253,8 @@ class _Run:
         # The live monitor marks every minute, flat or not: the drawdown peak starts from the
         # equity at the open (without this, a first-bar loss would become the peak).
         self.clock.set(session.open)
+        if self.cfg.backtest.drawdown_peak_reset == "session":
+            self.safety.reset_drawdown_peak(OPERATOR, start_equity)
         self.safety.mark_to_market({}, start_equity)
         self._collect_events(ctx)
         self.bar_count += len(merged)
@@ -319,6 +324,10 @@ class _Run:
 
     def _decide(self, signal: Signal, bar: Bar, strategy: Any, ctx: _SessionCtx) -> None:
         equity = self._equity()
+        if not self.positions:
+            # Flat, equity is constant, so the minute-by-minute marks of the live monitor reduce
+            # to this one: it re-trips the drawdown breaker exactly when live would have.
+            self.safety.mark_to_market({}, equity)
         budget = risk_budget(equity, self.cfg.strategies.options)
         now = self.clock.now()
         coid = client_order_id(signal.id, OrderPurpose.ENTRY)

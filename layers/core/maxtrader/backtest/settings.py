@@ -31,6 +31,10 @@ class BacktestSettings(ConfigModel):
     default_slippage: NonNegativeFloat = 0.01
     # Regime input: the prior session's daily VIX close (the spec's backtest default).
     regime_source: Literal["prior_close"] = "prior_close"
+    # The drawdown breaker measures from a persisted peak and re-trips at every mark while
+    # equity is below it: live, entries stay paused until an operator resets the peak. "never"
+    # replays exactly that; "session" plays an operator who resets it at every open (audited).
+    drawdown_peak_reset: Literal["never", "session"] = "never"
     # Option strikes are synthesized on this grid (SPY/QQQ list $1 strikes).
     strike_step: Annotated[float, Field(gt=0, le=50)] = 1.0
     # Daily expiries (SPY/QQQ have listed every weekday since 2022): 0DTE when min_dte is 0.
