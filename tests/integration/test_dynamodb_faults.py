@@ -79,8 +79,11 @@ def test_a_store_fault_rejects_the_entry_writes_nothing_and_audits_the_cause(
     store: DynamoDBStateStore,
     engine: SafetyEngine,
     state_table: str,
+    clock: FixedClock,
 ) -> None:
     assert engine.reserve(entry(), market()).approved  # a healthy baseline: one entry
+    clock.advance(60)  # the next entry would pass every check
+    assert engine.evaluate(entry(), market()).approved
     before = non_audit(state_table)
     flaky.fail(operation, error)
     intent = entry()
