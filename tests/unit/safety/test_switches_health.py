@@ -165,3 +165,12 @@ def test_an_operator_takes_over_an_automatic_safe_mode(
 def test_no_calendar_fails_closed(engine: SafetyEngine, clock: FixedClock) -> None:
     report = engine.evaluate_health(healthy(clock.now()))
     assert {c.name for c in report.failures} == {"market_hours"}
+
+
+def test_a_time_beyond_the_calendar_fails_closed(store: InMemoryStateStore) -> None:
+    clock = FixedClock(datetime(2030, 1, 2, 15, tzinfo=UTC))
+    engine = make_engine(store, clock, calendar=CALENDAR)
+    report = engine.evaluate_health(healthy(clock.now()))
+    [failure] = report.failures
+    assert failure.name == "market_hours" and "outside the calendar" in failure.reason
+    assert report.safe_mode

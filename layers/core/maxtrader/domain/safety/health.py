@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, Field
 
 from maxtrader.config.safety import Health
 from maxtrader.domain.calendar import MarketCalendar
+from maxtrader.domain.errors import CalendarError
 from maxtrader.domain.models import CheckResult, DomainModel
 from maxtrader.domain.safety.checks.base import failed, passed, verdict_of
 from maxtrader.domain.safety.context import AccountFlags
@@ -84,7 +85,10 @@ def _market_hours(
 ) -> CheckResult:
     if calendar is None:
         return failed("market_hours", "no exchange calendar configured (fail closed)")
-    session = calendar.session_at(now)
+    try:
+        session = calendar.session_at(now)
+    except CalendarError as exc:
+        return failed("market_hours", str(exc))
     if session is None:
         return failed("market_hours", f"market closed at {now.isoformat()}")
     if inputs.window is not None and not inputs.window[0] <= now < inputs.window[1]:
@@ -126,7 +130,10 @@ def _broker_clock(
 ) -> CheckResult:
     if inputs.broker_clock_open is None or calendar is None:
         return passed("broker_clock")  # not observed this minute: nothing to disagree with
-    ours = calendar.is_open(now)
+    try:
+        ours = calendar.is_open(now)
+    except CalendarError:
+        return passed("broker_clock")  # market_hours already reports the calendar's gap
     if inputs.broker_clock_open != ours:
         return failed(
             "broker_clock", f"broker says open={inputs.broker_clock_open}, calendar says {ours}"
