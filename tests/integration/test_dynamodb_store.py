@@ -149,3 +149,21 @@ def test_tickets_and_audit_round_trip(state_table: str, clock: FixedClock) -> No
     assert len(lose.events) == 1
     kinds = [r.kind for r in store.audit_log(DAY)]
     assert kinds == [AuditKind.VERDICT, AuditKind.FILL, AuditKind.FILL, AuditKind.FILL]
+
+
+def test_an_approved_entry_is_one_consistent_read_and_one_transaction(
+    state_table: str, clock: FixedClock
+) -> None:
+    client = boto3.client("dynamodb")
+    calls: list[tuple[str, dict[str, Any]]] = []
+    client.meta.events.register(
+        "provide-client-params.dynamodb.*",
+        lambda params, model, **_: calls.append((model.name, params)),
+    )
+    store = DynamoDBStateStore(client, state_table)
+    engine = make_engine(store, clock)
+    assert engine.reserve(entry(), market()).approved
+    assert [name for name, _ in calls] == ["TransactGetItems", "TransactWriteItems"]
+    calls.clear()
+    engine.trading_state()
+    assert [(name, params["ConsistentRead"]) for name, params in calls] == [("GetItem", True)]
