@@ -166,4 +166,5 @@ def test_an_approved_entry_is_one_consistent_read_and_one_transaction(
     assert [name for name, _ in calls] == ["TransactGetItems", "TransactWriteItems"]
     calls.clear()
     engine.trading_state()
-    assert [(name, params["ConsistentRead"]) for name, params in calls] == [("GetItem", True)]
+    # Kill switch, then safe mode: both strongly consistent.
+    assert [(name, params["ConsistentRead"]) for name, params in calls] == [("GetItem", True)] * 2
