@@ -8,6 +8,7 @@ import pytest
 
 from maxtrader.adapters.memory_store import InMemoryStateStore
 from maxtrader.domain.clock import FixedClock
+from maxtrader.domain.errors import StateUnavailableError
 from maxtrader.domain.models import AuditKind
 from maxtrader.domain.safety.engine import SafetyEngine
 from maxtrader.domain.safety.state import BreakerName
@@ -132,3 +133,19 @@ def test_refresh_breakers_records_resets_once(engine: SafetyEngine, clock: Fixed
     engine.refresh_breakers()
     resets = [e for e in engine.drain_events() if e.kind is AuditKind.BREAKER_RESET]
     assert len(resets) == 1 and resets[0].subject == "error_rate"
+
+
+def test_a_loss_stored_while_the_breaker_cannot_be_read_still_trips_it_later(
+    engine: SafetyEngine, store: InMemoryStateStore, clock: FixedClock
+) -> None:
+    lose_once(engine, clock)
+    lose_once(engine, clock)
+    store.fail_next(StateUnavailableError("throttled"), operation="breaker")
+    lose_once(engine, clock)  # the fill and its loss are stored; the trip rule could not run
+    assert store.breaker(BreakerName.RAPID_LOSS).until is None
+    assert len(store.breaker(BreakerName.RAPID_LOSS).events) == 3
+    [warning] = engine.drain_events()
+    assert "throttled" in str(warning.detail["check_failed"])
+    engine.refresh_breakers()  # the monitor, a minute later
+    assert store.breaker(BreakerName.RAPID_LOSS).paused(clock.now())
+    assert [e.kind for e in engine.drain_events()] == [AuditKind.BREAKER_TRIP]

@@ -355,6 +355,23 @@ class DynamoDBStateStore:
         }
         if any(deltas.values()):
             ops.append(self._add(schema.PORTFOLIO_KEY, deltas))
+        if a.loss_at is not None:
+            ops.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": self._key(schema.breaker_key(BreakerName.RAPID_LOSS.value)),
+                        # The version moves too: a concurrent put_breaker re-reads the events.
+                        "UpdateExpression": "SET events = list_append(if_not_exists(events, :none),"
+                        " :event) ADD version :one",
+                        "ExpressionAttributeValues": {
+                            ":none": {"L": []},
+                            ":event": {"L": [ts_value(a.loss_at)]},
+                            ":one": n(1),
+                        },
+                    }
+                }
+            )
         try:
             self._transact(ops + self._audit_puts(a.audit))
         except _Cancelled as exc:

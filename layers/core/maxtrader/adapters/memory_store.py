@@ -186,6 +186,11 @@ class InMemoryStateStore:
             for key in (a.day, a.week, a.month):
                 self._realized[key] += a.realized
             self._bump(a.slot_delta, a.exposure_delta, a.unrealized_delta)
+            if a.loss_at is not None:
+                b = self._breakers[BreakerName.RAPID_LOSS]
+                self._breakers[b.name] = replace(
+                    b, events=(*b.events, a.loss_at), version=b.version + 1
+                )
             self._append(a.audit)
             return True
 

@@ -14,8 +14,14 @@ from maxtrader.config.safety import Breakers
 from maxtrader.domain.safety.state import BreakerName, BreakerState
 
 
-def record_event(state: BreakerState, at: datetime, config: Breakers) -> tuple[BreakerState, bool]:
-    """Add one losing close / order error; returns the new state and whether it tripped."""
+def record_event(
+    state: BreakerState, at: datetime, config: Breakers, *, recorded: bool = False
+) -> tuple[BreakerState, bool]:
+    """Add one losing close / order error; returns the new state and whether it tripped.
+
+    ``recorded``: the event is already in ``state.events`` (a losing close is stored with its
+    fill, atomically); only the trip rule is applied.
+    """
     if state.name is BreakerName.RAPID_LOSS:
         threshold, window, pause = (
             config.rapid_loss.losses,
@@ -32,7 +38,9 @@ def record_event(state: BreakerState, at: datetime, config: Breakers) -> tuple[B
         raise ValueError(f"{state.name.value} is not an event-counting breaker")
     start = at - timedelta(minutes=window)
     # "within 30 min": an event exactly `window` old has left the window.
-    events = (*(e for e in state.events if e > start), at)
+    events = tuple(e for e in state.events if e > start)
+    if not recorded:
+        events = (*events, at)
     if len(events) >= threshold and not state.paused(at):
         reason = f"{len(events)} {_noun(state.name)} within {window} min (limit {threshold})"
         return trip(state, at, timedelta(minutes=pause), reason), True

@@ -101,7 +101,9 @@ class Controls:
 
     # --- breakers --------------------------------------------------------------------------
     def refresh_breakers(self) -> list[BreakerState]:
-        """Record the reset of every breaker whose pause is over; returns the current states."""
+        """Record the reset of every breaker whose pause is over, and apply the rapid-loss rule to
+        the stored losses (in case it could not run when they were stored); the current states."""
+        self.record_event(BreakerName.RAPID_LOSS, self._clock.now(), None, recorded=True)
         return [self.refresh(self._store.breaker(name)) for name in BreakerName]
 
     def refresh(self, state: BreakerState) -> BreakerState:
@@ -118,12 +120,19 @@ class Controls:
         self.events.append(rec)
         return new
 
-    def record_event(self, name: BreakerName, at: datetime, cause: AuditRecord | None) -> bool:
-        """One losing close / order error; True when it tripped the breaker."""
+    def record_event(
+        self, name: BreakerName, at: datetime, cause: AuditRecord | None, *, recorded: bool = False
+    ) -> bool:
+        """One losing close / order error; True when it tripped the breaker. ``recorded``: the
+        event is already stored (with its fill), apply the trip rule only."""
 
         def attempt() -> bool:
             state = self.refresh(self._store.breaker(name))
-            new, tripped = breakers.record_event(state, at, self._config.breakers)
+            new, tripped = breakers.record_event(
+                state, at, self._config.breakers, recorded=recorded
+            )
+            if recorded and not tripped:
+                return False  # nothing to write
             records = [cause] if cause is not None else []
             if tripped:
                 records.append(audit.breaker_record(new, self._clock.now(), tripped=True))

@@ -210,21 +210,33 @@ class SafetyEngine:
             ticket = accounting.ticket_for(self.store, fill, signal_id)
             portfolio = self.store.portfolio()
             effect = accounting.apply_fill(ticket, fill, portfolio.marks.get(ticket.symbol))
-            rec = audit.record(
-                AuditKind.FILL,
-                fill.fill_id,
-                fill.ts,
-                "broker",
-                client_order_id=fill.client_order_id,
-                ticket=ticket.client_order_id,
-                symbol=fill.symbol,
-                side=fill.side.value,
-                qty=fill.qty,
-                price=fill.price,
-                fee=fill.fee,
-                realized=effect.realized,
-                position_qty=effect.ticket.qty,
-            )
+            records = [
+                audit.record(
+                    AuditKind.FILL,
+                    fill.fill_id,
+                    fill.ts,
+                    "broker",
+                    client_order_id=fill.client_order_id,
+                    ticket=ticket.client_order_id,
+                    symbol=fill.symbol,
+                    side=fill.side.value,
+                    qty=fill.qty,
+                    price=fill.price,
+                    fee=fill.fee,
+                    realized=effect.realized,
+                    position_qty=effect.ticket.qty,
+                )
+            ]
+            if effect.losing_close:
+                # Stored with the fill, so a crash between the two cannot lose it for the breaker.
+                records.append(
+                    audit.record(
+                        AuditKind.FILL,
+                        f"losing_close:{effect.ticket.client_order_id}",
+                        fill.ts,
+                        realized=effect.ticket.realized,
+                    )
+                )
             applied = self.store.apply_fill(
                 FillApplication(
                     fill_id=fill.fill_id,
@@ -237,20 +249,27 @@ class SafetyEngine:
                     slot_delta=effect.slot_delta,
                     exposure_delta=effect.exposure_delta,
                     unrealized_delta=effect.unrealized_delta,
-                    audit=(rec,),
+                    loss_at=fill.ts if effect.losing_close else None,
+                    audit=tuple(records),
                 )
             )
             return effect if applied else None
 
         effect = retrying(self._attempts, attempt)
         if effect is not None and effect.losing_close:
-            cause = audit.record(
-                AuditKind.FILL,
-                f"losing_close:{effect.ticket.client_order_id}",
-                fill.ts,
-                realized=effect.ticket.realized,
-            )
-            self._controls.record_event(BreakerName.RAPID_LOSS, fill.ts, cause)
+            try:
+                self._controls.record_event(BreakerName.RAPID_LOSS, fill.ts, None, recorded=True)
+            except StateUnavailableError as exc:
+                # The fill and its loss are stored; refresh_breakers() (the monitor) or the next
+                # losing close applies the trip rule. Tell the caller now.
+                self._controls.events.append(
+                    audit.record(
+                        AuditKind.BREAKER_TRIP,
+                        "rapid_loss",
+                        self.clock.now(),
+                        check_failed=f"{type(exc).__name__}: {exc}",
+                    )
+                )
         return effect
 
     def mark_to_market(self, marks: Mapping[str, float], equity: float) -> MarkReport:

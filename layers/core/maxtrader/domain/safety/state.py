@@ -213,7 +213,7 @@ class FillApplication:
     """A fill's effect, computed by the core and written by the store atomically.
 
     ``expected_version`` guards the ticket (a concurrent fill makes this one re-read); the fill id
-    guard makes a replayed fill a no-op.
+    guard makes a replayed fill a no-op. A losing close's event is stored in the same write.
     """
 
     fill_id: str
@@ -226,6 +226,7 @@ class FillApplication:
     slot_delta: int
     exposure_delta: float
     unrealized_delta: float
+    loss_at: datetime | None  # a losing close: appended to the rapid-loss breaker's events
     audit: tuple[AuditRecord, ...]
 
 
