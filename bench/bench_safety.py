@@ -88,6 +88,15 @@ def bench_memory() -> None:
         _time(lambda: engine.reserve(next(intents), ctx), N_MEMORY),
         base50,
     )
+    # Per bar in a backtest: mark the open positions.
+    few = SafetyEngine(_roomy_config(), InMemoryStateStore(), clock)
+    for _ in range(3):
+        few.reserve(entry(), ctx)
+    _row(
+        "SafetyEngine.mark_to_market (3 open positions)",
+        _time(lambda: few.mark_to_market({"SPY": 500.5}, 100_000.0), N_MEMORY),
+        base50,
+    )
 
 
 def bench_moto() -> None:

@@ -41,6 +41,7 @@ class InMemoryStateStore:
         self._realized: dict[str, float] = defaultdict(float)
         self._signals: set[str] = set()
         self._tickets: dict[str, Ticket] = {}
+        self._holding: dict[str, Ticket] = {}  # the open ones: a backtest marks them every bar
         self._fills: set[str] = set()
         self._health = HealthState()
         self._audit: dict[str, list[AuditRecord]] = defaultdict(list)
@@ -97,7 +98,7 @@ class InMemoryStateStore:
     def open_tickets(self) -> list[Ticket]:
         with self._lock:
             self._fault("open_tickets")
-            return [t for t in self._tickets.values() if t.status.holds_slot]
+            return list(self._holding.values())
 
     def health(self) -> HealthState:
         with self._lock:
@@ -155,7 +156,7 @@ class InMemoryStateStore:
             self._entries[(k.day, None)] += 1
             self._entries[(k.day, k.strategy)] += 1
             self._signals.add(k.signal_id)
-            self._tickets[r.ticket.client_order_id] = r.ticket
+            self._put_ticket(r.ticket)
             self._append(r.audit)
 
     def update_ticket(
@@ -170,7 +171,7 @@ class InMemoryStateStore:
         with self._lock:
             self._fault("update_ticket")
             self._check_ticket(ticket.client_order_id, expected_version)
-            self._tickets[ticket.client_order_id] = ticket
+            self._put_ticket(ticket)
             self._bump(slot_delta, exposure_delta, 0.0)
             self._append(audit)
 
@@ -182,7 +183,7 @@ class InMemoryStateStore:
                 return False
             self._check_ticket(a.ticket.client_order_id, a.expected_version)
             self._fills.add(a.fill_id)
-            self._tickets[a.ticket.client_order_id] = a.ticket
+            self._put_ticket(a.ticket)
             for key in (a.day, a.week, a.month):
                 self._realized[key] += a.realized
             self._bump(a.slot_delta, a.exposure_delta, a.unrealized_delta)
@@ -249,6 +250,13 @@ class InMemoryStateStore:
         current = self._tickets.get(client_order_id)
         if current is None or current.version != expected_version:
             raise StateConflictError(f"ticket {client_order_id} changed")
+
+    def _put_ticket(self, ticket: Ticket) -> None:
+        self._tickets[ticket.client_order_id] = ticket
+        if ticket.status.holds_slot:
+            self._holding[ticket.client_order_id] = ticket
+        else:
+            self._holding.pop(ticket.client_order_id, None)
 
     def _bump(self, slots: int, exposure: float, unrealized: float) -> None:
         if slots or exposure or unrealized:
