@@ -8,6 +8,13 @@ each figure is the best of ``RUNS`` runs. The baseline is as favourable to backt
 idiom allows: the session VWAP and bands are precomputed vectorised (``self.I``), so its per-bar
 ``next()`` only compares two numbers and places a bracket order. MaxTrader's engine does more per
 bar: incremental strategy state (Wave-Renko or VWAP), exits, marks, the safety engine's checks.
+
+Rows: the engine as the CLI runs it (regime routing), the VWAP reversion forced on every session
+(the like-for-like comparison), and the engine alone with the pause strategy (steps every bar,
+never signals), which separates the engine's own cost from the strategies'. Measured on
+2026-11-24 (2 cores, quiet): 57k, 87k and 329k bars/s against backtesting.py's 81k (0.71x,
+1.07x, 4.1x). Most of the routed run's time is Wave-Renko's session start (rebuilding the ATR of
+5 prior sessions every day) and the strategies' per-bar state; the engine loop is ~1 us a bar.
 """
 
 from __future__ import annotations
