@@ -146,3 +146,13 @@ def test_walk_forward_reports_stitched_out_of_sample_windows(spy_csv, tmp_path, 
     for w in result.windows:
         assert w.train_end < w.test_start
         assert w.params["strategies.wave_renko.min_rr"] in {"1.5", "2.5"}
+
+
+def test_a_progress_bar_is_drawn_only_on_a_terminal(spy_csv, capsys, monkeypatch):
+    import sys
+
+    args = ["backtest", "--data", str(spy_csv), "--start", "2024-04-22", "--end", "2024-04-24"]
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "3/3 sessions" in err and "█" in err
