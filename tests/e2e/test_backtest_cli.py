@@ -156,3 +156,18 @@ def test_a_progress_bar_is_drawn_only_on_a_terminal(spy_csv, capsys, monkeypatch
     assert main(args) == 0
     err = capsys.readouterr().err
     assert "3/3 sessions" in err and "█" in err
+
+
+def test_a_run_leaves_logging_as_it_found_it(spy_csv, tmp_path, capsys):
+    """Regression: the CLI once set the maxtrader.data logger to ERROR for the whole process,
+    which silenced the VIX loader's warnings for everything that ran after it."""
+    import logging
+
+    data_logger = logging.getLogger("maxtrader.data")
+    before = (data_logger.level, list(data_logger.filters))
+    args = ["backtest", "--data", str(spy_csv), "--start", "2024-04-29", "--end", "2024-04-30"]
+    assert main(args) == 0
+    assert (data_logger.level, list(data_logger.filters)) == before
+    err = capsys.readouterr().err
+    # Load warnings (the 16:00 auction bars dropped) are printed once, not once per channel.
+    assert err.count("outside regular trading hours") == 1

@@ -12,7 +12,6 @@ core. A progress bar is drawn only when stderr is a terminal.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -177,7 +176,6 @@ def _run(args: argparse.Namespace) -> BacktestResult:
 def _load_bars(paths: Sequence[Path], tz: str | None, symbols: str | None) -> dict[str, list[Bar]]:
     from maxtrader.data import load_bars  # noqa: PLC0415 - pandas: only when data is read
 
-    logging.getLogger("maxtrader.data").setLevel(logging.ERROR)  # warnings are printed below
     merged: dict[str, list[Bar]] = {}
     for path in paths:
         loaded = load_bars(path, tz=tz)

@@ -13,7 +13,6 @@ Exit codes: 0 success, 1 a data error, 2 a usage error (bad dates, no key).
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from datetime import date
@@ -95,23 +94,14 @@ def fetch_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _drop(record: logging.LogRecord) -> bool:
-    return False
-
-
 def check_command(args: argparse.Namespace) -> int:
     from maxtrader.data.bars import load_bars  # noqa: PLC0415 - pandas only when needed
 
-    # The warnings are printed below with the report; do not log them a second time.
-    bars_logger = logging.getLogger("maxtrader.data.bars")
-    bars_logger.addFilter(_drop)
     try:
         loaded = load_bars(args.file, tz=args.tz, symbol=args.symbol, rth_only=not args.all_hours)
     except DataError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_DATA
-    finally:
-        bars_logger.removeFilter(_drop)
     report = loaded.report
     print(f"{report.path}: {report.rows} row(s), {report.minutes}-minute bars, time column "
           f"'{report.time_column}'")  # fmt: skip

@@ -15,12 +15,12 @@
 - ``minutes`` (bar length) is inferred from the spacing of the bars unless given.
 
 The result carries a gap report per symbol (missing sessions, missing bars in the sessions
-present) and the warnings, which are also logged.
+present) and the warnings. They are returned, not logged: the caller decides where they go
+(a CLI prints them once; logging them here too printed them twice or leaked filters).
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -37,8 +37,6 @@ from maxtrader.domain.calendar import MarketCalendar
 from maxtrader.domain.clock import NEW_YORK
 from maxtrader.domain.errors import CalendarError, DataError
 from maxtrader.domain.models import Bar
-
-logger = logging.getLogger(__name__)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DEFAULT_CALENDAR_SPAN = (date(2015, 1, 1), date(2030, 12, 31))
@@ -138,8 +136,6 @@ def load_bars(
         gaps[sym] = find_gaps(sym, part["ts"].to_numpy()[in_rth[mask]], bar_minutes, cal)
         if not gaps[sym].complete:
             warnings.append(f"{source}: gaps: {gaps[sym].summary()}")
-    for line in warnings:
-        logger.warning(line)
     report = LoadReport(
         path=str(source),
         rows=rows,
