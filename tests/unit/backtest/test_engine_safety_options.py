@@ -189,9 +189,12 @@ def test_drawdown_breaker_trips_on_marked_equity_inside_a_backtest():
     assert result.rejections == {"circuit_breaker": 1}
 
 
-@pytest.mark.parametrize(("reset", "day2_trades"), [("never", 0), ("session", 2)])
-def test_the_drawdown_peak_persists_across_sessions_unless_an_operator_resets_it(
-    reset: str, day2_trades: int
+@pytest.mark.parametrize(
+    ("reset", "rebase", "day2_trades"),
+    [("never", "false", 0), ("never", "true", 2), ("session", "false", 2)],
+)
+def test_the_drawdown_peak_persists_across_sessions_unless_it_is_reset(
+    reset: str, rebase: str, day2_trades: int
 ) -> None:
     day2 = date(2024, 6, 5)
     bars = flat_session(DAY, overrides=_dips("10:01")) + flat_session(day2)
@@ -200,12 +203,13 @@ def test_the_drawdown_peak_persists_across_sessions_unless_an_operator_resets_it
         bars,
         Scripted(plan),
         "safety.breakers.drawdown.max_drawdown_pct=0.005",
+        f"safety.breakers.drawdown.rebase_peak_on_reset={rebase}",
         f"backtest.drawdown_peak_reset={reset}",
     )
     trades_day2 = [t for t in result.trades if t.entry_time.date() == day2]
     assert len(trades_day2) == day2_trades
     assert result.sessions[0].rejections == {"circuit_breaker": 1}
-    if reset == "never":
+    if day2_trades == 0:
         # Live, the monitor re-trips the breaker at its first mark after a pause while equity
         # is under the peak: here at the open (paused to 11:30), so both day-2 entries
         # (decided 10:01 and 11:01) are refused.

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from maxtrader.adapters.memory_store import InMemoryStateStore
+from maxtrader.config.safety import SafetyConfig
 from maxtrader.domain.clock import FixedClock
 from maxtrader.domain.errors import StateUnavailableError
 from maxtrader.domain.models import AuditKind
@@ -110,9 +111,48 @@ def test_the_peak_is_persisted_and_only_rises(
     assert other.mark_to_market({}, 100_800.0).tripped  # 3.08 % below 104,000
 
 
-def test_drawdown_re_trips_after_the_pause_while_still_in_drawdown_until_the_peak_is_reset(
+def test_after_its_pause_the_drawdown_breaker_measures_from_the_equity_at_the_reset(
     engine: SafetyEngine, store: InMemoryStateStore, clock: FixedClock
 ) -> None:
+    """Regression: with the peak never re-based, the breaker re-tripped at every mark after its
+    pause, so a 3 % drawdown halted entries for good (seen in the backtests); the spec's
+    breakers auto-reset."""
+    engine.mark_to_market({}, 100_000.0)
+    assert engine.mark_to_market({}, 96_000.0).tripped
+    clock.advance(timedelta(minutes=120))
+    report = engine.mark_to_market({}, 95_000.0)
+    assert not report.tripped and report.peak == 95_000.0  # the equity when the reset is seen
+    events = engine.drain_events()
+    assert [(e.kind, e.subject) for e in events] == [
+        (AuditKind.BREAKER_TRIP, "drawdown"),
+        (AuditKind.BREAKER_RESET, "drawdown"),
+        (AuditKind.BREAKER_RESET, "drawdown_peak"),
+    ]
+    assert events[-1].actor == "system:drawdown-reset"
+    assert events[-1].detail["old_peak"] == 100_000.0 and events[-1].detail["new_peak"] == 95_000.0
+    assert engine.reserve(entry(), market()).approved
+    # A further 3 % from the new base trips it again.
+    assert not engine.mark_to_market({}, 92_150.01).tripped
+    assert engine.mark_to_market({}, 92_150.0).tripped
+
+
+def test_refresh_breakers_rebases_the_drawdown_peak_too(
+    engine: SafetyEngine, store: InMemoryStateStore, clock: FixedClock
+) -> None:
+    engine.mark_to_market({}, 100_000.0)
+    assert engine.mark_to_market({}, 96_000.0).tripped
+    clock.advance(timedelta(minutes=120))
+    engine.refresh_breakers()
+    assert store.portfolio().peak_equity == 96_000.0
+
+
+def test_without_rebase_the_drawdown_re_trips_until_an_operator_resets_the_peak(
+    store: InMemoryStateStore, clock: FixedClock
+) -> None:
+    config = SafetyConfig.model_validate(
+        {"breakers": {"drawdown": {"rebase_peak_on_reset": False}}}
+    )
+    engine = make_engine(store, clock, config)
     engine.mark_to_market({}, 100_000.0)
     assert engine.mark_to_market({}, 96_000.0).tripped
     clock.advance(timedelta(minutes=120))

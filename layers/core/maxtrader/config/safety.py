@@ -78,6 +78,11 @@ class ErrorRateBreaker(ConfigModel):
 class DrawdownBreaker(ConfigModel):
     max_drawdown_pct: Fraction = 0.03
     pause_minutes: PositiveInt = 120
+    # When the pause ends, measure drawdown from the equity at that moment, so the breaker guards
+    # against a further drop instead of re-tripping at once forever (the daily, weekly and monthly
+    # loss limits still cap the cumulative loss). false: stay paused until an operator resets
+    # the peak.
+    rebase_peak_on_reset: bool = True
 
 
 class Breakers(ConfigModel):

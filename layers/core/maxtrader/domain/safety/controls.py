@@ -118,7 +118,19 @@ class Controls:
         except StateConflictError:
             return self._store.breaker(state.name)
         self.events.append(rec)
+        if (
+            state.name is BreakerName.DRAWDOWN
+            and self._config.breakers.drawdown.rebase_peak_on_reset
+        ):
+            self._rebase_peak()
         return new
+
+    def _rebase_peak(self) -> None:
+        """After a drawdown pause: measure from the last marked equity. A separate write: if it
+        fails, the old peak stands and the breaker re-trips at the next mark (fail closed)."""
+        portfolio = self._store.portfolio()
+        if portfolio.equity is not None and portfolio.equity != portfolio.peak_equity:
+            self.reset_peak("system:drawdown-reset", portfolio.equity)
 
     def record_event(
         self, name: BreakerName, at: datetime, cause: AuditRecord | None, *, recorded: bool = False
@@ -160,18 +172,22 @@ class Controls:
 
         unrealized, peak = retrying(self._attempts, attempt)
 
-        def trip_drawdown() -> bool:
-            state = self.refresh(self._store.breaker(BreakerName.DRAWDOWN))
+        def trip_drawdown() -> tuple[bool, float]:
+            stored = self._store.breaker(BreakerName.DRAWDOWN)
             now = self._clock.now()
-            new = breakers.check_drawdown(state, peak, equity, now, self._config.breakers)
+            state = self.refresh(stored)
+            current = peak
+            if stored.expired(now) and self._config.breakers.drawdown.rebase_peak_on_reset:
+                current = self._store.portfolio().peak_equity or peak  # re-based by the reset
+            new = breakers.check_drawdown(state, current, equity, now, self._config.breakers)
             if new is None:
-                return False
+                return False, current
             rec = audit.breaker_record(new, now, tripped=True)
             self._store.put_breaker(new, state.version, [rec])
             self.events.append(rec)
-            return True
+            return True, current
 
-        tripped = retrying(self._attempts, trip_drawdown)
+        tripped, peak = retrying(self._attempts, trip_drawdown)
         return MarkReport(unrealized, equity, peak, breakers.drawdown(peak, equity), tripped)
 
     def reset_peak(self, actor: str, equity: float) -> None:
