@@ -69,6 +69,7 @@ from maxtrader.domain.regime import RegimeDetector
 from maxtrader.domain.safety.context import AccountFlags, MarketContext
 from maxtrader.domain.safety.engine import SafetyEngine
 from maxtrader.domain.sizing import risk_budget, shares_for_risk
+from maxtrader.domain.strategies.history import BarDays
 from maxtrader.domain.strategies.routing import strategy_for
 
 Progress = Callable[[int, int], None]
@@ -183,6 +184,7 @@ class _Run:
         self.trades: list[TradeRecord] = []
         self.sessions: list[SessionRecord] = []
         self.bar_count = 0
+        self.bar_days: dict[str, BarDays] = {}
 
     # --- driver ----------------------------------------------------------------------------
     def execute(self, progress: Progress | None, label: str) -> BacktestResult:
@@ -300,12 +302,16 @@ class _Run:
             if positions or exited:
                 self._mark(bar, ctx)
 
-    def _history(self, symbol: str, day: date, sessions: int) -> list[Bar]:
+    def _history(self, symbol: str, day: date, sessions: int) -> Sequence[Bar]:
         idx = self.index[symbol]
         prior = [d for d in idx if d < day][-sessions:] if sessions > 0 else []
         if not prior:
             return []
-        return self.bars[symbol][idx[prior[0]][0] : idx[prior[-1]][1]]
+        # The same bars as a plain slice, split by date once per run (domain/strategies/history).
+        days = self.bar_days.get(symbol)
+        if days is None:
+            days = self.bar_days[symbol] = BarDays(self.bars[symbol])
+        return days.history(idx[prior[0]][0], idx[prior[-1]][1])
 
     # --- entries ---------------------------------------------------------------------------
     def _equity(self) -> float:

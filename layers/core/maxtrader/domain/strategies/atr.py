@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from statistics import median
 from typing import Protocol
 
@@ -49,18 +49,28 @@ def median_session_atr(sessions: Sequence[Sequence[OHLC]], period: int) -> float
     brick size measures intraday minute-to-minute range only. None when no session has
     ``period`` bars.
     """
-    values: list[float] = []
-    for bars in sessions:
-        trs: list[float] = []
-        prev: float | None = None
-        running = 0.0
-        for i, bar in enumerate(bars):
-            tr = true_range(bar.high, bar.low, prev)
-            prev = bar.close
-            trs.append(tr)
-            running += tr
-            if i >= period:
-                running -= trs[i - period]
-            if i >= period - 1:
-                values.append(running / period)
+    return median_of([session_atr_series(bars, period) for bars in sessions])
+
+
+def median_of(series: Iterable[Sequence[float]]) -> float | None:
+    """Median of several series pooled (order-free: a per-session series may come sorted)."""
+    values = [v for s in series for v in s]
     return median(values) if values else None
+
+
+def session_atr_series(bars: Sequence[OHLC], period: int) -> list[float]:
+    """The ATR(period) of one session at each bar from its ``period``-th on (see above)."""
+    values: list[float] = []
+    trs: list[float] = []
+    prev: float | None = None
+    running = 0.0
+    for i, bar in enumerate(bars):
+        tr = true_range(bar.high, bar.low, prev)
+        prev = bar.close
+        trs.append(tr)
+        running += tr
+        if i >= period:
+            running -= trs[i - period]
+        if i >= period - 1:
+            values.append(running / period)
+    return values

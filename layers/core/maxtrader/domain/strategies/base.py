@@ -28,15 +28,15 @@ Rules every strategy follows:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from pydantic import AwareDatetime, BaseModel
 
 from maxtrader.config.strategies import SessionRules
 from maxtrader.domain.calendar import Session
-from maxtrader.domain.clock import NEW_YORK
 from maxtrader.domain.models import Bar, Direction, DomainModel, Instrument, Regime, Signal
+from maxtrader.domain.strategies.history import prior_sessions
 
 ONE_MINUTE = timedelta(minutes=1)
 M = TypeVar("M", bound=BaseModel)
@@ -125,26 +125,9 @@ def split_sessions(history: Sequence[Bar], before: date) -> list[list[Bar]]:
     """Group prior-session bars by New York date, oldest first; reject any bar on/after ``before``.
 
     Bars must be sorted by time (the loaders guarantee it); unsorted input raises ValueError.
+    (``history.prior_sessions`` is the same split with a backtest's per-session memo.)
     """
-    sessions: list[list[Bar]] = []
-    previous_ts: datetime | None = None
-    day_end: datetime | None = None  # next New York midnight: cheaper than a date per bar
-    for bar in history:
-        ts = bar.ts
-        if previous_ts is not None and ts <= previous_ts:
-            raise ValueError(f"history is not strictly increasing at {ts.isoformat()}")
-        previous_ts = ts
-        if day_end is None or ts >= day_end:
-            day = ts.astimezone(NEW_YORK).date()
-            if day >= before:
-                raise ValueError(
-                    f"history holds a bar of {day.isoformat()} ({ts.isoformat()}), not strictly "
-                    f"before the session of {before.isoformat()}: that would be a look-ahead"
-                )
-            day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=NEW_YORK)
-            sessions.append([])
-        sessions[-1].append(bar)
-    return sessions
+    return [list(s.bars) for s in prior_sessions(history, before)]
 
 
 def accept_bar(state: StrategyState, bar: Bar) -> bool:

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from maxtrader.config.strategies import SessionRules, WaveRenko
 from maxtrader.domain.calendar import Session
 from maxtrader.domain.models import Bar, Direction, Regime, Signal
-from maxtrader.domain.strategies.atr import median_session_atr
+from maxtrader.domain.strategies.atr import median_of, session_atr_series
 from maxtrader.domain.strategies.base import (
     StrategyState,
     accept_bar,
@@ -33,8 +33,8 @@ from maxtrader.domain.strategies.base import (
     in_entry_window,
     make_signal,
     session_frame,
-    split_sessions,
 )
+from maxtrader.domain.strategies.history import prior_sessions
 from maxtrader.domain.strategies.renko import new_bricks
 from maxtrader.domain.strategies.vwap import VwapSums, add_bar, vwap
 
@@ -71,7 +71,7 @@ class WaveRenkoStrategy:
         self, symbol: str, session: Session, history: Sequence[Bar]
     ) -> WaveRenkoState:
         cfg = self.config
-        sessions = split_sessions(history, session.day)[-self.history_sessions :]
+        sessions = prior_sessions(history, session.day)[-self.history_sessions :]
         frame = session_frame(symbol, session, self.session_rules)
         if len(sessions) < self.history_sessions:
             return WaveRenkoState.model_validate(
@@ -81,7 +81,11 @@ class WaveRenkoStrategy:
                     "note": f"needs {self.history_sessions} prior sessions, got {len(sessions)}",
                 }
             )
-        median_atr = median_session_atr(sessions[-cfg.brick_sessions :], cfg.atr_period)
+        period = cfg.atr_period
+        median_atr = median_of(  # each session's series once per backtest run (see history.py)
+            s.summary(("atr", period), lambda bars: sorted(session_atr_series(bars, period)))
+            for s in sessions[-cfg.brick_sessions :]
+        )
         if median_atr is None:
             return WaveRenkoState.model_validate(
                 {**frame, "ready": False, "note": "prior sessions too short for the ATR"}
@@ -89,7 +93,8 @@ class WaveRenkoStrategy:
         brick = max(cfg.brick_atr_mult * median_atr, cfg.min_brick)
         trend = 0
         if cfg.trend_filter:
-            change = sessions[-1][-1].close - sessions[-1 - cfg.trend_sessions][-1].close
+            last, first = sessions[-1].bars[-1], sessions[-1 - cfg.trend_sessions].bars[-1]
+            change = last.close - first.close
             trend = (change > 0) - (change < 0)
         return WaveRenkoState.model_validate(
             {**frame, "brick": brick, "trend": trend, "note": f"brick {brick:.4f}"}
