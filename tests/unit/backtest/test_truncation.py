@@ -4,7 +4,6 @@ a backtest on data cut at D and one on the full data agree on every trade entere
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from pathlib import Path
 
 import pytest
 
@@ -13,6 +12,7 @@ from maxtrader.backtest.results import BacktestResult
 from maxtrader.domain.clock import NEW_YORK
 from maxtrader.domain.models import Bar
 
+from .real import real_spy
 from .synth import CALENDAR, run_config
 
 pytestmark = pytest.mark.xdist_group("backtest_real_data")  # load the year once per run
@@ -23,17 +23,7 @@ FIRST_HISTORY = date(2024, 3, 26)
 
 @pytest.fixture(scope="module")
 def real() -> tuple[list[Bar], dict[date, float]]:
-    shared = Path(__file__).resolve().parents[4] / "shared" / "data"
-    if not shared.is_dir():
-        pytest.skip("../shared/data is not beside this checkout")
-    from maxtrader.data import load_bars
-    from maxtrader.data.vix import load_vix_daily
-
-    bars = load_bars(shared / "dawsh2_ADMF-PC" / "SPY_1m.parquet", symbol="SPY").bars["SPY"]
-    cut_at = datetime.combine(END, time(23, 0), tzinfo=NEW_YORK)
-    bars = [b for b in bars if b.ts < cut_at]
-    vix = load_vix_daily(shared / "noodles-rice_vix_dashboard" / "VIX_History_to_2025-04-30.csv")
-    return bars, vix
+    return real_spy(END)
 
 
 def _run(bars: list[Bar], vix: dict[date, float], *overrides: str) -> BacktestResult:

@@ -69,6 +69,7 @@ from maxtrader.domain.regime import RegimeDetector
 from maxtrader.domain.safety.context import AccountFlags, MarketContext
 from maxtrader.domain.safety.engine import SafetyEngine
 from maxtrader.domain.sizing import risk_budget, shares_for_risk
+from maxtrader.domain.strategies.base import step_each
 from maxtrader.domain.strategies.history import BarDays
 from maxtrader.domain.strategies.routing import strategy_for
 
@@ -248,9 +249,7 @@ class _Run:
             if strategy is not None:
                 history = self._history(symbol, day, strategy.history_sessions)
                 states[symbol] = strategy.start_session(symbol, session, history)
-        merged: Sequence[Bar] = (
-            streams[0] if len(streams) == 1 else list(heapq.merge(*streams, key=_bar_key))
-        )
+        merged, signals_at = self._merge(streams, strategy, states)
         ctx = _SessionCtx(session, regime, vix, flatten_at, start_equity, today)
         # The live monitor marks every minute, flat or not: the drawdown peak starts from the
         # equity at the open (without this, a first-bar loss would become the peak).
@@ -261,7 +260,7 @@ class _Run:
         self._collect_events(ctx)
         self.bar_count += len(merged)
         if strategy is not None:
-            self._replay(merged, strategy, states, ctx)
+            self._replay(merged, signals_at, strategy, ctx)
         # else: no strategy, and nothing carries over a session: no order, no position.
         self._end_session({s[-1].symbol: s[-1] for s in streams}, ctx)
         self.sessions.append(
@@ -279,28 +278,71 @@ class _Run:
             )
         )
 
+    @staticmethod
+    def _merge(
+        streams: list[list[Bar]], strategy: Any, states: dict[str, Any]
+    ) -> tuple[Sequence[Bar], dict[int, list[Signal]]]:
+        """The session's bars of all symbols in time order, and the signals of the bar at each
+        index. A strategy's output depends on its own state and bars only (never on fills or
+        the safety layer), so each symbol's session is stepped at once (``step_many``)."""
+        per_stream: list[dict[int, list[Signal]]] = []
+        for stream in streams:
+            if strategy is None:
+                per_stream.append({})
+                continue
+            symbol = stream[0].symbol
+            many = getattr(strategy, "step_many", None)
+            if many is not None:
+                states[symbol], events = many(states[symbol], stream)
+            else:
+                states[symbol], events = step_each(strategy, states[symbol], stream)
+            per_stream.append(dict(events))
+        if len(streams) == 1:
+            return streams[0], per_stream[0]
+        tagged = [[(bar, s, i) for i, bar in enumerate(b)] for s, b in enumerate(streams)]
+        merged = list(heapq.merge(*tagged, key=lambda t: _bar_key(t[0])))
+        signals_at: dict[int, list[Signal]] = {}
+        for k, (_, s, i) in enumerate(merged):
+            found = per_stream[s].get(i)
+            if found:
+                signals_at[k] = found
+        return [t[0] for t in merged], signals_at
+
     def _replay(
-        self, bars: Sequence[Bar], strategy: Any, states: dict[str, Any], ctx: _SessionCtx
+        self,
+        bars: Sequence[Bar],
+        signals_at: dict[int, list[Signal]],
+        strategy: Any,
+        ctx: _SessionCtx,
     ) -> None:
-        """The per-bar hot loop: plain attribute reads; the safety engine, the clock and the
-        models are touched only when an order, a position or a signal exists."""
-        step = strategy.step
+        """The per-bar loop: fills, exits, decisions and marks, in the live order. Flat with no
+        order pending, a bar without a signal changes nothing, so the loop jumps to the next
+        signal; the safety engine, the clock and the models are touched only when an order, a
+        position or a signal exists."""
         positions, pending = self.positions, self.pending
-        for bar in bars:
+        due = sorted(signals_at)  # indexes of the bars that signal
+        i, n = 0, len(bars)
+        while i < n:
+            if not positions and not pending:
+                k = bisect.bisect_left(due, i)
+                if k == len(due):
+                    return
+                i = due[k]
+            bar = bars[i]
             symbol = bar.symbol
             if pending and symbol in pending:
                 self.clock.set(bar.ts)
                 for order in pending.pop(symbol):
                     self._fill_entry(order, bar, ctx)
             exited = self._exits(bar, ctx) if positions else False
-            state, signals = step(states[symbol], bar)
-            states[symbol] = state
+            signals = signals_at.get(i)
             if signals:
                 self.clock.set(bar.ts + _ONE_MINUTE * bar.minutes)
                 for signal in signals:
                     self._decide(signal, bar, strategy, ctx)
             if positions or exited:
                 self._mark(bar, ctx)
+            i += 1
 
     def _history(self, symbol: str, day: date, sessions: int) -> Sequence[Bar]:
         idx = self.index[symbol]

@@ -8,6 +8,7 @@ a frozen pydantic model with an exact JSON round trip::
     state = strategy.start_session(symbol, session, history)   # before the open, prior bars only
     for bar in closed_bars:                            # live: load state, step one bar, save
         state, signals = strategy.step(state, bar)
+    state, events = strategy.step_many(state, bars)    # replays: the same, a session at once
     blob = state.model_dump_json(); state = strategy.load_state(blob)
 
 Rules every strategy follows:
@@ -27,8 +28,8 @@ Rules every strategy follows:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from pydantic import AwareDatetime, BaseModel
@@ -39,6 +40,7 @@ from maxtrader.domain.models import Bar, Direction, DomainModel, Instrument, Reg
 from maxtrader.domain.strategies.history import prior_sessions
 
 ONE_MINUTE = timedelta(minutes=1)
+_STATE: Any = object()  # accept_bar's "use the state's last_ts" marker
 M = TypeVar("M", bound=BaseModel)
 _setattr = object.__setattr__
 
@@ -104,6 +106,13 @@ class Strategy(Protocol[StateT]):
     def load_state(self, data: str | bytes) -> StateT: ...
 
 
+# Optional, for replays (the backtest engine uses it when a strategy has it, else step_each):
+#     def step_many(self, state, bars) -> tuple[StateT, list[tuple[int, list[Signal]]]]
+# exactly ``step`` bar after bar (same final state, same signals, (index, signals) per bar that
+# signalled, same ValueError at the same bad bar), but with a mutable working state converted
+# to the frozen State once per call instead of once per bar.
+
+
 def session_frame(
     symbol: str, session: Session, rules: SessionRules
 ) -> dict[str, str | date | datetime]:
@@ -130,8 +139,13 @@ def split_sessions(history: Sequence[Bar], before: date) -> list[list[Bar]]:
     return [list(s.bars) for s in prior_sessions(history, before)]
 
 
-def accept_bar(state: StrategyState, bar: Bar) -> bool:
-    """Validate a bar against the state; False when it was already seen (ignore it)."""
+def accept_bar(state: StrategyState, bar: Bar, last_ts: datetime | None = _STATE) -> bool:
+    """Validate a bar against the state; False when it was already seen (ignore it).
+
+    ``last_ts``: the last bar seen when the caller tracks it itself (step_many), else the state's.
+    """
+    if last_ts is _STATE:
+        last_ts = state.last_ts
     if bar.symbol != state.symbol:
         raise ValueError(f"bar of {bar.symbol} given to the {state.symbol} strategy state")
     if bar.minutes != 1:
@@ -140,7 +154,65 @@ def accept_bar(state: StrategyState, bar: Bar) -> bool:
         raise ValueError(
             f"bar at {bar.ts.isoformat()} is outside the regular hours of {state.day.isoformat()}"
         )
-    return state.last_ts is None or bar.ts > state.last_ts
+    return last_ts is None or bar.ts > last_ts
+
+
+def accepted_bars(state: StrategyState, bars: Sequence[Bar]) -> Iterator[tuple[int, Bar]]:
+    """(index, bar) of the bars ``step`` would act on, in order, as ``accept_bar`` decides bar
+    after bar (a bad bar raises its ValueError when reached); the common case costs a few
+    comparisons a bar: step_many's loop."""
+    symbol, last = state.symbol, state.last_ts
+    open_, close = state.session_open.astimezone(UTC), state.session_close.astimezone(UTC)
+    for i, bar in enumerate(bars):
+        ts = bar.ts
+        if (
+            bar.symbol != symbol
+            or bar.minutes != 1
+            or not open_ <= ts < close
+            or (last is not None and ts <= last)
+        ) and not accept_bar(state, bar, last):
+            continue
+        last = ts
+        yield i, bar
+
+
+class WorkingState(Protocol[StateT]):
+    """A strategy's mutable working copy of the fields a bar changes (see step_many)."""
+
+    last_ts: datetime | None
+
+    def state(self, s: StateT, /) -> StateT: ...
+
+
+W = TypeVar("W", bound=WorkingState[Any])
+
+
+def feed_many(
+    state: StateT,
+    bars: Sequence[Bar],
+    work: W,
+    feed: Callable[[StateT, W, Bar], Signal | None],
+) -> tuple[StateT, list[tuple[int, list[Signal]]]]:
+    """A step_many from a strategy's per-bar ``feed`` on its working state ``work`` (made from
+    ``state``): the state is converted back once, and only if a bar was accepted."""
+    events: list[tuple[int, list[Signal]]] = []
+    for i, bar in accepted_bars(state, bars):
+        signal = feed(state, work, bar)
+        if signal is not None:
+            events.append((i, [signal]))
+    return (work.state(state) if work.last_ts != state.last_ts else state), events
+
+
+def step_each(
+    strategy: Strategy[StateT], state: StateT, bars: Sequence[Bar]
+) -> tuple[StateT, list[tuple[int, list[Signal]]]]:
+    """``step`` bar after bar: what ``step_many`` means, for a strategy that has none."""
+    events: list[tuple[int, list[Signal]]] = []
+    for i, bar in enumerate(bars):
+        state, signals = strategy.step(state, bar)
+        if signals:
+            events.append((i, signals))
+    return state, events
 
 
 def in_entry_window(state: StrategyState, bar: Bar) -> bool:

@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from maxtrader.config.strategies import Pause, SessionRules
 from maxtrader.domain.calendar import Session
 from maxtrader.domain.models import Bar, Instrument, Regime, Signal
-from maxtrader.domain.strategies.base import StrategyState, accept_bar, evolve, session_frame
+from maxtrader.domain.strategies.base import (
+    StrategyState,
+    accept_bar,
+    accepted_bars,
+    evolve,
+    session_frame,
+)
 
 
 class PauseState(StrategyState):
@@ -41,6 +47,15 @@ class PauseStrategy:
         if not accept_bar(state, bar):
             return state, []
         return evolve(state, {"last_ts": bar.ts}), []
+
+    def step_many(
+        self, state: PauseState, bars: Sequence[Bar]
+    ) -> tuple[PauseState, list[tuple[int, list[Signal]]]]:
+        """``step`` bar after bar (see base.py): the bars are checked, nothing else happens."""
+        last = state.last_ts
+        for _, bar in accepted_bars(state, bars):
+            last = bar.ts
+        return (state if last == state.last_ts else evolve(state, {"last_ts": last})), []
 
     def load_state(self, data: str | bytes) -> PauseState:
         return PauseState.model_validate_json(data)

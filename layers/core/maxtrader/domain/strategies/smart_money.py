@@ -30,6 +30,7 @@ from maxtrader.domain.strategies.aggregate import Candle, aggregate, session_can
 from maxtrader.domain.strategies.base import (
     StrategyState,
     accept_bar,
+    accepted_bars,
     evolve,
     in_entry_window,
     make_signal,
@@ -66,6 +67,17 @@ class _Work:
     ltf_partial: Candle | None = None
     zones: list[Zone] = field(default_factory=list)
     pending: list[Pending] = field(default_factory=list)
+
+
+def _work(state: SmartMoneyState) -> _Work:
+    return _Work(
+        htf=state.htf,
+        htf_partial=state.htf_partial,
+        ltf=state.ltf,
+        ltf_partial=state.ltf_partial,
+        zones=list(state.zones),
+        pending=list(state.pending),
+    )
 
 
 class SmartMoneyStrategy:
@@ -130,14 +142,26 @@ class SmartMoneyStrategy:
     def step(self, state: SmartMoneyState, bar: Bar) -> tuple[SmartMoneyState, list[Signal]]:
         if not accept_bar(state, bar):
             return state, []
-        work = _Work(
-            htf=state.htf,
-            htf_partial=state.htf_partial,
-            ltf=state.ltf,
-            ltf_partial=state.ltf_partial,
-            zones=list(state.zones),
-            pending=list(state.pending),
-        )
+        work = _work(state)
+        signals = self._signals(state, work, bar)
+        return self._store(state, work, bar.ts), signals
+
+    def step_many(
+        self, state: SmartMoneyState, bars: Sequence[Bar]
+    ) -> tuple[SmartMoneyState, list[tuple[int, list[Signal]]]]:
+        """``step`` bar after bar (see base.py), converting the state once."""
+        work = _work(state)
+        events: list[tuple[int, list[Signal]]] = []
+        last: datetime | None = None
+        for i, bar in accepted_bars(state, bars):
+            last = bar.ts
+            signals = self._signals(state, work, bar)
+            if signals:
+                events.append((i, signals))
+        return (state if last is None else self._store(state, work, last)), events
+
+    def _signals(self, state: SmartMoneyState, work: _Work, bar: Bar) -> list[Signal]:
+        """One accepted bar into the working state; the signals it triggers."""
         triggers = self._feed(work, bar, state.session_open, state.session_close)
         signals: list[Signal] = []
         if triggers and in_entry_window(state, bar):
@@ -149,7 +173,7 @@ class SmartMoneyStrategy:
                 if signal is not None:
                     sides.add(zone.kind)
                     signals.append(signal)
-        return self._store(state, work, bar.ts), signals
+        return signals
 
     def _store(self, state: SmartMoneyState, work: _Work, ts: datetime | None) -> SmartMoneyState:
         update: dict[str, object] = {

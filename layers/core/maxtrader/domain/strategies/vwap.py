@@ -3,6 +3,9 @@
 VWAP_t = sum(TP*V)/sum(V) with TP = (H+L+C)/3; sigma_t^2 = sum(V*(TP - VWAP_t)^2)/sum(V).
 The sums are kept about a shift (the TP of the session's first bar with volume) so the variance
 does not lose its digits to cancellation at index prices.
+
+``RunningVwap`` is the mutable form a strategy updates bar by bar (one formula, here);
+``VwapSums`` is the frozen form stored in a strategy's state, converted at the boundaries.
 """
 
 from __future__ import annotations
@@ -21,33 +24,62 @@ class VwapSums(DomainModel):
     x2v: float = 0.0  # sum V*(TP - shift)^2
 
 
+class RunningVwap:
+    """Mutable VwapSums: what a strategy's per-bar loop updates in place."""
+
+    __slots__ = ("n", "shift", "v", "x2v", "xv")
+
+    def __init__(self, sums: VwapSums) -> None:
+        self.n, self.shift, self.v, self.xv, self.x2v = (
+            sums.n,
+            sums.shift,
+            sums.v,
+            sums.xv,
+            sums.x2v,
+        )
+
+    def add(self, bar: Bar) -> None:
+        tp = (bar.high + bar.low + bar.close) / 3.0
+        if self.v <= 0:  # first bar with volume: the sums are still all zero
+            self.shift = tp
+        x = tp - self.shift
+        vol = bar.volume
+        self.n += 1
+        self.v += vol
+        self.xv += vol * x
+        self.x2v += vol * x * x
+
+    def vwap(self) -> float | None:
+        """Session VWAP, or None before any volume traded."""
+        if self.v <= 0:
+            return None
+        return self.shift + self.xv / self.v
+
+    def sigma(self) -> float | None:
+        """Volume-weighted standard deviation of TP about VWAP, or None before any volume."""
+        if self.v <= 0:
+            return None
+        mean = self.xv / self.v
+        return math.sqrt(max(self.x2v / self.v - mean * mean, 0.0))
+
+    def sums(self) -> VwapSums:
+        return construct(
+            VwapSums,
+            {"n": self.n, "shift": self.shift, "v": self.v, "xv": self.xv, "x2v": self.x2v},
+        )
+
+
 def add_bar(sums: VwapSums, bar: Bar) -> VwapSums:
-    tp = (bar.high + bar.low + bar.close) / 3.0
-    shift = tp if sums.v <= 0 else sums.shift  # first bar with volume: sums still all zero
-    x = tp - shift
-    vol = bar.volume
-    return construct(
-        VwapSums,
-        {
-            "n": sums.n + 1,
-            "shift": shift,
-            "v": sums.v + vol,
-            "xv": sums.xv + vol * x,
-            "x2v": sums.x2v + vol * x * x,
-        },
-    )
+    running = RunningVwap(sums)
+    running.add(bar)
+    return running.sums()
 
 
 def vwap(sums: VwapSums) -> float | None:
     """Session VWAP, or None before any volume traded."""
-    if sums.v <= 0:
-        return None
-    return sums.shift + sums.xv / sums.v
+    return RunningVwap(sums).vwap()
 
 
 def sigma(sums: VwapSums) -> float | None:
     """Volume-weighted standard deviation of TP about VWAP, or None before any volume."""
-    if sums.v <= 0:
-        return None
-    mean = sums.xv / sums.v
-    return math.sqrt(max(sums.x2v / sums.v - mean * mean, 0.0))
+    return RunningVwap(sums).sigma()

@@ -12,6 +12,7 @@ signal, cooldown_bars bars without a new one; at most max_signals_per_day per se
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 
 from maxtrader.config.strategies import SessionRules, VwapMeanReversion
@@ -21,11 +22,12 @@ from maxtrader.domain.strategies.base import (
     StrategyState,
     accept_bar,
     evolve,
+    feed_many,
     in_entry_window,
     make_signal,
     session_frame,
 )
-from maxtrader.domain.strategies.vwap import VwapSums, add_bar, sigma, vwap
+from maxtrader.domain.strategies.vwap import RunningVwap, VwapSums
 
 
 class VwapReversionState(StrategyState):
@@ -37,6 +39,45 @@ class VwapReversionState(StrategyState):
     highs: tuple[float, ...] = ()
     cooldown: int = 0  # bars still blocked after a signal
     signals_today: int = 0
+
+
+class _Work:
+    """The fields a bar changes, mutable: one per step, or one per step_many call."""
+
+    __slots__ = (
+        "cooldown",
+        "highs",
+        "last_ts",
+        "lows",
+        "prev_close",
+        "prev_lower",
+        "prev_upper",
+        "signals_today",
+        "sums",
+    )
+
+    def __init__(self, s: VwapReversionState, keep: int) -> None:
+        self.last_ts, self.sums = s.last_ts, RunningVwap(s.sums)
+        self.prev_close, self.prev_lower, self.prev_upper = s.prev_close, s.prev_lower, s.prev_upper
+        # the last ``keep`` lows/highs, bar t included once it is appended
+        self.lows, self.highs = deque(s.lows, maxlen=keep), deque(s.highs, maxlen=keep)
+        self.cooldown, self.signals_today = s.cooldown, s.signals_today
+
+    def state(self, s: VwapReversionState) -> VwapReversionState:
+        return evolve(
+            s,
+            {
+                "last_ts": self.last_ts,
+                "sums": self.sums.sums(),
+                "prev_close": self.prev_close,
+                "prev_lower": self.prev_lower,
+                "prev_upper": self.prev_upper,
+                "lows": tuple(self.lows),
+                "highs": tuple(self.highs),
+                "cooldown": self.cooldown,
+                "signals_today": self.signals_today,
+            },
+        )
 
 
 class VwapReversionStrategy:
@@ -68,43 +109,48 @@ class VwapReversionStrategy:
     def step(self, state: VwapReversionState, bar: Bar) -> tuple[VwapReversionState, list[Signal]]:
         if not accept_bar(state, bar):
             return state, []
+        work = _Work(state, self.config.stop_lookback_bars)
+        signal = self._feed(state, work, bar)
+        return work.state(state), [signal] if signal is not None else []
+
+    def step_many(
+        self, state: VwapReversionState, bars: Sequence[Bar]
+    ) -> tuple[VwapReversionState, list[tuple[int, list[Signal]]]]:
+        """``step`` bar after bar (see base.py), converting the state once."""
+        return feed_many(state, bars, _Work(state, self.config.stop_lookback_bars), self._feed)
+
+    def _feed(self, state: VwapReversionState, w: _Work, bar: Bar) -> Signal | None:
+        """One accepted bar into the working state; the signal it triggers, if any."""
         cfg = self.config
-        sums = add_bar(state.sums, bar)
-        keep = cfg.stop_lookback_bars
-        lows = (*state.lows[-keep + 1 :], bar.low) if keep > 1 else (bar.low,)
-        highs = (*state.highs[-keep + 1 :], bar.high) if keep > 1 else (bar.high,)
+        w.last_ts = bar.ts
+        sums = w.sums
+        sums.add(bar)
+        w.lows.append(bar.low)
+        w.highs.append(bar.high)
         close = bar.close
         lower = upper = None
-        mid = vwap(sums)
-        sd = sigma(sums)
+        mid = sums.vwap()
+        sd = sums.sigma()
         if sums.n >= cfg.min_bars and mid is not None and sd is not None:
             half = max(cfg.band_sigma * sd, cfg.min_band_pct * close)
             lower, upper = mid - half, mid + half
-        blocked = state.cooldown > 0
+        blocked = w.cooldown > 0
         signal: Signal | None = None
         side: Direction | None = None
-        if lower is not None and upper is not None and state.prev_close is not None:
-            if (
-                state.prev_lower is not None
-                and state.prev_close < state.prev_lower
-                and close > lower
-            ):
+        if lower is not None and upper is not None and w.prev_close is not None:
+            if w.prev_lower is not None and w.prev_close < w.prev_lower and close > lower:
                 side = Direction.LONG
-            elif (
-                state.prev_upper is not None
-                and state.prev_close > state.prev_upper
-                and close < upper
-            ):
+            elif w.prev_upper is not None and w.prev_close > w.prev_upper and close < upper:
                 side = Direction.SHORT
         if (
             side is not None
             and mid is not None
             and not blocked
-            and state.signals_today < cfg.max_signals_per_day
+            and w.signals_today < cfg.max_signals_per_day
             and in_entry_window(state, bar)
         ):
             buffer = cfg.stop_buffer_pct * close
-            stop = min(lows) - buffer if side is Direction.LONG else max(highs) + buffer
+            stop = min(w.lows) - buffer if side is Direction.LONG else max(w.highs) + buffer
             band = lower if side is Direction.LONG else upper
             signal = make_signal(
                 strategy=self.name,
@@ -120,18 +166,7 @@ class VwapReversionStrategy:
                     f"(VWAP {mid:.2f}, sigma {sd:.4f})"
                 ),
             )
-        new_state = evolve(
-            state,
-            {
-                "last_ts": bar.ts,
-                "sums": sums,
-                "prev_close": close,
-                "prev_lower": lower,
-                "prev_upper": upper,
-                "lows": lows,
-                "highs": highs,
-                "cooldown": cfg.cooldown_bars if signal is not None else max(state.cooldown - 1, 0),
-                "signals_today": state.signals_today + (signal is not None),
-            },
-        )
-        return new_state, [signal] if signal is not None else []
+        w.prev_close, w.prev_lower, w.prev_upper = close, lower, upper
+        w.cooldown = cfg.cooldown_bars if signal is not None else max(w.cooldown - 1, 0)
+        w.signals_today += signal is not None
+        return signal

@@ -30,13 +30,14 @@ from maxtrader.domain.strategies.base import (
     StrategyState,
     accept_bar,
     evolve,
+    feed_many,
     in_entry_window,
     make_signal,
     session_frame,
 )
 from maxtrader.domain.strategies.history import prior_sessions
 from maxtrader.domain.strategies.renko import new_bricks
-from maxtrader.domain.strategies.vwap import VwapSums, add_bar, vwap
+from maxtrader.domain.strategies.vwap import RunningVwap, VwapSums
 
 
 class WaveRenkoState(StrategyState):
@@ -52,6 +53,52 @@ class WaveRenkoState(StrategyState):
     p2: int = 0
     extreme: int | None = None  # pullback extreme level, None: no pullback in progress
     sums: VwapSums = VwapSums()
+
+
+class _Work:
+    """The fields a bar changes, mutable: one per step, or one per step_many call."""
+
+    __slots__ = (
+        "anchor",
+        "direction",
+        "extreme",
+        "last_ts",
+        "level",
+        "p1",
+        "p2",
+        "run_len",
+        "run_start",
+        "sums",
+        "wave_dir",
+    )
+
+    def __init__(self, s: WaveRenkoState) -> None:
+        self.last_ts, self.sums, self.anchor = s.last_ts, RunningVwap(s.sums), s.anchor
+        self.level, self.direction, self.run_len, self.run_start = (
+            s.level,
+            s.direction,
+            s.run_len,
+            s.run_start,
+        )
+        self.wave_dir, self.p1, self.p2, self.extreme = s.wave_dir, s.p1, s.p2, s.extreme
+
+    def state(self, s: WaveRenkoState) -> WaveRenkoState:
+        return evolve(
+            s,
+            {
+                "last_ts": self.last_ts,
+                "sums": self.sums.sums(),
+                "anchor": self.anchor,
+                "level": self.level,
+                "direction": self.direction,
+                "run_len": self.run_len,
+                "run_start": self.run_start,
+                "wave_dir": self.wave_dir,
+                "p1": self.p1,
+                "p2": self.p2,
+                "extreme": self.extreme,
+            },
+        )
 
 
 class WaveRenkoStrategy:
@@ -106,25 +153,37 @@ class WaveRenkoStrategy:
     def step(self, state: WaveRenkoState, bar: Bar) -> tuple[WaveRenkoState, list[Signal]]:
         if not accept_bar(state, bar):
             return state, []
-        sums = add_bar(state.sums, bar)
+        work = _Work(state)
+        signal = self._feed(state, work, bar)
+        return work.state(state), [signal] if signal is not None else []
+
+    def step_many(
+        self, state: WaveRenkoState, bars: Sequence[Bar]
+    ) -> tuple[WaveRenkoState, list[tuple[int, list[Signal]]]]:
+        """``step`` bar after bar (see base.py), converting the state once."""
+        return feed_many(state, bars, _Work(state), self._feed)
+
+    def _feed(self, state: WaveRenkoState, w: _Work, bar: Bar) -> Signal | None:
+        """One accepted bar into the working state; the signal it triggers, if any."""
+        w.last_ts = bar.ts
+        w.sums.add(bar)
         if not state.ready:
-            return evolve(state, {"last_ts": bar.ts, "sums": sums}), []
-        if state.anchor is None:
-            update = {"last_ts": bar.ts, "sums": sums, "anchor": bar.close}
-            return evolve(state, update), []
+            return None
+        if w.anchor is None:
+            w.anchor = bar.close
+            return None
 
         cfg = self.config
-        anchor, size = state.anchor, state.brick
-        level, direction = state.level, state.direction
-        run_len, run_start = state.run_len, state.run_start
-        wave_dir, p1, p2, extreme = state.wave_dir, state.p1, state.p2, state.extreme
+        level, direction = w.level, w.direction
+        run_len, run_start = w.run_len, w.run_start
+        wave_dir, p1, p2, extreme = w.wave_dir, w.p1, w.p2, w.extreme
         trigger: tuple[int, int, int, int] | None = None  # (dir, p1, p2, extreme)
 
         d, count = new_bricks(
             level,
             direction,
-            anchor=anchor,
-            size=size,
+            anchor=w.anchor,
+            size=state.brick,
             reversal=cfg.reversal_bricks,
             close=bar.close,
         )
@@ -157,28 +216,14 @@ class WaveRenkoStrategy:
             if not wave_dir and run_len >= cfg.wave_min_bricks:
                 wave_dir, p1, p2, extreme = direction, run_start, level, None
 
-        new_state = evolve(
-            state,
-            {
-                "last_ts": bar.ts,
-                "sums": sums,
-                "level": level,
-                "direction": direction,
-                "run_len": run_len,
-                "run_start": run_start,
-                "wave_dir": wave_dir,
-                "p1": p1,
-                "p2": p2,
-                "extreme": extreme,
-            },
-        )
+        w.level, w.direction, w.run_len, w.run_start = level, direction, run_len, run_start
+        w.wave_dir, w.p1, w.p2, w.extreme = wave_dir, p1, p2, extreme
         if trigger is None:
-            return new_state, []
-        signal = self._signal(new_state, bar, trigger)
-        return new_state, [signal] if signal is not None else []
+            return None
+        return self._signal(state, w, bar, trigger)
 
     def _signal(
-        self, state: WaveRenkoState, bar: Bar, trigger: tuple[int, int, int, int]
+        self, state: WaveRenkoState, w: _Work, bar: Bar, trigger: tuple[int, int, int, int]
     ) -> Signal | None:
         cfg = self.config
         wave_dir, p1, p2, extreme = trigger
@@ -186,10 +231,10 @@ class WaveRenkoStrategy:
             return None
         if cfg.trend_filter and state.trend != wave_dir:
             return None
-        session_vwap = vwap(state.sums)
+        session_vwap = w.sums.vwap()
         if cfg.vwap_filter and (session_vwap is None or (bar.close - session_vwap) * wave_dir <= 0):
             return None
-        anchor = state.anchor
+        anchor = w.anchor
         if anchor is None:  # unreachable: a trigger needs bricks, which need the anchor
             return None
         size = state.brick
