@@ -73,6 +73,7 @@ def _spans(bars: Sequence[Bar], before: date | None) -> list[tuple[date, int, in
             if before is not None and day >= before:
                 raise _look_ahead(day, ts, before)
             day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=NEW_YORK)
+            day_end = day_end.astimezone(ts.tzinfo)  # same instant; same-zone compares are fast
             start = i
     if bars:
         spans.append((day, start, len(bars)))
