@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from statistics import median
 from typing import Protocol
 
@@ -54,20 +55,24 @@ def median_session_atr(sessions: Sequence[Sequence[OHLC]], period: int) -> float
 
 def median_of(series: Iterable[Sequence[float]]) -> float | None:
     """Median of several series pooled (order-free: a per-session series may come sorted)."""
-    values = [v for s in series for v in s]
+    values = list(chain.from_iterable(series))
     return median(values) if values else None
 
 
 def session_atr_series(bars: Sequence[OHLC], period: int) -> list[float]:
     """The ATR(period) of one session at each bar from its ``period``-th on (see above)."""
-    values: list[float] = []
-    trs: list[float] = []
-    prev: float | None = None
-    running = 0.0
-    for i, bar in enumerate(bars):
-        tr = true_range(bar.high, bar.low, prev)
+    if not bars:
+        return []
+    first = bars[0]
+    trs = [first.high - first.low]  # no previous close within the session: H - L
+    prev = first.close
+    for bar in bars[1:]:  # true_range inlined: this loop runs over every bar of the history
+        high, low = bar.high, bar.low
+        trs.append(max(high - low, abs(high - prev), abs(low - prev)))
         prev = bar.close
-        trs.append(tr)
+    values: list[float] = []
+    running = 0.0
+    for i, tr in enumerate(trs):
         running += tr
         if i >= period:
             running -= trs[i - period]

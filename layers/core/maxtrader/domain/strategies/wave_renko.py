@@ -175,10 +175,6 @@ class WaveRenkoStrategy:
 
         cfg = self.config
         level, direction = w.level, w.direction
-        run_len, run_start = w.run_len, w.run_start
-        wave_dir, p1, p2, extreme = w.wave_dir, w.p1, w.p2, w.extreme
-        trigger: tuple[int, int, int, int] | None = None  # (dir, p1, p2, extreme)
-
         d, count = new_bricks(
             level,
             direction,
@@ -187,6 +183,11 @@ class WaveRenkoStrategy:
             reversal=cfg.reversal_bricks,
             close=bar.close,
         )
+        if not count:  # most bars: no brick, nothing else changes
+            return None
+        run_len, run_start = w.run_len, w.run_start
+        wave_dir, p1, p2, extreme = w.wave_dir, w.p1, w.p2, w.extreme
+        trigger: tuple[int, int, int, int] | None = None  # (dir, p1, p2, extreme)
         for _ in range(count):
             if d == direction:
                 run_len += 1
