@@ -8,6 +8,7 @@ is closed, and usable, once its last minute has closed, or once a bar of a later
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime
@@ -86,7 +87,7 @@ def aggregate(
 
 
 def session_candles(
-    bars: list[Bar], session_open: datetime, session_close: datetime, minutes: int
+    bars: Sequence[Bar], session_open: datetime, session_close: datetime, minutes: int
 ) -> list[Candle]:
     """All candles of one finished session at once (same buckets as ``aggregate``), for replays."""
     out: list[Candle] = []

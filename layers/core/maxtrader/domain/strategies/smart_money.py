@@ -35,8 +35,8 @@ from maxtrader.domain.strategies.base import (
     in_entry_window,
     make_signal,
     session_frame,
-    split_sessions,
 )
+from maxtrader.domain.strategies.history import PriorSession, prior_sessions
 from maxtrader.domain.strategies.homma import bearish_pattern, bullish_pattern
 from maxtrader.domain.strategies.zones import DEMAND, SUPPLY, Zone, detect_zone
 
@@ -101,11 +101,11 @@ class SmartMoneyStrategy:
         self, symbol: str, session: Session, history: Sequence[Bar]
     ) -> SmartMoneyState:
         work = _Work()
-        sessions = split_sessions(history, session.day)[-self.history_sessions :]
-        for i, bars in enumerate(sessions):
+        sessions = prior_sessions(history, session.day)[-self.history_sessions :]
+        for i, prior in enumerate(sessions):
             if i:
                 self._new_session(work)
-            self._replay(work, bars)
+            self._replay(work, prior)
         if sessions:
             self._new_session(work)
         frame = session_frame(symbol, session, self.session_rules)
@@ -119,14 +119,23 @@ class SmartMoneyStrategy:
         ]
         work.ltf, work.ltf_partial, work.pending = (), None, []
 
-    def _replay(self, work: _Work, bars: list[Bar]) -> None:
+    def _replay(self, work: _Work, prior: PriorSession) -> None:
         """A whole prior session at once: candles in order of their close, ltf first on ties
-        (the order ``step`` sees them in), without per-minute bookkeeping."""
+        (the order ``step`` sees them in), without per-minute bookkeeping. The candles are a
+        summary of the session's bars (built once per backtest run, see history.py)."""
         cfg = self.config
-        s_open, s_close = _prior_bounds(bars)
-        htf = session_candles(bars, s_open, s_close, cfg.htf_minutes)
+        htf_minutes, ltf_minutes = cfg.htf_minutes, cfg.ltf_minutes
+
+        def candles(bars: Sequence[Bar]) -> tuple[list[Candle], list[Candle]]:
+            s_open, s_close = _prior_bounds(bars)
+            return (
+                session_candles(bars, s_open, s_close, htf_minutes),
+                session_candles(bars, s_open, s_close, ltf_minutes),
+            )
+
+        htf, ltf = prior.summary(("candles", htf_minutes, ltf_minutes), candles)
         j = 0
-        for candle in session_candles(bars, s_open, s_close, cfg.ltf_minutes):
+        for candle in ltf:
             while j < len(htf) and htf[j].end < candle.end:
                 self._on_htf(work, htf[j])
                 j += 1
