@@ -40,27 +40,34 @@ class RunningVwap:
 
     def add(self, bar: Bar) -> None:
         tp = (bar.high + bar.low + bar.close) / 3.0
-        if self.v <= 0:  # first bar with volume: the sums are still all zero
+        v = self.v
+        if v <= 0:  # first bar with volume: the sums are still all zero
             self.shift = tp
         x = tp - self.shift
         vol = bar.volume
         self.n += 1
-        self.v += vol
+        self.v = v + vol
         self.xv += vol * x
         self.x2v += vol * x * x
 
+    def stats(self) -> tuple[float, float] | None:
+        """(VWAP, sigma), or None before any volume traded (one division for both)."""
+        v = self.v
+        if v <= 0:
+            return None
+        mean = self.xv / v
+        var = self.x2v / v - mean * mean
+        return self.shift + mean, math.sqrt(0.0 if var < 0.0 else var)  # max(var, 0.0)
+
     def vwap(self) -> float | None:
         """Session VWAP, or None before any volume traded."""
-        if self.v <= 0:
-            return None
-        return self.shift + self.xv / self.v
+        stats = self.stats()
+        return None if stats is None else stats[0]
 
     def sigma(self) -> float | None:
         """Volume-weighted standard deviation of TP about VWAP, or None before any volume."""
-        if self.v <= 0:
-            return None
-        mean = self.xv / self.v
-        return math.sqrt(max(self.x2v / self.v - mean * mean, 0.0))
+        stats = self.stats()
+        return None if stats is None else stats[1]
 
     def sums(self) -> VwapSums:
         return construct(

@@ -128,12 +128,14 @@ class VwapReversionStrategy:
         w.lows.append(bar.low)
         w.highs.append(bar.high)
         close = bar.close
-        lower = upper = None
-        mid = sums.vwap()
-        sd = sums.sigma()
-        if sums.n >= cfg.min_bars and mid is not None and sd is not None:
-            half = max(cfg.band_sigma * sd, cfg.min_band_pct * close)
-            lower, upper = mid - half, mid + half
+        lower = upper = mid = sd = None
+        if sums.n >= cfg.min_bars:  # before that no band, so no signal: VWAP not needed
+            stats = sums.stats()
+            if stats is not None:
+                mid, sd = stats
+                wide, narrow = cfg.band_sigma * sd, cfg.min_band_pct * close
+                half = narrow if narrow > wide else wide  # max(wide, narrow), without the call
+                lower, upper = mid - half, mid + half
         blocked = w.cooldown > 0
         signal: Signal | None = None
         side: Direction | None = None
@@ -167,6 +169,9 @@ class VwapReversionStrategy:
                 ),
             )
         w.prev_close, w.prev_lower, w.prev_upper = close, lower, upper
-        w.cooldown = cfg.cooldown_bars if signal is not None else max(w.cooldown - 1, 0)
-        w.signals_today += signal is not None
+        if signal is not None:
+            w.cooldown = cfg.cooldown_bars
+            w.signals_today += 1
+        else:
+            w.cooldown = w.cooldown - 1 if w.cooldown > 0 else 0  # max(cooldown - 1, 0)
         return signal
