@@ -61,15 +61,7 @@ def median_of(series: Iterable[Sequence[float]]) -> float | None:
 
 def session_atr_series(bars: Sequence[OHLC], period: int) -> list[float]:
     """The ATR(period) of one session at each bar from its ``period``-th on (see above)."""
-    if not bars:
-        return []
-    first = bars[0]
-    trs = [first.high - first.low]  # no previous close within the session: H - L
-    prev = first.close
-    for bar in bars[1:]:  # true_range inlined: this loop runs over every bar of the history
-        high, low = bar.high, bar.low
-        trs.append(max(high - low, abs(high - prev), abs(low - prev)))
-        prev = bar.close
+    trs = session_true_ranges(bars)
     values: list[float] = []
     running = 0.0
     for i, tr in enumerate(trs):
@@ -79,3 +71,24 @@ def session_atr_series(bars: Sequence[OHLC], period: int) -> list[float]:
         if i >= period - 1:
             values.append(running / period)
     return values
+
+
+def session_true_ranges(bars: Sequence[OHLC]) -> list[float]:
+    """``true_range`` of each bar against the previous bar's close (the first: H - L).
+
+    true_range is inlined, its max() written as the same comparisons (first maximum kept): this
+    loop runs over every bar of the history.
+    """
+    if not bars:
+        return []
+    first = bars[0]
+    trs = [first.high - first.low]
+    prev = first.close
+    for bar in bars[1:]:
+        high, low = bar.high, bar.low
+        tr = high - low
+        up, down = abs(high - prev), abs(low - prev)
+        tr = up if up > tr else tr
+        trs.append(down if down > tr else tr)
+        prev = bar.close
+    return trs
