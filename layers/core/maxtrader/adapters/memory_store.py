@@ -82,12 +82,14 @@ class InMemoryStateStore:
 
     def breaker(self, name: BreakerName) -> BreakerState:
         with self._lock:
-            self._fault("breaker")
+            if self._faults:
+                self._fault("breaker")
             return self._breakers[name]
 
     def portfolio(self) -> PortfolioState:
         with self._lock:
-            self._fault("portfolio")
+            if self._faults:
+                self._fault("portfolio")
             return self._portfolio
 
     def ticket(self, client_order_id: str) -> Ticket | None:
@@ -97,7 +99,8 @@ class InMemoryStateStore:
 
     def open_tickets(self) -> list[Ticket]:
         with self._lock:
-            self._fault("open_tickets")
+            if self._faults:
+                self._fault("open_tickets")
             return list(self._holding.values())
 
     def health(self) -> HealthState:
@@ -232,12 +235,21 @@ class InMemoryStateStore:
         reset_peak: bool = False,
     ) -> None:
         with self._lock:
-            self._fault("update_marks")
+            if self._faults:
+                self._fault("update_marks")
             p = self._portfolio
             if not reset_peak and p.peak_equity is not None and peak < p.peak_equity:
                 raise StateConflictError("peak equity rose meanwhile")
-            self._portfolio = replace(
-                p, unrealized=unrealized, marks=dict(marks), equity=equity, peak_equity=peak
+            # Every field spelled out: what dataclasses.replace builds, without its introspection
+            # (this runs every minute a backtest holds a position).
+            self._portfolio = PortfolioState(
+                slots=p.slots,
+                exposure=p.exposure,
+                last_entry_at=p.last_entry_at,
+                unrealized=unrealized,
+                peak_equity=peak,
+                equity=equity,
+                marks=dict(marks),
             )
 
     def append_audit(self, records: Sequence[AuditRecord]) -> None:

@@ -30,6 +30,7 @@ from maxtrader.domain.safety.state import (
 from maxtrader.ports import StateStore
 
 T = TypeVar("T")
+_INF = float("inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,16 +157,24 @@ class Controls:
         return retrying(self._attempts, attempt)
 
     def mark(self, marks: Mapping[str, float], equity: float) -> MarkReport:
-        bad = {s: p for s, p in marks.items() if not (p > 0 and p != float("inf"))}
-        if bad or not (equity > 0 and equity != float("inf")):
+        # Hot path (a backtest marks every minute a position is open): the common all-valid case
+        # builds nothing; the error names the bad marks exactly as before.
+        valid = equity > 0 and equity != _INF
+        for p in marks.values():
+            valid = valid and p > 0 and p != _INF
+        if not valid:
+            bad = {s: p for s, p in marks.items() if not (p > 0 and p != _INF)}
             raise ValueError(f"marks and equity must be finite and positive: {bad or equity}")
 
         def attempt() -> tuple[float, float]:
             portfolio = self._store.portfolio()
             tickets = self._store.open_tickets()
-            held = {t.symbol for t in tickets}
-            merged = {s: p for s, p in (portfolio.marks | dict(marks)).items() if s in held}
-            unrealized = sum(t.unrealized(merged.get(t.symbol)) for t in tickets)
+            if tickets:
+                held = {t.symbol for t in tickets}
+                merged = {s: p for s, p in {**portfolio.marks, **marks}.items() if s in held}
+                unrealized = sum([t.unrealized(merged.get(t.symbol)) for t in tickets])
+            else:  # nothing held: no mark is kept, and the sum of nothing is (int) 0 as before
+                merged, unrealized = {}, 0
             peak = max(portfolio.peak_equity or equity, equity)
             self._store.update_marks(unrealized=unrealized, marks=merged, equity=equity, peak=peak)
             return unrealized, peak
