@@ -22,10 +22,15 @@ working state (``step_many``); bars while flat with nothing pending are skipped.
 Measured on 2026-11-24 (2 cores, other work running), before -> after this work: routed 57k ->
 226k bars/s, VWAP every session 87k -> 143k, pause 329k -> 1.67M, the VWAP strategy alone 556k,
 against backtesting.py's 81k-91k (routed 0.71x -> 2.5x, VWAP 1.07x -> 1.6x, strategy alone 6.1x).
-What remains in the VWAP row is mostly the safety layer: every minute a position is open the
-engine marks it through ``SafetyEngine.mark_to_market`` (~25-30 us, ~10.7k times a year) after
-pricing the option (Black-Scholes, ~8 us), and each entry's ``reserve`` costs ~0.35 ms, each
-exit's ~0.3 ms; the strategy itself is ~1.8 us a bar.
+Then a cheaper mark path (same store calls, results identical), old and new code run alternately
+in the same session: routed 203k-214k -> 231k-239k bars/s (2.3x -> 2.6-2.7x), VWAP 134k-140k ->
+136k-149k (1.5x -> 1.55-1.8x), pause and strategy alone unchanged (~1.65M, ~540k).
+What remains in the VWAP row (timed inside one run): every minute a position is open the engine
+marks it through ``SafetyEngine.mark_to_market`` (~14 us a call in the run, was ~18; ~9.5 us p50
+isolated, was ~12; 11.2k calls a year: ~22% of the row) after pricing the option (Black-Scholes,
+~6-8 us); each entry's ``reserve`` ~0.2 ms (17 checks, each a pydantic CheckResult, and the
+audit record; ~0.1 ms p50 isolated), each fill ~80 us, each exit's ``reserve`` ~30 us: ~0.4 ms a
+trade, ~17% of the row over 325 trades; the strategy itself is ~1.8 us a bar (~26%).
 """
 
 from __future__ import annotations
