@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help test lint typecheck unit synth bench clean
+.PHONY: help test lint typecheck synth bench clean
 
 help:
 	@echo "make test                    lint, type-check and run every test (bootstraps .venv and the CDK CLI)"
@@ -45,7 +45,14 @@ test: $(STAMP) $(CDK) lint typecheck
 synth: $(STAMP) $(CDK)
 	$(CDK) synth -c stage=$(STAGE) --output "$${CDK_OUTDIR:-cdk.out/$(STAGE)}" --quiet
 
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+# backtesting.py and friends: baselines the benchmarks compare against, not needed for tests.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
 clean:
