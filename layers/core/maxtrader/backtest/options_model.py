@@ -27,8 +27,9 @@ from maxtrader.domain.options import (
     OptionContract,
     black_scholes,
     contracts_for_budget,
-    half_spread,
     implied_vol,
+    modelled_bid_ask,
+    spread_ok,
     synthetic_contract,
     trading_minutes_to_expiry,
 )
@@ -88,7 +89,7 @@ class OptionModel:
         minutes = trading_minutes_to_expiry(now, contract.expiry, self.calendar)
         priced = PricedContract(contract, implied_vol(vix, underlying, self.rules), now, minutes)
         quote = self.price(priced, spot, now)
-        if quote.ask <= 0 or quote.ask - quote.bid > self.rules.max_spread_pct * quote.mid:
+        if not spread_ok(quote.bid, quote.ask, self.rules.max_spread_pct):
             return None
         return priced, quote
 
@@ -98,8 +99,8 @@ class OptionModel:
         years = max(minutes, 0.0) / MINUTES_PER_YEAR
         c = priced.contract
         mid = black_scholes(spot, c.strike, years, priced.vol, c.right)
-        hs = half_spread(mid, self.rules.option_half_spread_pct)
-        return Quote(bid=max(mid - hs, 0.0), ask=mid + hs, mid=mid)
+        bid, ask = modelled_bid_ask(mid, self.rules.option_half_spread_pct)
+        return Quote(bid=bid, ask=ask, mid=mid)
 
     def contracts_for_budget(self, budget: float, ask: float) -> int:
         return contracts_for_budget(budget, ask)

@@ -13,6 +13,8 @@ Public API
     years_to_expiry(minutes) = minutes / (390 * 252)
     implied_vol(vix, underlying, rules) = vix / 100 * iv_scale[underlying] (1.0 if not listed)
     half_spread(mid, pct) = max(0.01, pct * mid)
+    modelled_bid_ask(mid, pct) -> (bid, ask)                    mid -/+ half_spread, bid >= 0
+    spread_ok(bid, ask, max_spread_pct) -> bool        one spread rule for live and backtest
     backtest_quote(contract, *, spot, vix, now, calendar, rules) -> OptionQuote
     synthetic_contract(underlying, spot, right, day, calendar, *, min_dte, strike_step=1.0)
         The contract selection would pick from a daily-expiry chain with ``strike_step`` strikes
@@ -77,10 +79,14 @@ def occ_symbol(underlying: str, expiry: date, right: OptionRight, strike: float)
     return f"{underlying}{expiry:%y%m%d}{flag}{round(strike * 1000):08d}"
 
 
-def is_tradeable(quote: OptionQuote, max_spread_pct: float) -> bool:
-    """Ask above zero and spread within max_spread_pct of mid."""
+def spread_ok(bid: float, ask: float, max_spread_pct: float) -> bool:
+    """Ask above zero and spread within max_spread_pct of mid (live selection and backtests)."""
     # 1e-9: quotes are in cents; 1.05 - 0.95 must not fail a 10 % limit by float noise
-    return quote.ask > 0 and quote.spread <= max_spread_pct * quote.mid + 1e-9
+    return ask > 0 and ask - bid <= max_spread_pct * (bid + ask) / 2 + 1e-9
+
+
+def is_tradeable(quote: OptionQuote, max_spread_pct: float) -> bool:
+    return spread_ok(quote.bid, quote.ask, max_spread_pct)
 
 
 def select_contract(
@@ -179,6 +185,12 @@ def half_spread(mid: float, pct: float) -> float:
     return max(MIN_HALF_SPREAD, pct * mid)
 
 
+def modelled_bid_ask(mid: float, half_spread_pct: float) -> tuple[float, float]:
+    """Backtest quote around a model mid: mid -/+ half_spread, the bid floored at 0."""
+    hs = half_spread(mid, half_spread_pct)
+    return max(mid - hs, 0.0), mid + hs
+
+
 def backtest_quote(
     contract: OptionContract,
     *,
@@ -192,8 +204,8 @@ def backtest_quote(
     years = years_to_expiry(trading_minutes_to_expiry(now, contract.expiry, calendar))
     vol = implied_vol(vix, contract.underlying, rules)
     mid = black_scholes(spot, contract.strike, years, vol, contract.right)
-    hs = half_spread(mid, rules.option_half_spread_pct)
-    return OptionQuote(contract=contract, bid=max(mid - hs, 0.0), ask=mid + hs)
+    bid, ask = modelled_bid_ask(mid, rules.option_half_spread_pct)
+    return OptionQuote(contract=contract, bid=bid, ask=ask)
 
 
 def synthetic_contract(
