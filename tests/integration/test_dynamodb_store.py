@@ -12,9 +12,9 @@ from maxtrader.adapters.dynamodb_store import DynamoDBStateStore
 from maxtrader.adapters.memory_store import InMemoryStateStore
 from maxtrader.domain.clock import FixedClock
 from maxtrader.domain.models import AuditKind, Regime, TradingState
+from maxtrader.domain.ports import StateStore
 from maxtrader.domain.safety.engine import STATE_UNAVAILABLE
 from maxtrader.domain.safety.state import BreakerName, StateConflictError, TicketStatus
-from maxtrader.ports import StateStore
 from tests.support.safety import entry, exit_of, fill_of, make_engine, market, reservation_for
 
 DAY = "2024-06-03"

@@ -17,6 +17,7 @@ from maxtrader.domain.models import (
     Regime,
     client_order_id,
 )
+from maxtrader.domain.ports import StateStore
 from maxtrader.domain.safety.checks import max_loss
 from maxtrader.domain.safety.context import AccountFlags, MarketContext
 from maxtrader.domain.safety.engine import SafetyEngine
@@ -26,7 +27,6 @@ from maxtrader.domain.safety.state import (
     SnapshotKeys,
     Ticket,
 )
-from maxtrader.ports import StateStore
 
 _IDS = count(1)
 EQUITY = 100_000.0

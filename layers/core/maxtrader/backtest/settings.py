@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError
 from maxtrader.config.base import ConfigModel, NonNegativeFloat, PositiveFloat
 from maxtrader.config.safety import SafetyConfig
 from maxtrader.config.strategies import StrategiesConfig
+from maxtrader.domain.errors import MaxTraderError
 
 
 class BacktestSettings(ConfigModel):
@@ -53,7 +54,7 @@ class RunConfig:
     backtest: BacktestSettings
 
 
-class OverrideError(ValueError):
+class OverrideError(MaxTraderError, ValueError):
     """A ``--set`` key or value the config models refuse; the message names the key."""
 
 

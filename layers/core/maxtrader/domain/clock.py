@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from maxtrader.domain.errors import InvalidInputError
+
 NEW_YORK = ZoneInfo("America/New_York")
 
 
@@ -40,14 +42,16 @@ class FixedClock:
         """Move forward by a timedelta or a number of seconds; time never runs backwards."""
         step = delta if isinstance(delta, timedelta) else timedelta(seconds=delta)
         if step < timedelta(0):
-            raise ValueError("a clock cannot move backwards")
+            raise InvalidInputError("a clock cannot move backwards")
         self._now += step
         return self._now
 
 
 def _require_aware(when: datetime) -> None:
     if when.tzinfo is None or when.utcoffset() is None:
-        raise ValueError(f"naive datetime {when.isoformat()} given to a clock; attach a timezone")
+        raise InvalidInputError(
+            f"naive datetime {when.isoformat()} given to a clock; attach a timezone"
+        )
 
 
 def trading_date(ts: datetime) -> str:

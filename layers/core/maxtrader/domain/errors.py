@@ -24,8 +24,53 @@ class StateUnavailableError(MaxTraderError):
 
 
 class BrokerError(MaxTraderError):
-    """The broker rejected a request, timed out or answered with an unexpected shape."""
+    """The broker rejected a request, timed out or answered with an unexpected shape.
+
+    ``may_have_reached_broker`` is what the caller decides on: True means an order request may
+    have been accepted (look it up by ``client_order_id`` before any retry); False means it
+    certainly was not (release the reservation). ``status`` is the HTTP status when there was one.
+    """
+
+    may_have_reached_broker: bool = True
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class BrokerUnavailableError(BrokerError):
+    """A timeout, a dropped connection, a 5xx or a 429: the request may have been acted on."""
+
+    may_have_reached_broker = True
+
+
+class BrokerRejectedError(BrokerError):
+    """A 4xx answer: the broker refused the request; nothing was done."""
+
+    may_have_reached_broker = False
+
+
+class DuplicateClientOrderIdError(BrokerError):
+    """The broker already holds an order under this ``client_order_id`` (Alpaca answers 422).
+
+    Not a new reject: the order exists, so the caller looks it up instead of counting an error.
+    """
+
+    may_have_reached_broker = True
+
+
+class BrokerResponseError(BrokerError):
+    """The broker answered with a body of unexpected shape: nothing in it is trusted."""
+
+    may_have_reached_broker = True
 
 
 class DataError(MaxTraderError):
     """Market data could not be loaded or parsed."""
+
+
+class InvalidInputError(MaxTraderError, ValueError):
+    """A caller handed the core a value it cannot act on (a naive time, a foreign bar, ...).
+
+    A ``ValueError`` too, so code written against the plain builtin keeps working.
+    """

@@ -35,6 +35,7 @@ from pydantic import Field, model_validator
 from maxtrader.config.strategies import OptionRules
 from maxtrader.domain.calendar import MarketCalendar
 from maxtrader.domain.clock import NEW_YORK
+from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import DomainModel, OptionRight, Price, Symbol
 
 MULTIPLIER = 100
@@ -74,7 +75,7 @@ class OptionQuote(DomainModel):
 def occ_symbol(underlying: str, expiry: date, right: OptionRight, strike: float) -> str:
     """OCC option symbol: root, YYMMDD, C/P, strike x 1000 on 8 digits."""
     if strike <= 0:
-        raise ValueError(f"strike must be positive, got {strike}")
+        raise InvalidInputError(f"strike must be positive, got {strike}")
     flag = "C" if right is OptionRight.CALL else "P"
     return f"{underlying}{expiry:%y%m%d}{flag}{round(strike * 1000):08d}"
 
@@ -100,7 +101,7 @@ def select_contract(
 ) -> OptionQuote | None:
     """The contract to buy for a signal, or None when no listed contract qualifies."""
     if not underlying_price > 0:
-        raise ValueError(f"underlying_price must be positive, got {underlying_price}")
+        raise InvalidInputError(f"underlying_price must be positive, got {underlying_price}")
     itm_first = 1 if right is OptionRight.CALL else -1  # calls: lower strike ITM; puts: higher
 
     def key(q: OptionQuote) -> tuple[date, float, float]:
@@ -130,10 +131,10 @@ def _d1_d2(spot: float, strike: float, years: float, vol: float) -> tuple[float,
 def _check_inputs(spot: float, strike: float, years: float, vol: float) -> None:
     for name, value in (("spot", spot), ("strike", strike)):
         if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be positive and finite, got {value}")
+            raise InvalidInputError(f"{name} must be positive and finite, got {value}")
     for name, value in (("years", years), ("vol", vol)):
         if not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"{name} must be non-negative and finite, got {value}")
+            raise InvalidInputError(f"{name} must be non-negative and finite, got {value}")
 
 
 def black_scholes(
@@ -162,7 +163,7 @@ def bs_delta(spot: float, strike: float, years: float, vol: float, right: Option
 def trading_minutes_to_expiry(now: datetime, expiry: date, calendar: MarketCalendar) -> float:
     """Regular-hours minutes from ``now`` to the close of the expiry day (early closes honoured)."""
     if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
+        raise InvalidInputError("now must be timezone-aware")
     total = 0.0
     for session in calendar.sessions_between(now.astimezone(NEW_YORK).date(), expiry):
         begin = max(now, session.open)
@@ -177,7 +178,7 @@ def years_to_expiry(minutes: float) -> float:
 
 def implied_vol(vix: float, underlying: str, rules: OptionRules) -> float:
     if not (math.isfinite(vix) and vix > 0):
-        raise ValueError(f"VIX must be positive and finite to price options, got {vix}")
+        raise InvalidInputError(f"VIX must be positive and finite to price options, got {vix}")
     return vix / 100.0 * rules.iv_scale.get(underlying, 1.0)
 
 
@@ -220,7 +221,7 @@ def synthetic_contract(
 ) -> OptionContract:
     """Nearest strike on a ``strike_step`` grid, nearest session expiry >= min_dte days away."""
     if not (spot > 0 and strike_step > 0):
-        raise ValueError("spot and strike_step must be positive")
+        raise InvalidInputError("spot and strike_step must be positive")
     expiry = day if calendar.session(day) is not None else calendar.next_session(day).day
     while (expiry - day).days < min_dte:
         expiry = calendar.next_session(expiry).day
@@ -244,7 +245,7 @@ def synthetic_contract(
 def contracts_for_budget(budget: float, ask: float) -> int:
     """floor(budget / (ask x 100)), never rounding above the budget."""
     if not (math.isfinite(ask) and ask > 0):
-        raise ValueError(f"ask must be positive to size an option order, got {ask}")
+        raise InvalidInputError(f"ask must be positive to size an option order, got {ask}")
     if not math.isfinite(budget) or budget <= 0:
         return 0
     n = math.floor(budget / (ask * MULTIPLIER))

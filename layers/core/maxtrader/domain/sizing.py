@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 
 from maxtrader.config.strategies import OptionRules
+from maxtrader.domain.errors import InvalidInputError
 
 
 def risk_budget(equity: float, rules: OptionRules) -> float:
     if not math.isfinite(equity):
-        raise ValueError(f"equity must be finite, got {equity}")
+        raise InvalidInputError(f"equity must be finite, got {equity}")
     if equity <= 0:
         return 0.0
     return min(rules.risk_pct * equity, rules.risk_abs)
@@ -24,7 +25,7 @@ def shares_for_risk(budget: float, entry: float, stop: float) -> int:
     """Shares such that qty x |entry - stop| <= budget (0 when the budget buys none)."""
     risk = abs(entry - stop)
     if not (math.isfinite(risk) and risk > 0):
-        raise ValueError(f"entry ({entry}) and stop ({stop}) must differ to size by risk")
+        raise InvalidInputError(f"entry ({entry}) and stop ({stop}) must differ to size by risk")
     if not math.isfinite(budget) or budget <= 0:
         return 0
     qty = math.floor(budget / risk)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from maxtrader.domain.errors import MaxTraderError
 from maxtrader.domain.models import Direction, Fill, OrderPurpose, OrderSide, client_order_id
+from maxtrader.domain.ports import StateStore
 from maxtrader.domain.safety.state import Ticket, TicketStatus
-from maxtrader.ports import StateStore
 
 
-class FillAttributionError(ValueError):
+class FillAttributionError(MaxTraderError, ValueError):
     """A fill that cannot be applied to the ticket it names (nothing is written)."""
 
 

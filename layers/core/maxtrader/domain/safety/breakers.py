@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from maxtrader.config.safety import Breakers
+from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.safety.state import BreakerName, BreakerState
 
 
@@ -35,7 +36,7 @@ def record_event(
             config.error_rate.pause_minutes,
         )
     else:
-        raise ValueError(f"{state.name.value} is not an event-counting breaker")
+        raise InvalidInputError(f"{state.name.value} is not an event-counting breaker")
     start = at - timedelta(minutes=window)
     # "within 30 min": an event exactly `window` old has left the window.
     events = tuple(e for e in state.events if e > start)

@@ -17,8 +17,9 @@ from pydantic import JsonValue
 from maxtrader.config.safety import SafetyConfig
 from maxtrader.domain.calendar import MarketCalendar
 from maxtrader.domain.clock import Clock
-from maxtrader.domain.errors import StateUnavailableError
+from maxtrader.domain.errors import InvalidInputError, StateUnavailableError
 from maxtrader.domain.models import AuditKind, AuditRecord
+from maxtrader.domain.ports import StateStore
 from maxtrader.domain.safety import audit, breakers, health
 from maxtrader.domain.safety.state import (
     BreakerName,
@@ -27,7 +28,6 @@ from maxtrader.domain.safety.state import (
     SwitchName,
     SwitchState,
 )
-from maxtrader.ports import StateStore
 
 T = TypeVar("T")
 _INF = float("inf")
@@ -73,7 +73,7 @@ class Controls:
         self, name: SwitchName, on: bool, actor: str, reason: str, *, automatic: bool = False
     ) -> SwitchState:
         if not actor.strip():
-            raise ValueError("an actor is required to change the kill switch or safe mode")
+            raise InvalidInputError("an actor is required to change the kill switch or safe mode")
 
         def attempt() -> SwitchState:
             now = self._clock.now()
@@ -164,7 +164,9 @@ class Controls:
             valid = valid and p > 0 and p != _INF
         if not valid:
             bad = {s: p for s, p in marks.items() if not (p > 0 and p != _INF)}
-            raise ValueError(f"marks and equity must be finite and positive: {bad or equity}")
+            raise InvalidInputError(
+                f"marks and equity must be finite and positive: {bad or equity}"
+            )
 
         def attempt() -> tuple[float, float]:
             portfolio = self._store.portfolio()

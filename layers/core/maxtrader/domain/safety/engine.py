@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from maxtrader.config.safety import Limits, SafetyConfig
 from maxtrader.domain.calendar import MarketCalendar
 from maxtrader.domain.clock import Clock, iso_week, month_key, trading_date
-from maxtrader.domain.errors import StateUnavailableError
+from maxtrader.domain.errors import InvalidInputError, MaxTraderError, StateUnavailableError
 from maxtrader.domain.models import (
     AuditKind,
     AuditRecord,
@@ -45,6 +45,7 @@ from maxtrader.domain.models import (
     TradingState,
     Verdict,
 )
+from maxtrader.domain.ports import StateStore
 from maxtrader.domain.safety import accounting, audit
 from maxtrader.domain.safety.accounting import FillEffect
 from maxtrader.domain.safety.checks import DEFAULT_CHECKS, Check, CheckContext, max_loss
@@ -64,13 +65,12 @@ from maxtrader.domain.safety.state import (
     Ticket,
     TicketStatus,
 )
-from maxtrader.ports import StateStore
 
 STATE_UNAVAILABLE = "state_unavailable"
 _EXIT_CHECK = CheckResult(name="exit", passed=True, reason="exits are never blocked")
 
 
-class UnknownOrderError(LookupError):
+class UnknownOrderError(MaxTraderError, LookupError):
     """No reservation exists under the client_order_id given."""
 
 
@@ -86,7 +86,7 @@ class SafetyEngine:
         attempts: int = 3,
     ) -> None:
         if attempts < 1:
-            raise ValueError("attempts must be at least 1")
+            raise InvalidInputError("attempts must be at least 1")
         self.config = config
         self.store = store
         self.clock = clock

@@ -36,6 +36,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from maxtrader.config.strategies import SessionRules
 from maxtrader.domain.calendar import Session
+from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import Bar, Direction, DomainModel, Instrument, Regime, Signal
 from maxtrader.domain.strategies.history import prior_sessions
 
@@ -147,11 +148,11 @@ def accept_bar(state: StrategyState, bar: Bar, last_ts: datetime | None = _STATE
     if last_ts is _STATE:
         last_ts = state.last_ts
     if bar.symbol != state.symbol:
-        raise ValueError(f"bar of {bar.symbol} given to the {state.symbol} strategy state")
+        raise InvalidInputError(f"bar of {bar.symbol} given to the {state.symbol} strategy state")
     if bar.minutes != 1:
-        raise ValueError(f"strategies step on 1-minute bars, got a {bar.minutes}-minute bar")
+        raise InvalidInputError(f"strategies step on 1-minute bars, got a {bar.minutes}-minute bar")
     if not state.session_open <= bar.ts < state.session_close:
-        raise ValueError(
+        raise InvalidInputError(
             f"bar at {bar.ts.isoformat()} is outside the regular hours of {state.day.isoformat()}"
         )
     return last_ts is None or bar.ts > last_ts

@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar, cast, overload
 
 from maxtrader.domain.clock import NEW_YORK
+from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import Bar
 
 T = TypeVar("T")
@@ -47,8 +48,8 @@ class PriorSession:
         return value
 
 
-def _look_ahead(day: date, ts: datetime, before: date) -> ValueError:
-    return ValueError(
+def _look_ahead(day: date, ts: datetime, before: date) -> InvalidInputError:
+    return InvalidInputError(
         f"history holds a bar of {day.isoformat()} ({ts.isoformat()}), not strictly "
         f"before the session of {before.isoformat()}: that would be a look-ahead"
     )
@@ -64,7 +65,7 @@ def _spans(bars: Sequence[Bar], before: date | None) -> list[tuple[date, int, in
     for i, bar in enumerate(bars):
         ts = bar.ts
         if previous_ts is not None and ts <= previous_ts:
-            raise ValueError(f"history is not strictly increasing at {ts.isoformat()}")
+            raise InvalidInputError(f"history is not strictly increasing at {ts.isoformat()}")
         previous_ts = ts
         if day_end is None or ts >= day_end:
             if i:

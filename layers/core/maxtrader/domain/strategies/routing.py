@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from maxtrader.config.strategies import StrategiesConfig
+from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import Regime
 from maxtrader.domain.strategies.base import Strategy
 from maxtrader.domain.strategies.pause import PauseStrategy
@@ -46,7 +47,7 @@ def strategy_named(name: str, config: StrategiesConfig) -> AnyStrategy:
         return PauseStrategy(config.pause, rules)
     if name == SmartMoneyStrategy.name:
         return SmartMoneyStrategy(config.high_vol, rules)
-    raise ValueError(f"unknown strategy {name!r}; known: {', '.join(STRATEGY_NAMES)}")
+    raise InvalidInputError(f"unknown strategy {name!r}; known: {', '.join(STRATEGY_NAMES)}")
 
 
 def strategy_for(regime: Regime, config: StrategiesConfig) -> AnyStrategy | None:

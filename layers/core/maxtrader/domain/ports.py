@@ -1,0 +1,273 @@
+"""Ports: the protocols the core sees; adapters (maxtrader/adapters) implement them.
+
+They live inside ``domain`` so that the core never imports upward; adapters, handlers and the
+backtester import them from here. Every error a port raises is a domain error
+(``domain/errors.py``), never a vendor's:
+
+- ``StateStore``: the safety layer's durable state. Every method is atomic: all of its effect or
+  none. ``StateUnavailableError`` when the store cannot be read or written (throttling, timeout,
+  an item of unexpected shape: the caller fails closed); ``StateConflictError`` when a condition
+  did not hold (a lost race, a stale version: nothing was written, re-read and decide again).
+- ``SessionStore``: what the bar path persists between invocations (strategy states, the regime,
+  the start-of-day equity, the minute bars). Same errors as ``StateStore``.
+- ``Broker``: the account, the clock, orders and positions, option chains. ``BrokerError``
+  subclasses say whether a request may have reached the broker.
+- ``MarketData``: minute bars and the latest VIX. ``DataError`` when the vendor cannot answer.
+- ``Alerts``: a message to the operators, deduplicated over the alert cooldown.
+- ``Clock``: the only source of "now".
+
+Implementations: ``adapters/memory_store.py`` and ``adapters/dynamodb_store.py`` (state), the
+session-store, broker, market-data and alert adapters beside them, and the backtester's
+simulated broker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Protocol
+
+from maxtrader.domain.broker import (
+    BrokerAccount,
+    BrokerClock,
+    BrokerOrder,
+    BrokerPosition,
+    OptionChain,
+    OrderRequest,
+)
+from maxtrader.domain.clock import Clock
+from maxtrader.domain.models import AuditRecord, Bar
+from maxtrader.domain.regime import RegimeState
+from maxtrader.domain.safety.state import (
+    BreakerName,
+    BreakerState,
+    FillApplication,
+    HealthState,
+    PortfolioState,
+    Reservation,
+    Snapshot,
+    SnapshotKeys,
+    SwitchName,
+    SwitchState,
+    Ticket,
+)
+
+__all__ = [
+    "Alert",
+    "Alerts",
+    "BarWriteResult",
+    "Broker",
+    "Clock",
+    "MarketData",
+    "SessionStore",
+    "StateStore",
+    "StoredStrategyState",
+    "VixReading",
+]
+
+
+class StateStore(Protocol):
+    # --- reads (strongly consistent) -------------------------------------------------------
+    def snapshot(self, keys: SnapshotKeys) -> Snapshot:
+        """Everything an entry decision needs, in one consistent read."""
+        ...
+
+    def switch(self, name: SwitchName) -> SwitchState:
+        """Kill switch or safe mode (absent = off, version 0)."""
+        ...
+
+    def breaker(self, name: BreakerName) -> BreakerState: ...
+
+    def portfolio(self) -> PortfolioState: ...
+
+    def ticket(self, client_order_id: str) -> Ticket | None: ...
+
+    def open_tickets(self) -> list[Ticket]:
+        """Tickets holding a slot (reserved, confirmed or open)."""
+        ...
+
+    def health(self) -> HealthState: ...
+
+    def realized(self, period_key: str) -> float:
+        """Realized P&L of a day (``2024-06-03``), ISO week (``2024-W23``), month (``2024-06``)."""
+        ...
+
+    def day_entries(self, day: str, strategy: str | None = None) -> int: ...
+
+    def audit_log(self, day: str) -> list[AuditRecord]:
+        """The audit records of a New York trading date, oldest first."""
+        ...
+
+    # --- writes (atomic, conditional) ------------------------------------------------------
+    def reserve(self, reservation: Reservation) -> None:
+        """Write an approved entry if every guard still holds, else raise StateConflictError."""
+        ...
+
+    def update_ticket(
+        self,
+        ticket: Ticket,
+        expected_version: int,
+        *,
+        slot_delta: int = 0,
+        exposure_delta: float = 0.0,
+        audit: Sequence[AuditRecord] = (),
+    ) -> None:
+        """Replace a ticket at ``expected_version`` (confirm, release), adjusting the counters."""
+        ...
+
+    def apply_fill(self, application: FillApplication) -> bool:
+        """Apply a fill; False when this fill id was already applied (nothing written)."""
+        ...
+
+    def put_switch(
+        self, state: SwitchState, expected_version: int, audit: Sequence[AuditRecord] = ()
+    ) -> None: ...
+
+    def put_breaker(
+        self, state: BreakerState, expected_version: int, audit: Sequence[AuditRecord] = ()
+    ) -> None: ...
+
+    def put_health(self, state: HealthState, expected_version: int) -> None: ...
+
+    def update_marks(
+        self,
+        *,
+        unrealized: float,
+        marks: Mapping[str, float],
+        equity: float,
+        peak: float,
+        reset_peak: bool = False,
+    ) -> None:
+        """Store the marks; ``peak`` only rises (a lower one raises StateConflictError) unless
+        ``reset_peak`` (the operator's reset)."""
+        ...
+
+    def append_audit(self, records: Sequence[AuditRecord]) -> None: ...
+
+
+# --- the bar path's persisted state -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStrategyState:
+    """A strategy's serialized state for one symbol, as of the last bar it stepped."""
+
+    strategy: str
+    symbol: str
+    last_bar_ts: datetime  # the start of the last bar stepped (the save condition's key)
+    payload: str  # the strategy's own JSON (``Strategy.load_state`` reads it back)
+
+
+@dataclass(frozen=True, slots=True)
+class BarWriteResult:
+    """How many bars a ``put_bars`` stored anew and how many it already held."""
+
+    stored: tuple[Bar, ...] = ()
+    duplicates: int = 0
+
+
+class SessionStore(Protocol):
+    def strategy_state(self, strategy: str, symbol: str) -> StoredStrategyState | None: ...
+
+    def save_strategy_state(self, state: StoredStrategyState) -> bool:
+        """Store ``state`` only if the stored one is older (its ``last_bar_ts`` is earlier) or
+        absent. False, with nothing written, for a duplicate or stale delivery."""
+        ...
+
+    def regime(self, day: date) -> RegimeState | None:
+        """The regime state of a New York trading date (None before the first reading)."""
+        ...
+
+    def save_regime(self, state: RegimeState) -> None: ...
+
+    def start_of_day_equity(self, day: date) -> float | None:
+        """The equity the pre-market run stored for ``day`` (None when it has not run)."""
+        ...
+
+    def save_start_of_day_equity(self, day: date, equity: float) -> None: ...
+
+    def put_bars(self, bars: Sequence[Bar], *, expires_at: datetime) -> BarWriteResult:
+        """Store minute bars idempotently by (symbol, start): a bar already held is counted as a
+        duplicate and left as it was. ``expires_at`` bounds how long they are kept."""
+        ...
+
+    def bars(self, symbol: str, start: datetime, end: datetime) -> list[Bar]:
+        """Stored bars of ``symbol`` with ``start <= ts < end``, oldest first."""
+        ...
+
+
+# --- the broker ---------------------------------------------------------------------------------
+
+
+class Broker(Protocol):
+    def account(self) -> BrokerAccount: ...
+
+    def clock(self) -> BrokerClock: ...
+
+    def submit(self, order: OrderRequest) -> BrokerOrder:
+        """Submit one order. ``DuplicateClientOrderIdError`` when the broker already holds an
+        order under this ``client_order_id``; ``BrokerUnavailableError`` when it may have
+        reached the broker (never retried here: the caller looks the order up first)."""
+        ...
+
+    def order_by_client_id(self, client_order_id: str) -> BrokerOrder | None:
+        """The order submitted under ``client_order_id``; None when the broker has none."""
+        ...
+
+    def open_orders(self) -> list[BrokerOrder]: ...
+
+    def positions(self) -> list[BrokerPosition]: ...
+
+    def cancel(self, broker_order_id: str) -> None: ...
+
+    def cancel_all(self) -> None: ...
+
+    def close_position(self, symbol: str) -> BrokerOrder:
+        """Send the market order that flattens ``symbol``."""
+        ...
+
+    def option_chain(self, underlying: str, expiry: date) -> OptionChain:
+        """The contracts of ``underlying`` expiring on ``expiry`` with their latest quotes."""
+        ...
+
+
+# --- market data and alerts ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VixReading:
+    value: float
+    observed_at: datetime  # when the value was true (the bar's or print's time), not fetched
+
+
+class MarketData(Protocol):
+    def minute_bars(self, symbol: str, start: datetime, end: datetime) -> list[Bar]:
+        """Closed 1-minute bars of ``symbol`` with ``start <= ts < end``, oldest first."""
+        ...
+
+    def latest_vix(self) -> VixReading | None:
+        """The latest VIX value with its time; None when the vendor has none."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A message to the operators: ``line`` fits an SMS, ``details`` an email.
+
+    Alerts with the same ``dedup_key`` within the alert cooldown are sent once.
+    """
+
+    subject: str
+    line: str
+    details: Mapping[str, object] = field(default_factory=dict)
+    dedup_key: str = ""
+
+    def key(self) -> str:
+        return self.dedup_key or self.subject
+
+
+class Alerts(Protocol):
+    def publish(self, alert: Alert) -> bool:
+        """Send ``alert``; False when an alert of the same key went out within the cooldown."""
+        ...
