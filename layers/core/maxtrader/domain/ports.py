@@ -9,7 +9,8 @@ backtester import them from here. Every error a port raises is a domain error
   an item of unexpected shape: the caller fails closed); ``StateConflictError`` when a condition
   did not hold (a lost race, a stale version: nothing was written, re-read and decide again).
 - ``SessionStore``: what the bar path persists between invocations (strategy states, the regime,
-  the start-of-day equity, the minute bars). Same errors as ``StateStore``.
+  the minute bars). Same errors as ``StateStore``. (The start-of-day equity is safety state: the
+  engine checks a caller's figure against it, so it lives in ``StateStore``.)
 - ``Broker``: the account, the clock, orders and positions, option chains. ``BrokerError``
   subclasses say whether a request may have reached the broker.
 - ``MarketData``: minute bars and the latest VIX. ``DataError`` when the vendor cannot answer.
@@ -180,12 +181,6 @@ class SessionStore(Protocol):
         ...
 
     def save_regime(self, state: RegimeState) -> None: ...
-
-    def start_of_day_equity(self, day: date) -> float | None:
-        """The equity the pre-market run stored for ``day`` (None when it has not run)."""
-        ...
-
-    def save_start_of_day_equity(self, day: date, equity: float) -> None: ...
 
     def put_bars(self, bars: Sequence[Bar], *, expires_at: datetime) -> BarWriteResult:
         """Store minute bars idempotently by (symbol, start): a bar already held is counted as a
