@@ -9,8 +9,11 @@ from maxtrader.domain.clock import NEW_YORK
 from maxtrader.domain.errors import CalendarError
 
 
-@pytest.fixture(scope="module")
-def cal() -> MarketCalendar:
+@pytest.fixture(scope="module", params=["compiled table", "exchange_calendars"])
+def cal(request: pytest.FixtureRequest) -> MarketCalendar:
+    """Every behaviour below holds for the shipped table and for its source alike."""
+    if request.param == "exchange_calendars":
+        return MarketCalendar.from_exchange_calendars("2023-01-01", "2026-12-31")
     return MarketCalendar.xnys("2023-01-01", "2026-12-31")
 
 

@@ -1,8 +1,10 @@
 """The exchange calendar (XNYS): sessions, early closes, the trading window, flatten time.
 
 The calendar itself is plain data (a mapping of dates to open/close instants) so that the core
-stays cheap to query; ``MarketCalendar.xnys`` fills it from ``exchange_calendars``, imported only
-there because it pulls in pandas.
+stays cheap to query. ``exchange_calendars`` is the source of truth, but it pulls in pandas
+(~1 s of a cold start), so ``MarketCalendar.xnys`` reads the session table compiled from it
+(``xnys_sessions.py``, checked against it by the tests) whenever the table covers the range
+asked, and asks exchange_calendars itself (``from_exchange_calendars``) otherwise.
 """
 
 from __future__ import annotations
@@ -64,8 +66,16 @@ class MarketCalendar:
     def xnys(
         cls, start: date | str = "2015-01-01", end: date | str = "2030-12-31"
     ) -> MarketCalendar:
-        """The New York Stock Exchange calendar, from exchange_calendars (cached per range)."""
-        return _xnys(str(start), str(end))
+        """The New York Stock Exchange calendar over [start, end] (cached per range).
+
+        From the compiled table when it covers the range (no pandas), else exchange_calendars.
+        """
+        return _xnys(_as_date(start), _as_date(end))
+
+    @classmethod
+    def from_exchange_calendars(cls, start: date | str, end: date | str) -> MarketCalendar:
+        """The XNYS calendar built by exchange_calendars itself (imports pandas)."""
+        return _from_exchange_calendars(_as_date(start), _as_date(end))
 
     @property
     def first_day(self) -> date:
@@ -122,14 +132,30 @@ class MarketCalendar:
         return [self._by_day[d] for d in self._days[lo:hi]]
 
 
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
 @lru_cache(maxsize=4)
-def _xnys(start: str, end: str) -> MarketCalendar:
+def _xnys(start: date, end: date) -> MarketCalendar:
+    from maxtrader.domain.xnys_sessions import TABLE  # noqa: PLC0415 - only when one is built
+
+    if not TABLE.covers(start, end):
+        return _from_exchange_calendars(start, end)
+    return MarketCalendar(
+        Session(day=day, open=open_, close=close)
+        for day, open_, close in TABLE.sessions(start, end)
+    )
+
+
+@lru_cache(maxsize=4)
+def _from_exchange_calendars(start: date, end: date) -> MarketCalendar:
     import exchange_calendars  # noqa: PLC0415 - heavy (pandas); only when a calendar is built
 
     with warnings.catch_warnings():
         # exchange_calendars trips pandas' own deprecation warnings; they are not ours to fix.
         warnings.simplefilter("ignore")
-        cal = exchange_calendars.get_calendar("XNYS", start=start, end=end)
+        cal = exchange_calendars.get_calendar("XNYS", start=start.isoformat(), end=end.isoformat())
         schedule = cal.schedule
     sessions = [
         Session(
