@@ -1,4 +1,9 @@
-"""Load and validate the YAML configuration, reporting every problem with file and key path."""
+"""Load and validate the YAML configuration, reporting every problem with file and key path.
+
+Where the files are: ``$MAXTRADER_CONFIG_DIR`` when it is set (a Lambda can point it at a
+directory of its own), else the ``configs/`` directory inside the installed package, which a
+wheel and the Lambda layer carry as package data (the repository's ``configs/`` links to it).
+"""
 
 from __future__ import annotations
 
@@ -18,13 +23,48 @@ from maxtrader.domain.errors import ConfigError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[4] / "configs"
+PACKAGE_CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 CONFIG_DIR_ENV = "MAXTRADER_CONFIG_DIR"
 
 
 def default_config_dir() -> Path:
-    """``$MAXTRADER_CONFIG_DIR`` when set (Lambda bundles the configs), else the repo's configs/."""
-    return Path(os.environ.get(CONFIG_DIR_ENV, DEFAULT_CONFIG_DIR))
+    """``$MAXTRADER_CONFIG_DIR`` when set, else the package's own configs/ (not checked here:
+    ``resolve_config_dir`` says what is missing)."""
+    override = os.environ.get(CONFIG_DIR_ENV)
+    return Path(override) if override else PACKAGE_CONFIG_DIR
+
+
+def resolve_config_dir(config_dir: Path | None = None) -> Path:
+    """The directory to load from: ``config_dir`` when given, else ``default_config_dir()``.
+
+    A directory that does not exist is a ConfigError naming what was tried. A set but wrong
+    ``$MAXTRADER_CONFIG_DIR`` never falls back to the package's files: the override was meant.
+    """
+    if config_dir is not None:
+        if not config_dir.is_dir():
+            raise ConfigError([f"{config_dir}: config directory not found"])
+        return config_dir
+    override = os.environ.get(CONFIG_DIR_ENV)
+    if override is not None:
+        if not override.strip():
+            raise ConfigError([f"${CONFIG_DIR_ENV} is set but empty: unset it or name a directory"])
+        if not Path(override).is_dir():
+            raise ConfigError(
+                [
+                    f"{override}: config directory not found (tried ${CONFIG_DIR_ENV}; "
+                    f"the package's {PACKAGE_CONFIG_DIR} is not used while it is set)"
+                ]
+            )
+        return Path(override)
+    if not PACKAGE_CONFIG_DIR.is_dir():
+        raise ConfigError(
+            [
+                f"{PACKAGE_CONFIG_DIR}: config directory not found (tried the package's own "
+                f"configs, and ${CONFIG_DIR_ENV} is not set): was the package built without "
+                "its package data?"
+            ]
+        )
+    return PACKAGE_CONFIG_DIR
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,15 +145,15 @@ def _load(path: Path, model: type[ModelT]) -> ModelT:
 
 
 def load_safety(config_dir: Path | None = None) -> SafetyConfig:
-    return _load((config_dir or default_config_dir()) / "safety.yaml", SafetyConfig)
+    return _load(resolve_config_dir(config_dir) / "safety.yaml", SafetyConfig)
 
 
 def load_strategies(config_dir: Path | None = None) -> StrategiesConfig:
-    return _load((config_dir or default_config_dir()) / "strategies.yaml", StrategiesConfig)
+    return _load(resolve_config_dir(config_dir) / "strategies.yaml", StrategiesConfig)
 
 
 def load_stage(stage: str, config_dir: Path | None = None) -> StageConfig:
-    path = (config_dir or default_config_dir()) / "stages" / f"{stage}.yaml"
+    path = resolve_config_dir(config_dir) / "stages" / f"{stage}.yaml"
     config = _load(path, StageConfig)
     if config.name != stage:
         raise ConfigError([f"{path}: name: is {config.name!r} but the file is for stage {stage!r}"])
@@ -122,6 +162,7 @@ def load_stage(stage: str, config_dir: Path | None = None) -> StageConfig:
 
 def load_config(config_dir: Path | None = None, stage: str | None = None) -> AppConfig:
     """Load every file, collecting the problems of all of them before raising."""
+    config_dir = resolve_config_dir(config_dir)
     problems: list[str] = []
     loaded: dict[str, Any] = {}
     steps: dict[str, Any] = {
