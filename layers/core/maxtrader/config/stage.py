@@ -1,8 +1,14 @@
-"""configs/stages/<stage>.yaml: where and how one deployment runs."""
+"""configs/stages/<stage>.yaml: where and how one deployment runs.
+
+``StageConfig.resources`` derives the names the CDK stack gives the stage's resources
+(``maxtrader-<stage>-state``, ...), so that infra and the handlers' environment
+(``maxtrader.function_env``) are built from one definition and cannot disagree.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import time
 from typing import Annotated, Literal, Self
 
@@ -16,11 +22,23 @@ _PLACEHOLDER_PHONE = re.compile(r"^\+1555555\d{4}$|^\+10{10}$")
 
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 E164Phone = Annotated[str, Field(pattern=r"^\+[1-9]\d{7,14}$")]
+StageName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,20}$")]
+AwsRegion = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
 
 
 class AwsTarget(ConfigModel):
     account: Annotated[str, Field(pattern=r"^\d{12}$")]
-    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+    region: AwsRegion
+
+    @property
+    def partition(self) -> str:
+        if self.region.startswith("cn-"):
+            return "aws-cn"
+        return "aws-us-gov" if "-gov-" in self.region else "aws"
+
+    @property
+    def domain(self) -> str:
+        return "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
 
 
 class AlpacaSettings(ConfigModel):
@@ -47,8 +65,23 @@ class Schedules(ConfigModel):
     eod_before_close_minutes: PositiveInt = 15
 
 
+@dataclass(frozen=True, slots=True)
+class ResourceNames:
+    """What the stack names a stage's resources, and the handlers read from their environment."""
+
+    state_table: str
+    idempotency_table: str  # Powertools idempotency records
+    alerts_topic: str
+    alerts_topic_arn: str
+    signal_queue: str  # FIFO: signals of a symbol stay in order, a signal id is sent once
+    signal_queue_url: str
+    alpaca_secret: str
+    massive_secret: str
+    webhook_secret: str  # the relay's HMAC key for the ingest URL
+
+
 class StageConfig(ConfigModel):
-    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,20}$")]
+    name: StageName
     aws: AwsTarget
     alpaca: AlpacaSettings
     massive: MassiveSettings
@@ -64,8 +97,25 @@ class StageConfig(ConfigModel):
         return self
 
     @property
-    def trading_mode(self) -> str:
+    def trading_mode(self) -> Literal["paper", "live"]:
         return "live" if self.alpaca.live else "paper"
+
+    @property
+    def resources(self) -> ResourceNames:
+        prefix = f"maxtrader-{self.name}"
+        region, account = self.aws.region, self.aws.account
+        topic, queue = f"{prefix}-alerts", f"{prefix}-signals.fifo"
+        return ResourceNames(
+            state_table=f"{prefix}-state",
+            idempotency_table=f"{prefix}-idempotency",
+            alerts_topic=topic,
+            alerts_topic_arn=f"arn:{self.aws.partition}:sns:{region}:{account}:{topic}",
+            signal_queue=queue,
+            signal_queue_url=f"https://sqs.{region}.{self.aws.domain}/{account}/{queue}",
+            alpaca_secret=self.alpaca.secret_name,
+            massive_secret=self.massive.secret_name,
+            webhook_secret=f"maxtrader/{self.name}/webhook",
+        )
 
     def placeholder_contacts(self) -> list[str]:
         """Obviously placeholder alert contacts (synth warns, a production deploy refuses)."""
