@@ -13,7 +13,7 @@ from maxtrader.data import load_bars, load_vix_daily
 from maxtrader.domain.clock import NEW_YORK
 from maxtrader.domain.errors import DataError
 from maxtrader.domain.models import Bar
-from tests.support.massive_emulator import MassiveEmulator
+from maxtrader.emulators.massive import MassiveEmulator
 
 KEY = "emulator-key"
 DAY1, DAY2 = date(2024, 3, 26), date(2024, 3, 27)

@@ -1,14 +1,24 @@
-"""A local emulator of the Massive (Polygon) aggregates endpoint, for tests with the real client.
+"""A local emulator of the Massive (Polygon) REST API the project uses, for the real client.
 
     with MassiveEmulator(api_key="k") as emu:      # 127.0.0.1, an ephemeral port
         emu.add_bars(bars)                         # or emu.add_aggs("I:VIX", aggs, timespan="day")
         client = massive.RESTClient(api_key="k", base=emu.base_url)
 
+It lives in the package (not under tests/) because ``make demo`` runs it too. The WebSocket
+stream is its sibling, ``maxtrader.emulators.massive_stream``.
+
 Serves ``GET /v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to}`` from recorded
 aggregates (the vendor's JSON shape: t o h l c v vw n). ``from``/``to`` are epoch milliseconds
 (inclusive) or YYYY-MM-DD (whole New York days, inclusive). ``limit`` (default 5000, at most
 50000) caps a page; the rest is reached through ``next_url`` (``cursor`` in the query, as the
-vendor does). ``sort`` is asc or desc. The key must come as ``Authorization: Bearer <key>``
+vendor does). ``sort`` is asc or desc.
+
+Serves ``GET /v3/snapshot/indices?ticker.any_of=I:VIX,...`` too: an index's value is the close of
+its latest recorded minute aggregate, ``last_updated`` (nanoseconds) that minute's end; a ticker
+with no minute aggregate gets the vendor's per-ticker ``NOT_FOUND`` entry. Nothing reads a wall
+clock: what is "latest" is whatever the caller has fed so far.
+
+The key must come as ``Authorization: Bearer <key>``
 (what the client sends) or ``?apiKey=<key>``; anything else is a 401 like the vendor's.
 
 ``inject(status, body)`` queues canned answers for the next requests (throttling, 5xx, garbage);
@@ -34,6 +44,8 @@ from maxtrader.domain.models import Bar
 
 NEW_YORK = ZoneInfo("America/New_York")
 _ROUTE = re.compile(r"^/v2/aggs/ticker/([^/]+)/range/(\d+)/(minute|hour|day)/([^/]+)/([^/]+)$")
+INDEX_SNAPSHOT_PATH = "/v3/snapshot/indices"
+MINUTE_MS = 60_000
 DEFAULT_LIMIT = 5000
 MAX_LIMIT = 50_000
 
@@ -172,9 +184,16 @@ class MassiveEmulator:
             return 401, _json({"status": "ERROR", "request_id": "emu", "error": "Unknown API Key"})
         if fault is not None:
             return fault
+        if url.path == INDEX_SNAPSHOT_PATH:
+            return self._index_snapshot(query)
         match = _ROUTE.match(url.path)
         if match is None:
             return 404, _json({"status": "NOT_FOUND", "message": f"no route {url.path}"})
+        return self._aggregates(url.path, match, query, headers)
+
+    def _aggregates(
+        self, path: str, match: re.Match[str], query: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, bytes]:
         ticker, mult, span, raw_from, raw_to = (unquote(g) for g in match.groups())
         try:
             lo = _instant_ms(raw_from, end=False)
@@ -205,8 +224,35 @@ class MassiveEmulator:
             next_query = {k: v for k, v in query.items() if k != "apiKey"}
             next_query.update(cursor=str(offset + limit), limit=str(limit))
             host = headers.get("Host", "127.0.0.1")
-            body["next_url"] = f"http://{host}{url.path}?{urlencode(next_query)}"
+            body["next_url"] = f"http://{host}{path}?{urlencode(next_query)}"
         return 200, _json(body)
+
+    def _index_snapshot(self, query: dict[str, str]) -> tuple[int, bytes]:
+        tickers = [t for t in query.get("ticker.any_of", "").split(",") if t]
+        results: list[dict[str, Any]] = []
+        for ticker in tickers:
+            with self._lock:
+                series = self._aggs.get((ticker, 1, "minute"), [])
+                latest = series[-1] if series else None
+            if latest is None:
+                results.append({"ticker": ticker, "error": "NOT_FOUND",
+                                "message": "Ticker not found."})  # fmt: skip
+                continue
+            results.append(
+                {
+                    "ticker": ticker,
+                    "name": ticker.removeprefix("I:"),
+                    "type": "indices",
+                    "market_status": "open",
+                    "timeframe": "REAL-TIME",
+                    "value": latest["c"],
+                    "last_updated": (latest["t"] + MINUTE_MS) * 1_000_000,  # nanoseconds
+                    "session": {"open": latest["o"], "high": latest["h"], "low": latest["l"],
+                                "close": latest["c"]},
+                }
+            )  # fmt: skip
+        return 200, _json({"status": "OK", "request_id": f"emu-{len(self.requests)}",
+                           "results": results})  # fmt: skip
 
 
 def _instant_ms(text: str, *, end: bool) -> int:
