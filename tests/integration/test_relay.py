@@ -1,0 +1,453 @@
+"""The relay end to end: the real ``massive.WebSocketClient`` against the stream emulator, POSTing
+to a local receiver that verifies every signature with ``maxtrader.webhook.verify``.
+
+Every wait is on a condition (the emulator's stats, the receiver's count, a gate the relay's
+injected sleep blocks on), bounded by a timeout; nothing sleeps on the wall clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from maxtrader.domain.models import Bar
+from maxtrader.emulators.massive_stream import MassiveStreamEmulator, StreamStats
+from maxtrader.relay import Relay, RelaySettings
+from maxtrader.webhook import SIGNATURE_HEADER, WebhookSignatureError, verify
+
+KEY = "relay-test-api-key-7f3a"
+SECRET = "relay-test-webhook-secret-91c2"
+NOW = 1_717_423_200.0  # the relay's and the receiver's shared (fixed) clock
+WAIT = 10.0
+START = datetime(2024, 6, 3, 13, 30, tzinfo=UTC)  # 09:30 New York
+
+
+def _bars(symbol: str, first: int, count: int) -> list[Bar]:
+    out = []
+    for i in range(first, first + count):
+        price = 500 + i * 0.1
+        out.append(Bar(symbol=symbol, ts=START + timedelta(minutes=i), open=price,
+                       high=price + 0.5, low=price - 0.5, close=price + 0.2, volume=1000 + i,
+                       vwap=price + 0.1))  # fmt: skip
+    return out
+
+
+class Receiver:
+    """The ingest's stand-in: verifies signatures, records (symbol, start), can fail on demand."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.received: list[tuple[str, int]] = []
+        self.bad_signatures = 0
+        self.posts = 0
+        self._faults: list[int] = []
+        self._changed = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status = receiver.handle(self.headers.get(SIGNATURE_HEADER), body)
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/ingest"
+
+    def fail(self, *statuses: int) -> None:
+        with self._changed:
+            self._faults.extend(statuses)
+
+    def handle(self, header: str | None, body: bytes) -> int:
+        with self._changed:
+            self.posts += 1
+            self._changed.notify_all()
+            try:
+                verify(header, body, self.secret, now=NOW)
+            except WebhookSignatureError:
+                self.bad_signatures += 1
+                return 401
+            if self._faults:
+                return self._faults.pop(0)
+            self.received.extend((e["sym"], e["s"]) for e in json.loads(body))
+            self._changed.notify_all()
+            return 200
+
+    def wait_for(self, condition: Callable[[Receiver], bool]) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: condition(self), timeout=WAIT)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class Gate:
+    """The relay's sleep: returns at once, or blocks (off the loop) until the test opens it."""
+
+    def __init__(self) -> None:
+        self.open = threading.Event()
+        self.open.set()
+        self.waiting = threading.Condition()
+        self.sleepers = 0
+
+    async def sleep(self, delay: float) -> None:
+        with self.waiting:
+            self.sleepers += 1
+            self.waiting.notify_all()
+        await asyncio.to_thread(self.open.wait, WAIT)
+
+    def wait_sleepers(self, count: int) -> bool:
+        with self.waiting:
+            return self.waiting.wait_for(lambda: self.sleepers >= count, timeout=WAIT)
+
+
+class RunningRelay:
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+        self._runner = asyncio.Runner()  # like asyncio.run: leftover tasks are cancelled at the end
+        self._loop = self._runner.get_loop()
+        self._stop = asyncio.Event()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._runner.run(self.relay.run(self._stop))
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            self._runner.close()
+
+    def stop(self) -> None:
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=WAIT)
+        assert not self._thread.is_alive(), "the relay did not stop"
+        assert self.error is None, self.error
+
+
+@pytest.fixture
+def stream() -> Iterator[MassiveStreamEmulator]:
+    with MassiveStreamEmulator(api_key=KEY) as emu:
+        yield emu
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rec = Receiver(SECRET)
+    yield rec
+    rec.close()
+
+
+def _relay(
+    stream: MassiveStreamEmulator,
+    receiver: Receiver,
+    *,
+    api_key: Callable[[bool], str] = lambda force: KEY,
+    secret: Callable[[bool], str] = lambda force: SECRET,
+    gate: Gate | None = None,
+    **settings: Any,
+) -> RunningRelay:
+    relay = Relay(
+        RelaySettings(symbols=("SPY", "QQQ"), ingest_url=receiver.url, feed=stream.feed,
+                      secure=False, **{"linger_seconds": 0, **settings}),
+        api_key=api_key, ingest_secret=secret, sleep=(gate or Gate()).sleep,
+        rand=lambda: 0.5, unix_time=lambda: NOW,
+    )  # fmt: skip
+    return RunningRelay(relay)
+
+
+def _subscribed(session: int) -> Callable[[StreamStats], bool]:
+    """The ``session``-th authenticated connection is up and subscribed to both symbols."""
+    return lambda s: s.auth_successes >= session and {"AM.SPY", "AM.QQQ"} <= s.live_topics
+
+
+def _keys(bars: list[Bar]) -> list[tuple[str, int]]:
+    return [(b.symbol, int(b.ts.timestamp() * 1000)) for b in bars]
+
+
+def _exactly_once(receiver: Receiver, expected: list[Bar]) -> None:
+    counts = Counter(receiver.received)
+    assert set(counts) == set(_keys(expected))
+    assert max(counts.values()) == 1, "a bar reached the ingest twice"
+    for symbol in ("SPY", "QQQ"):  # per symbol, in the order they were published
+        assert [k for k in receiver.received if k[0] == symbol] == [
+            k for k in _keys(expected) if k[0] == symbol
+        ]
+
+
+def test_connect_auth_subscribe_and_forward(
+    stream: MassiveStreamEmulator, receiver: Receiver
+) -> None:
+    running = _relay(stream, receiver)
+    try:
+        assert stream.wait_until(_subscribed(1), WAIT)
+        bars = [b for pair in zip(_bars("SPY", 0, 5), _bars("QQQ", 0, 5), strict=True)
+                for b in pair]  # fmt: skip
+        stream.publish(bars[:4], one_frame=True)  # the vendor batches events in one frame
+        stream.publish(bars[4:])
+        assert receiver.wait_for(lambda r: len(r.received) >= 10)
+    finally:
+        running.stop()
+    _exactly_once(receiver, bars)
+    assert receiver.bad_signatures == 0
+    stats = running.relay.stats
+    assert (stats.connections, stats.sessions, stats.received, stats.posted) == (1, 1, 10, 10)
+    assert running.relay.pending == 0
+
+
+def test_a_dropped_connection_reconnects_and_the_backlog_arrives_once(
+    stream: MassiveStreamEmulator, receiver: Receiver
+) -> None:
+    gate = Gate()
+    running = _relay(stream, receiver, gate=gate)
+    try:
+        assert stream.wait_until(_subscribed(1), WAIT)
+        first = _bars("SPY", 0, 3) + _bars("QQQ", 0, 3)
+        stream.publish(first)
+        assert receiver.wait_for(lambda r: len(r.received) >= 6)
+        gate.open.clear()  # hold the relay in its backoff while the market moves on
+        assert stream.drop() == 1
+        assert gate.wait_sleepers(1)
+        backlog = _bars("SPY", 3, 4) + _bars("QQQ", 3, 4)
+        assert stream.publish(backlog) == 0  # nobody is listening: all of it is held
+        assert stream.stats().held == 8
+        gate.open.set()
+        assert stream.wait_until(_subscribed(2), WAIT)
+        assert receiver.wait_for(lambda r: len(r.received) >= 14)
+        assert stream.stats().held == 0
+    finally:
+        running.stop()
+    _exactly_once(receiver, first + backlog)
+    stats = running.relay.stats
+    assert (stats.connections, stats.sessions) == (2, 2)
+    assert stats.reconnect_delays == [0.75]  # attempt 0 after a good session: base/2 + 0.5 * base/2
+
+
+def test_a_clean_close_does_not_end_the_relay(
+    stream: MassiveStreamEmulator, receiver: Receiver
+) -> None:
+    running = _relay(stream, receiver)
+    try:
+        assert stream.wait_until(_subscribed(1), WAIT)
+        assert stream.close(1000) == 1  # the client's connect() returns: the relay must loop
+        assert stream.wait_until(_subscribed(2), WAIT)
+        bars = _bars("SPY", 0, 2)
+        stream.publish(bars)
+        assert receiver.wait_for(lambda r: len(r.received) >= 2)
+    finally:
+        running.stop()
+    _exactly_once(receiver, bars)
+    assert running.relay.stats.sessions == 2
+
+
+def test_a_refused_key_is_fetched_again_and_then_works(
+    stream: MassiveStreamEmulator, receiver: Receiver
+) -> None:
+    asked: list[bool] = []
+
+    def rotated_key(force: bool) -> str:
+        asked.append(force)
+        return KEY if force else "the-old-key"
+
+    running = _relay(stream, receiver, api_key=rotated_key)
+    try:
+        assert stream.wait_until(_subscribed(1), WAIT)
+        stream.publish(_bars("QQQ", 0, 2))
+        assert receiver.wait_for(lambda r: len(r.received) >= 2)
+    finally:
+        running.stop()
+    assert asked == [False, True]
+    assert stream.stats().auth_failures == 1
+    assert running.relay.stats.auth_failures == 1
+
+
+def test_a_key_that_stays_wrong_backs_off_exponentially_to_the_cap(
+    stream: MassiveStreamEmulator, receiver: Receiver
+) -> None:
+    running = _relay(stream, receiver, api_key=lambda force: "wrong",
+                     backoff_base_seconds=1, backoff_cap_seconds=8)  # fmt: skip
+    try:
+        assert stream.wait_until(lambda s: s.auth_failures >= 7, WAIT)
+    finally:
+        running.stop()
+    delays = running.relay.stats.reconnect_delays[:6]
+    assert delays == [0.75, 1.5, 3.0, 6.0, 6.0, 6.0]  # 3/4 of min(8, 2**n): rand = 0.5
+    assert receiver.posts == 0
+
+
+@pytest.mark.faults
+def test_failed_posts_are_retried_across_a_reconnect_without_loss_or_duplicates(
+    stream: MassiveStreamEmulator, receiver: Receiver
+) -> None:
+    receiver.fail(503, 500, 429)
+    running = _relay(stream, receiver)
+    try:
+        assert stream.wait_until(_subscribed(1), WAIT)
+        early = _bars("SPY", 0, 2)
+        stream.publish(early)
+        assert stream.drop() == 1
+        assert stream.wait_until(_subscribed(2), WAIT)
+        late = _bars("SPY", 2, 2) + _bars("QQQ", 0, 2)
+        stream.publish(late)
+        assert receiver.wait_for(lambda r: len(r.received) >= 6)
+    finally:
+        running.stop()
+    _exactly_once(receiver, early + late)
+    stats = running.relay.stats
+    assert stats.post_failures == 3
+    assert stats.retry_delays[:3] == [0.75, 1.5, 3.0]
+
+
+@pytest.mark.faults
+def test_an_unreachable_ingest_keeps_the_bars_until_it_answers(
+    stream: MassiveStreamEmulator, receiver: Receiver
+) -> None:
+    gate = Gate()
+    gate.open.clear()
+    dead = "http://127.0.0.1:9/ingest"  # the discard port: nothing listens there
+    relay = Relay(
+        RelaySettings(symbols=("SPY",), ingest_url=dead, feed=stream.feed, secure=False,
+                      linger_seconds=0),
+        api_key=lambda force: KEY, ingest_secret=lambda force: SECRET, sleep=gate.sleep,
+        rand=lambda: 0.5, unix_time=lambda: NOW,
+    )  # fmt: skip
+    running = RunningRelay(relay)
+    try:
+        assert stream.wait_until(lambda s: "AM.SPY" in s.live_topics, WAIT)
+        stream.publish(_bars("SPY", 0, 3), one_frame=True)
+        assert gate.wait_sleepers(1)  # the POST failed; the relay waits to retry
+        assert relay.pending == 3
+        assert relay.stats.post_failures >= 1
+    finally:
+        gate.open.set()
+        running.stop()
+    assert relay.pending == 3  # not handed on, and not forgotten either
+
+
+def test_a_401_fetches_the_webhook_secret_again(
+    stream: MassiveStreamEmulator, receiver: Receiver
+) -> None:
+    asked: list[bool] = []
+
+    def rotated_secret(force: bool) -> str:
+        asked.append(force)
+        return SECRET if force else "previous-secret"
+
+    running = _relay(stream, receiver, secret=rotated_secret)
+    try:
+        assert stream.wait_until(_subscribed(1), WAIT)
+        stream.publish(_bars("SPY", 0, 1))
+        assert receiver.wait_for(lambda r: len(r.received) >= 1)
+    finally:
+        running.stop()
+    assert asked == [False, True]
+    assert receiver.bad_signatures == 1
+
+
+@pytest.mark.faults
+def test_a_full_buffer_drops_the_oldest_with_an_error(
+    stream: MassiveStreamEmulator, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate = Gate()
+    receiver.fail(503)
+    running = _relay(stream, receiver, gate=gate, batch_size=2, max_buffer=4)
+    try:
+        assert stream.wait_until(_subscribed(1), WAIT)
+        gate.open.clear()
+        first = _bars("SPY", 0, 2)
+        stream.publish(first, one_frame=True)  # in flight, then refused: retried later
+        assert gate.wait_sleepers(1)
+        rest = _bars("SPY", 2, 6)
+        stream.publish(rest, one_frame=True)  # 6 into a buffer of 4: the 2 oldest go
+        gate.open.set()
+        assert receiver.wait_for(lambda r: len(r.received) >= 6)
+    finally:
+        gate.open.set()
+        running.stop()
+    _exactly_once(receiver, first + rest[2:])
+    assert running.relay.stats.dropped == 2
+    assert "relay buffer full (4 bars unsent): dropped the oldest" in caplog.text
+
+
+def test_invalid_and_replayed_events_are_not_forwarded(
+    stream: MassiveStreamEmulator, receiver: Receiver
+) -> None:
+    running = _relay(stream, receiver)
+    try:
+        assert stream.wait_until(_subscribed(1), WAIT)
+        good = _bars("SPY", 0, 2)
+        stream.publish(good)
+        assert receiver.wait_for(lambda r: len(r.received) >= 2)
+        broken = {"ev": "AM", "sym": "SPY", "o": 1, "h": 0.5, "l": 2, "c": 1,
+                  "s": 1717423200000, "e": 1717423260000}  # fmt: skip
+        stream.publish([broken, {"ev": "T", "sym": "SPY"}])
+        stream.publish(good[:1])  # the same minute again
+        last = _bars("SPY", 2, 1)
+        stream.publish(last)
+        assert receiver.wait_for(lambda r: len(r.received) >= 3)
+    finally:
+        running.stop()
+    _exactly_once(receiver, good + last)
+    assert running.relay.stats.invalid == 1
+    assert running.relay.stats.replays_skipped == 1
+
+
+def test_stopping_hands_on_what_is_buffered_and_no_secret_is_logged(
+    stream: MassiveStreamEmulator,
+    receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    asked: list[bool] = []
+
+    def key(force: bool) -> str:
+        asked.append(force)
+        return KEY if force else "wrong-" + KEY
+
+    running = _relay(stream, receiver, api_key=key, linger_seconds=30)
+    try:
+        assert stream.wait_until(_subscribed(1), WAIT)
+        stream.publish(_bars("SPY", 0, 3))  # held by the 30 s linger
+        assert stream.wait_until(lambda s: s.delivered >= 3, WAIT)
+    finally:
+        running.stop()  # stopping ends the linger: the three are posted before the relay returns
+    assert len(receiver.received) == 3
+    logged = caplog.text + capsys.readouterr().out
+    assert logged  # the DEBUG capture did see the run
+    assert KEY not in logged
+    assert SECRET not in logged
+
+
+def test_settings_refuse_what_would_leak_or_never_work() -> None:
+    with pytest.raises(ValueError, match="must be https"):
+        RelaySettings(symbols=("SPY",), ingest_url="http://ingest.example.com/")
+    with pytest.raises(ValueError, match="not an http"):
+        RelaySettings(symbols=("SPY",), ingest_url="ftp://127.0.0.1/")
+    with pytest.raises(ValueError, match="plain tickers"):
+        RelaySettings(symbols=("AM.SPY",), ingest_url="https://x.example/")
+    with pytest.raises(ValueError, match="max_buffer"):
+        RelaySettings(symbols=("SPY",), ingest_url="https://x.example/", batch_size=10,
+                      max_buffer=5)  # fmt: skip
