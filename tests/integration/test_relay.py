@@ -7,144 +7,21 @@ injected sleep blocks on), bounded by a timeout; nothing sleeps on the wall cloc
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
+from maxtrader.domain.errors import SecretUnavailableError
 from maxtrader.domain.models import Bar
 from maxtrader.emulators.massive_stream import MassiveStreamEmulator, StreamStats
 from maxtrader.relay import Relay, RelaySettings
-from maxtrader.webhook import SIGNATURE_HEADER, WebhookSignatureError, verify
+from tests.support.relay_harness import NOW, WAIT, Gate, Receiver, RunningRelay, bars_of
 
 KEY = "relay-test-api-key-7f3a"
 SECRET = "relay-test-webhook-secret-91c2"
-NOW = 1_717_423_200.0  # the relay's and the receiver's shared (fixed) clock
-WAIT = 10.0
-START = datetime(2024, 6, 3, 13, 30, tzinfo=UTC)  # 09:30 New York
-
-
-def _bars(symbol: str, first: int, count: int) -> list[Bar]:
-    out = []
-    for i in range(first, first + count):
-        price = 500 + i * 0.1
-        out.append(Bar(symbol=symbol, ts=START + timedelta(minutes=i), open=price,
-                       high=price + 0.5, low=price - 0.5, close=price + 0.2, volume=1000 + i,
-                       vwap=price + 0.1))  # fmt: skip
-    return out
-
-
-class Receiver:
-    """The ingest's stand-in: verifies signatures, records (symbol, start), can fail on demand."""
-
-    def __init__(self, secret: str) -> None:
-        self.secret = secret
-        self.received: list[tuple[str, int]] = []
-        self.bad_signatures = 0
-        self.posts = 0
-        self._faults: list[int] = []
-        self._changed = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                status = receiver.handle(self.headers.get(SIGNATURE_HEADER), body)
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/ingest"
-
-    def fail(self, *statuses: int) -> None:
-        with self._changed:
-            self._faults.extend(statuses)
-
-    def handle(self, header: str | None, body: bytes) -> int:
-        with self._changed:
-            self.posts += 1
-            self._changed.notify_all()
-            try:
-                verify(header, body, self.secret, now=NOW)
-            except WebhookSignatureError:
-                self.bad_signatures += 1
-                return 401
-            if self._faults:
-                return self._faults.pop(0)
-            self.received.extend((e["sym"], e["s"]) for e in json.loads(body))
-            self._changed.notify_all()
-            return 200
-
-    def wait_for(self, condition: Callable[[Receiver], bool]) -> bool:
-        with self._changed:
-            return self._changed.wait_for(lambda: condition(self), timeout=WAIT)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-class Gate:
-    """The relay's sleep: returns at once, or blocks (off the loop) until the test opens it."""
-
-    def __init__(self) -> None:
-        self.open = threading.Event()
-        self.open.set()
-        self.waiting = threading.Condition()
-        self.sleepers = 0
-
-    async def sleep(self, delay: float) -> None:
-        with self.waiting:
-            self.sleepers += 1
-            self.waiting.notify_all()
-        await asyncio.to_thread(self.open.wait, WAIT)
-
-    def wait_sleepers(self, count: int) -> bool:
-        with self.waiting:
-            return self.waiting.wait_for(lambda: self.sleepers >= count, timeout=WAIT)
-
-
-class RunningRelay:
-    def __init__(self, relay: Relay) -> None:
-        self.relay = relay
-        self._runner = asyncio.Runner()  # like asyncio.run: leftover tasks are cancelled at the end
-        self._loop = self._runner.get_loop()
-        self._stop = asyncio.Event()
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._runner.run(self.relay.run(self._stop))
-        except BaseException as exc:
-            self.error = exc
-        finally:
-            self._runner.close()
-
-    def stop(self) -> None:
-        if not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout=WAIT)
-        assert not self._thread.is_alive(), "the relay did not stop"
-        assert self.error is None, self.error
 
 
 @pytest.fixture
@@ -203,7 +80,7 @@ def test_connect_auth_subscribe_and_forward(
     running = _relay(stream, receiver)
     try:
         assert stream.wait_until(_subscribed(1), WAIT)
-        bars = [b for pair in zip(_bars("SPY", 0, 5), _bars("QQQ", 0, 5), strict=True)
+        bars = [b for pair in zip(bars_of("SPY", 0, 5), bars_of("QQQ", 0, 5), strict=True)
                 for b in pair]  # fmt: skip
         stream.publish(bars[:4], one_frame=True)  # the vendor batches events in one frame
         stream.publish(bars[4:])
@@ -224,13 +101,13 @@ def test_a_dropped_connection_reconnects_and_the_backlog_arrives_once(
     running = _relay(stream, receiver, gate=gate)
     try:
         assert stream.wait_until(_subscribed(1), WAIT)
-        first = _bars("SPY", 0, 3) + _bars("QQQ", 0, 3)
+        first = bars_of("SPY", 0, 3) + bars_of("QQQ", 0, 3)
         stream.publish(first)
         assert receiver.wait_for(lambda r: len(r.received) >= 6)
         gate.open.clear()  # hold the relay in its backoff while the market moves on
         assert stream.drop() == 1
         assert gate.wait_sleepers(1)
-        backlog = _bars("SPY", 3, 4) + _bars("QQQ", 3, 4)
+        backlog = bars_of("SPY", 3, 4) + bars_of("QQQ", 3, 4)
         assert stream.publish(backlog) == 0  # nobody is listening: all of it is held
         assert stream.stats().held == 8
         gate.open.set()
@@ -253,7 +130,7 @@ def test_a_clean_close_does_not_end_the_relay(
         assert stream.wait_until(_subscribed(1), WAIT)
         assert stream.close(1000) == 1  # the client's connect() returns: the relay must loop
         assert stream.wait_until(_subscribed(2), WAIT)
-        bars = _bars("SPY", 0, 2)
+        bars = bars_of("SPY", 0, 2)
         stream.publish(bars)
         assert receiver.wait_for(lambda r: len(r.received) >= 2)
     finally:
@@ -274,7 +151,7 @@ def test_a_refused_key_is_fetched_again_and_then_works(
     running = _relay(stream, receiver, api_key=rotated_key)
     try:
         assert stream.wait_until(_subscribed(1), WAIT)
-        stream.publish(_bars("QQQ", 0, 2))
+        stream.publish(bars_of("QQQ", 0, 2))
         assert receiver.wait_for(lambda r: len(r.received) >= 2)
     finally:
         running.stop()
@@ -305,11 +182,11 @@ def test_failed_posts_are_retried_across_a_reconnect_without_loss_or_duplicates(
     running = _relay(stream, receiver)
     try:
         assert stream.wait_until(_subscribed(1), WAIT)
-        early = _bars("SPY", 0, 2)
+        early = bars_of("SPY", 0, 2)
         stream.publish(early)
         assert stream.drop() == 1
         assert stream.wait_until(_subscribed(2), WAIT)
-        late = _bars("SPY", 2, 2) + _bars("QQQ", 0, 2)
+        late = bars_of("SPY", 2, 2) + bars_of("QQQ", 0, 2)
         stream.publish(late)
         assert receiver.wait_for(lambda r: len(r.received) >= 6)
     finally:
@@ -336,7 +213,7 @@ def test_an_unreachable_ingest_keeps_the_bars_until_it_answers(
     running = RunningRelay(relay)
     try:
         assert stream.wait_until(lambda s: "AM.SPY" in s.live_topics, WAIT)
-        stream.publish(_bars("SPY", 0, 3), one_frame=True)
+        stream.publish(bars_of("SPY", 0, 3), one_frame=True)
         assert gate.wait_sleepers(1)  # the POST failed; the relay waits to retry
         assert relay.pending == 3
         assert relay.stats.post_failures >= 1
@@ -358,7 +235,7 @@ def test_a_401_fetches_the_webhook_secret_again(
     running = _relay(stream, receiver, secret=rotated_secret)
     try:
         assert stream.wait_until(_subscribed(1), WAIT)
-        stream.publish(_bars("SPY", 0, 1))
+        stream.publish(bars_of("SPY", 0, 1))
         assert receiver.wait_for(lambda r: len(r.received) >= 1)
     finally:
         running.stop()
@@ -376,10 +253,10 @@ def test_a_full_buffer_drops_the_oldest_with_an_error(
     try:
         assert stream.wait_until(_subscribed(1), WAIT)
         gate.open.clear()
-        first = _bars("SPY", 0, 2)
+        first = bars_of("SPY", 0, 2)
         stream.publish(first, one_frame=True)  # in flight, then refused: retried later
         assert gate.wait_sleepers(1)
-        rest = _bars("SPY", 2, 6)
+        rest = bars_of("SPY", 2, 6)
         stream.publish(rest, one_frame=True)  # 6 into a buffer of 4: the 2 oldest go
         gate.open.set()
         assert receiver.wait_for(lambda r: len(r.received) >= 6)
@@ -397,14 +274,14 @@ def test_invalid_and_replayed_events_are_not_forwarded(
     running = _relay(stream, receiver)
     try:
         assert stream.wait_until(_subscribed(1), WAIT)
-        good = _bars("SPY", 0, 2)
+        good = bars_of("SPY", 0, 2)
         stream.publish(good)
         assert receiver.wait_for(lambda r: len(r.received) >= 2)
         broken = {"ev": "AM", "sym": "SPY", "o": 1, "h": 0.5, "l": 2, "c": 1,
                   "s": 1717423200000, "e": 1717423260000}  # fmt: skip
         stream.publish([broken, {"ev": "T", "sym": "SPY"}])
         stream.publish(good[:1])  # the same minute again
-        last = _bars("SPY", 2, 1)
+        last = bars_of("SPY", 2, 1)
         stream.publish(last)
         assert receiver.wait_for(lambda r: len(r.received) >= 3)
     finally:
@@ -430,7 +307,7 @@ def test_stopping_hands_on_what_is_buffered_and_no_secret_is_logged(
     running = _relay(stream, receiver, api_key=key, linger_seconds=30)
     try:
         assert stream.wait_until(_subscribed(1), WAIT)
-        stream.publish(_bars("SPY", 0, 3))  # held by the 30 s linger
+        stream.publish(bars_of("SPY", 0, 3))  # held by the 30 s linger
         assert stream.wait_until(lambda s: s.delivered >= 3, WAIT)
     finally:
         running.stop()  # stopping ends the linger: the three are posted before the relay returns
@@ -451,3 +328,33 @@ def test_settings_refuse_what_would_leak_or_never_work() -> None:
     with pytest.raises(ValueError, match="max_buffer"):
         RelaySettings(symbols=("SPY",), ingest_url="https://x.example/", batch_size=10,
                       max_buffer=5)  # fmt: skip
+    with pytest.raises(ValueError, match="must be wss://"):
+        RelaySettings(symbols=("SPY",), ingest_url="https://x.example/", feed="socket.massive.com",
+                      secure=False)  # fmt: skip
+
+
+@pytest.mark.faults
+def test_unreadable_secrets_are_retried_not_fatal(
+    stream: MassiveStreamEmulator, receiver: Receiver
+) -> None:
+    failures = {"key": 1, "secret": 2}
+
+    def flaky(which: str, value: str) -> Callable[[bool], str]:
+        def read(force: bool) -> str:
+            if failures[which]:
+                failures[which] -= 1
+                raise SecretUnavailableError(f"secret {which!r}: Secrets Manager could not be read")
+            return value
+
+        return read
+
+    running = _relay(stream, receiver, api_key=flaky("key", KEY), secret=flaky("secret", SECRET))
+    try:
+        assert stream.wait_until(_subscribed(1), WAIT)
+        stream.publish(bars_of("SPY", 0, 2))
+        assert receiver.wait_for(lambda r: len(r.received) >= 2)
+    finally:
+        running.stop()
+    stats = running.relay.stats
+    assert stats.connections == 1  # the failed key read opened no connection
+    assert len(stats.reconnect_delays) == 1 and len(stats.retry_delays) == 2

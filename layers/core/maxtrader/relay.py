@@ -46,7 +46,7 @@ from pydantic import ValidationError
 from websockets.exceptions import WebSocketException
 
 from maxtrader.data.push import MinuteAggregate
-from maxtrader.domain.errors import InvalidInputError
+from maxtrader.domain.errors import InvalidInputError, MaxTraderError
 from maxtrader.webhook import SIGNATURE_HEADER, sign
 
 log = logging.getLogger("maxtrader.relay")
@@ -94,6 +94,9 @@ class RelaySettings:
             raise InvalidInputError(f"ingest URL {self.ingest_url!r} is not an http(s) URL")
         if url.scheme == "http" and url.hostname not in _LOOPBACK:
             raise InvalidInputError("the ingest URL must be https (plain http only to loopback)")
+        feed_host = urlparse(f"//{self.feed}").hostname
+        if not self.secure and feed_host not in _LOOPBACK:
+            raise InvalidInputError("the stream must be wss:// (plain ws:// only to loopback)")
         if self.batch_size < 1 or self.max_buffer < self.batch_size:
             raise InvalidInputError("batch_size must be >= 1 and max_buffer >= batch_size")
         if not 0 < self.backoff_base_seconds <= self.backoff_cap_seconds:
@@ -212,9 +215,13 @@ class Relay:
     async def _one_connection(self, stop: asyncio.Event, refresh_key: bool) -> tuple[str, bool]:
         """Run one connection to its end; (what ended it, whether the key must be refetched)."""
         self._established = False
+        try:
+            api_key = self._api_key(refresh_key)
+        except MaxTraderError as exc:  # e.g. Secrets Manager unreachable: try again later
+            return f"not started: the API key could not be read ({exc})", refresh_key
         self.stats.connections += 1
         client = massive.WebSocketClient(
-            api_key=self._api_key(refresh_key),
+            api_key=api_key,
             feed=self.settings.feed,
             market=self.settings.market,
             secure=self.settings.secure,
@@ -336,12 +343,13 @@ class Relay:
         """POST the in-flight batch; (acknowledged, whether the secret must be refetched)."""
         batch = self._in_flight
         body = json.dumps(batch, separators=(",", ":")).encode()
-        headers = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(
-                body, self._ingest_secret(refresh_secret), int(self._unix_time())
-            ),
-        }
+        try:
+            secret = self._ingest_secret(refresh_secret)
+        except MaxTraderError as exc:
+            log.warning("the webhook secret could not be read (%s); will retry", exc)
+            return False, refresh_secret
+        signature = sign(body, secret, int(self._unix_time()))
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature}
         self.stats.posts += 1
         try:
             status, answer = await asyncio.to_thread(
