@@ -60,6 +60,29 @@ def _subscribed(session: int) -> Callable[[StreamStats], bool]:
     return lambda s: s.auth_successes >= session and {"AM.SPY", "AM.QQQ"} <= s.live_topics
 
 
+def _rotated(old: str, new: str) -> tuple[Callable[[bool], str], list[bool]]:
+    """A secret source giving ``old`` until asked to refresh; and the flags it was asked with."""
+    asked: list[bool] = []
+
+    def read(force: bool) -> str:
+        asked.append(force)
+        return new if force else old
+
+    return read, asked
+
+
+def _see_through(
+    running: RunningRelay, stream: MassiveStreamEmulator, receiver: Receiver, bars: list[Bar]
+) -> None:
+    """Once subscribed, publish ``bars``, wait until the receiver holds them, stop the relay."""
+    try:
+        assert stream.wait_until(_subscribed(1), WAIT)
+        stream.publish(bars)
+        assert receiver.wait_for(lambda r: len(r.received) >= len(bars))
+    finally:
+        running.stop()
+
+
 def _keys(bars: list[Bar]) -> list[tuple[str, int]]:
     return [(b.symbol, int(b.ts.timestamp() * 1000)) for b in bars]
 
@@ -142,19 +165,9 @@ def test_a_clean_close_does_not_end_the_relay(
 def test_a_refused_key_is_fetched_again_and_then_works(
     stream: MassiveStreamEmulator, receiver: Receiver
 ) -> None:
-    asked: list[bool] = []
-
-    def rotated_key(force: bool) -> str:
-        asked.append(force)
-        return KEY if force else "the-old-key"
-
+    rotated_key, asked = _rotated("the-old-key", KEY)
     running = _relay(stream, receiver, api_key=rotated_key)
-    try:
-        assert stream.wait_until(_subscribed(1), WAIT)
-        stream.publish(bars_of("QQQ", 0, 2))
-        assert receiver.wait_for(lambda r: len(r.received) >= 2)
-    finally:
-        running.stop()
+    _see_through(running, stream, receiver, bars_of("QQQ", 0, 2))
     assert asked == [False, True]
     assert stream.stats().auth_failures == 1
     assert running.relay.stats.auth_failures == 1
@@ -226,19 +239,9 @@ def test_an_unreachable_ingest_keeps_the_bars_until_it_answers(
 def test_a_401_fetches_the_webhook_secret_again(
     stream: MassiveStreamEmulator, receiver: Receiver
 ) -> None:
-    asked: list[bool] = []
-
-    def rotated_secret(force: bool) -> str:
-        asked.append(force)
-        return SECRET if force else "previous-secret"
-
+    rotated_secret, asked = _rotated("previous-secret", SECRET)
     running = _relay(stream, receiver, secret=rotated_secret)
-    try:
-        assert stream.wait_until(_subscribed(1), WAIT)
-        stream.publish(bars_of("SPY", 0, 1))
-        assert receiver.wait_for(lambda r: len(r.received) >= 1)
-    finally:
-        running.stop()
+    _see_through(running, stream, receiver, bars_of("SPY", 0, 1))
     assert asked == [False, True]
     assert receiver.bad_signatures == 1
 
@@ -349,12 +352,7 @@ def test_unreadable_secrets_are_retried_not_fatal(
         return read
 
     running = _relay(stream, receiver, api_key=flaky("key", KEY), secret=flaky("secret", SECRET))
-    try:
-        assert stream.wait_until(_subscribed(1), WAIT)
-        stream.publish(bars_of("SPY", 0, 2))
-        assert receiver.wait_for(lambda r: len(r.received) >= 2)
-    finally:
-        running.stop()
+    _see_through(running, stream, receiver, bars_of("SPY", 0, 2))
     stats = running.relay.stats
     assert stats.connections == 1  # the failed key read opened no connection
     assert len(stats.reconnect_delays) == 1 and len(stats.retry_delays) == 2
