@@ -197,6 +197,9 @@ def test_failed_posts_are_retried_across_a_reconnect_without_loss_or_duplicates(
         assert stream.wait_until(_subscribed(1), WAIT)
         early = bars_of("SPY", 0, 2)
         stream.publish(early)
+        # Only once the relay holds them (its refused POST carried them): an abort discards
+        # what the client has not read, as a real dropped connection would.
+        assert receiver.wait_for(lambda r: set(_keys(early)) <= r.seen)
         assert stream.drop() == 1
         assert stream.wait_until(_subscribed(2), WAIT)
         late = bars_of("SPY", 2, 2) + bars_of("QQQ", 0, 2)
@@ -356,3 +359,21 @@ def test_unreadable_secrets_are_retried_not_fatal(
     stats = running.relay.stats
     assert stats.connections == 1  # the failed key read opened no connection
     assert len(stats.reconnect_delays) == 1 and len(stats.retry_delays) == 2
+
+
+def test_server_problems_are_logged_and_nothing_is_forwarded(
+    stream: MassiveStreamEmulator, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    running = _relay(stream, receiver)
+    warning = {"ev": "status", "status": "max_connections", "message": "Maximum connections"}
+    try:
+        assert stream.wait_until(_subscribed(1), WAIT)
+        stream.publish([warning, {"ev": "AM", "sym": "SPY"}], one_frame=True)
+        last = bars_of("SPY", 0, 1)
+        stream.publish(last)
+        assert receiver.wait_for(lambda r: len(r.received) >= 1)
+    finally:
+        running.stop()
+    _exactly_once(receiver, last)
+    assert "stream status max_connections: Maximum connections" in caplog.text
+    assert running.relay.stats.invalid == 1

@@ -39,7 +39,8 @@ class Receiver:
     def __init__(self, secret: str, clock: Callable[[], float] = lambda: NOW) -> None:
         self.secret = secret
         self.clock = clock
-        self.received: list[tuple[str, int]] = []
+        self.received: list[tuple[str, int]] = []  # bars in accepted posts, in arrival order
+        self.seen: set[tuple[str, int]] = set()  # bars in any signed post, refused ones too
         self.bad_signatures = 0
         self.posts = 0
         self._faults: list[int] = []
@@ -79,9 +80,11 @@ class Receiver:
             except WebhookSignatureError:
                 self.bad_signatures += 1
                 return 401
+            bars = [(e["sym"], e["s"]) for e in json.loads(body)]
+            self.seen.update(bars)
             if self._faults:
                 return self._faults.pop(0)
-            self.received.extend((e["sym"], e["s"]) for e in json.loads(body))
+            self.received.extend(bars)
             self._changed.notify_all()
             return 200
 

@@ -66,6 +66,8 @@ class _Session:
 
     def wants(self, event: dict[str, Any]) -> bool:
         ev = event.get("ev")
+        if ev == "status":  # the server's notices go to every session, subscribed or not
+            return True
         return f"{ev}.{event.get('sym')}" in self.topics or f"{ev}.*" in self.topics
 
 
