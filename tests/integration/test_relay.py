@@ -377,3 +377,24 @@ def test_server_problems_are_logged_and_nothing_is_forwarded(
     _exactly_once(receiver, last)
     assert "stream status max_connections: Maximum connections" in caplog.text
     assert running.relay.stats.invalid == 1
+
+
+@pytest.mark.faults
+def test_a_broken_poster_ends_the_run_instead_of_buffering_forever(
+    stream: MassiveStreamEmulator, receiver: Receiver
+) -> None:
+    def broken(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        raise RuntimeError("a bug in the poster")
+
+    relay = Relay(
+        RelaySettings(symbols=("SPY",), ingest_url=receiver.url, feed=stream.feed, secure=False,
+                      linger_seconds=0),
+        api_key=lambda force: KEY, ingest_secret=lambda force: SECRET, poster=broken,
+        sleep=Gate().sleep,
+    )  # fmt: skip
+    running = RunningRelay(relay)
+    assert stream.wait_until(lambda s: "AM.SPY" in s.live_topics, WAIT)
+    stream.publish(bars_of("SPY", 0, 1))
+    assert running.ended()  # the stream was closed too: no relay that only listens
+    assert isinstance(running.error, RuntimeError)
+    assert stream.wait_until(lambda s: s.open_connections == 0, WAIT)

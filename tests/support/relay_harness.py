@@ -135,6 +135,11 @@ class RunningRelay:
         finally:
             self._runner.close()
 
+    def ended(self, timeout: float = WAIT) -> bool:
+        """Whether the run ended by itself within ``timeout``."""
+        self._thread.join(timeout=timeout)
+        return not self._thread.is_alive()
+
     def stop(self) -> None:
         if not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._stop.set)

@@ -185,13 +185,16 @@ class Relay:
         previous = websockets_log.level
         websockets_log.setLevel(max(previous, logging.INFO))  # DEBUG would print the auth frame
         try:
-            forward = asyncio.create_task(self._forward(stop), name="relay-forward")
-            try:
-                await self._stream(stop)
-            finally:
-                stop.set()
-                self._arrived.set()
-                await forward
+            tasks = {
+                asyncio.create_task(self._stream(stop), name="relay-stream"),
+                asyncio.create_task(self._forward(stop), name="relay-forward"),
+            }
+            # Either ends early only by a bug: stop the other rather than stream into a buffer
+            # nobody drains (or drain one nobody fills). The error then ends the run.
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            stop.set()
+            self._arrived.set()
+            await asyncio.gather(*tasks)
         finally:
             websockets_log.setLevel(previous)
         if self.pending:
@@ -344,11 +347,10 @@ class Relay:
         batch = self._in_flight
         body = json.dumps(batch, separators=(",", ":")).encode()
         try:
-            secret = self._ingest_secret(refresh_secret)
-        except MaxTraderError as exc:
-            log.warning("the webhook secret could not be read (%s); will retry", exc)
-            return False, refresh_secret
-        signature = sign(body, secret, int(self._unix_time()))
+            signature = sign(body, self._ingest_secret(refresh_secret), int(self._unix_time()))
+        except MaxTraderError as exc:  # unreadable (Secrets Manager down) or empty
+            log.warning("the webhook secret could not be used (%s); will retry", exc)
+            return False, True
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature}
         self.stats.posts += 1
         try:
