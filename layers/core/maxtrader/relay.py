@@ -255,6 +255,10 @@ class Relay:
         return "closed by the server", False
 
     async def _on_frame(self, frame: str | bytes) -> None:
+        self.take_frame(frame)
+
+    def take_frame(self, frame: str | bytes) -> None:
+        """One raw frame from the stream: its valid AM events go to the buffer; never raises."""
         if not self._established:
             self._established = True  # a frame after auth: the subscriptions were sent
             self.stats.sessions += 1
