@@ -125,3 +125,12 @@ def test_an_unreachable_endpoint_is_a_domain_error(
 def test_negative_max_age_is_refused() -> None:
     with pytest.raises(ValueError, match="max_age_seconds must be >= 0"):
         Secrets(max_age_seconds=-1)
+
+
+@pytest.mark.faults
+def test_no_region_is_a_domain_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/config")
+    with pytest.raises(SecretUnavailableError, match="Secrets Manager client: You must specify"):
+        Secrets()

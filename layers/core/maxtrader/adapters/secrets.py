@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.parameters.exceptions import (
     GetParameterError,
     TransformParameterError,
 )
+from botocore.exceptions import BotoCoreError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from maxtrader.domain.errors import SecretUnavailableError
@@ -88,7 +89,10 @@ class Secrets:
         self.max_age_seconds = max_age_seconds
         body_log = logging.getLogger(_BOTOCORE_BODY_LOGGER)
         body_log.setLevel(max(body_log.getEffectiveLevel(), logging.INFO))
-        self._provider = provider or SecretsProvider()
+        try:
+            self._provider = provider or SecretsProvider()
+        except BotoCoreError as exc:  # e.g. no region configured: say so, not a traceback
+            raise SecretUnavailableError(f"Secrets Manager client: {exc}") from None
 
     def get(self, name: str, model: type[M], *, force_fetch: bool = False) -> M:
         try:
