@@ -13,7 +13,7 @@ from maxtrader.data import load_bars, load_vix_daily
 from maxtrader.domain.clock import NEW_YORK
 from maxtrader.domain.errors import DataError
 from maxtrader.domain.models import Bar
-from tests.support.massive_emulator import MassiveEmulator
+from maxtrader.emulators.massive import MassiveEmulator
 
 KEY = "emulator-key"
 DAY1, DAY2 = date(2024, 3, 26), date(2024, 3, 27)
@@ -59,9 +59,13 @@ def test_dates_are_whole_new_york_days_and_instants_are_exact(emulator: MassiveE
     emulator.add_bars(recorded)
     source = _source(emulator)
     assert source.minute_bars("SPY", DAY2, DAY2) == recorded[100:]
-    lo, hi = recorded[10].ts, recorded[19].ts
-    assert source.minute_bars("SPY", lo, hi) == recorded[10:20]
-    assert "/minute/" + str(int(lo.timestamp() * 1000)) + "/" in emulator.requests[-1]
+    lo, hi = recorded[10].ts, recorded[20].ts
+    assert source.minute_bars("SPY", lo, hi) == recorded[10:20]  # [lo, hi), as the port reads
+    lo_ms, hi_ms = int(lo.timestamp() * 1000), int(hi.timestamp() * 1000)
+    assert f"/minute/{lo_ms}/{hi_ms - 1}?" in emulator.requests[-1]
+    asked = len(emulator.requests)
+    assert source.minute_bars("SPY", lo, lo) == []  # an empty range asks nothing
+    assert len(emulator.requests) == asked
     assert source.minute_bars("SPY", date(2024, 3, 28), date(2024, 3, 29)) == []
     with pytest.raises(DataError, match="naive datetime"):
         source.minute_bars("SPY", datetime(2024, 3, 26), hi)

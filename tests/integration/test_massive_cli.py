@@ -12,7 +12,7 @@ from maxtrader.cli import main
 from maxtrader.data import load_bars, load_vix_daily
 from maxtrader.domain.clock import NEW_YORK
 from maxtrader.domain.models import Bar
-from tests.support.massive_emulator import MassiveEmulator
+from maxtrader.emulators.massive import MassiveEmulator
 
 KEY = "cli-key"
 

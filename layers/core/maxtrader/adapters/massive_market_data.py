@@ -5,22 +5,34 @@
     md.daily_bars("SPY", start, end) -> list[Bar]
     md.aggregates(symbol, multiplier, timespan, start, end) -> list[Bar]
     md.vix_daily(start, end) -> dict[date, float]                # "I:VIX" daily closes
+    md.latest_vix() -> VixReading | None                         # the index snapshot
 
-``start``/``end`` are dates (inclusive days, as the vendor reads them) or aware datetimes.
-Prices are unadjusted by default: orders are placed at raw prices. Bars come back sorted and
-validated; filter them to regular hours with ``load_bars`` or the calendar.
+It implements the core's ``MarketData`` port (``domain/ports.py``).
+
+``start``/``end`` are dates (whole New York days, both inclusive, as the vendor reads them) or
+aware datetimes, read as the port does: the bars with ``start <= ts < end``. Prices are
+unadjusted by default: orders are placed at raw prices. Bars come back sorted and validated;
+filter them to regular hours with ``load_bars`` or the calendar. A minute that has not closed
+yet is the caller's to leave out (an ``end`` at or before the current minute's start).
+
+``latest_vix`` reads the vendor's index snapshot (``/v3/snapshot/indices``): the value with the
+time it was true (``last_updated``), not the time it was fetched, so the freshness checks of the
+core judge its age. None when the vendor has no value for the index.
 
 The client does the HTTP, the authentication, the URL building and the retries (429/5xx with
 backoff). Pages are followed here, one raw page at a time, because the client's own iterator
 logs and silently stops on an undecodable page, which would truncate the data without a word.
 
 Every failure is a ``DataError``: a missing or rejected key, an unreachable or failing server
-(after the client's retries), a non-JSON page, an aggregate of the wrong shape, a pagination loop.
+(after the client's retries), a non-JSON page, an aggregate of the wrong shape, a pagination loop,
+a snapshot without a finite positive value or its time.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -33,6 +45,7 @@ from pydantic import ValidationError
 from maxtrader.data.vix import vix_closes_from_bars
 from maxtrader.domain.errors import DataError
 from maxtrader.domain.models import Bar
+from maxtrader.domain.ports import VixReading
 
 DEFAULT_BASE_URL = "https://api.massive.com"
 VIX = "I:VIX"
@@ -110,9 +123,11 @@ class MassiveMarketData:
         minutes = multiplier * _TIMESPAN_MINUTES[timespan]
         if not 0 < minutes <= 1440:
             raise DataError(f"{multiplier} {timespan} bars are longer than a day")
-        first, last = _wire(start), _wire(end)  # refuses naive datetimes
+        first, last = _wire(start), _wire(end, exclusive=True)  # refuses naive datetimes
         if type(start) is type(end) and start > end:
             raise DataError(f"start {start} is after end {end}")
+        if isinstance(start, datetime) and isinstance(end, datetime) and start == end:
+            return []  # an empty half-open range: nothing to ask
         query = _Query(symbol, multiplier, timespan, minutes)
         what = query.what
         request: tuple[str, str, dict[str, Any]] = (
@@ -138,11 +153,34 @@ class MassiveMarketData:
             seen.add(key)
         raise DataError(f"{what}: more than {MAX_PAGES} pages")
 
-    def _page(self, query: _Query, from_: str, to: str, params: dict[str, Any]) -> dict[str, Any]:
-        what = query.what
+    def latest_vix(self) -> VixReading | None:
+        what = f"{VIX} snapshot"
+        body = self._get(what, lambda: self._client.get_snapshot_indices([VIX], raw=True))
+        entry = next(
+            (r for r in _results(what, 1, body) if isinstance(r, dict) and r.get("ticker") == VIX),
+            None,
+        )
+        if entry is None or entry.get("error") == "NOT_FOUND":
+            return None
+        if entry.get("error"):
+            raise DataError(f"{what}: {entry['error']}: {entry.get('message', '')}".rstrip(": "))
+        value: Any = entry.get("value")
+        stamp: Any = entry.get("last_updated")
+        if not _is_number(value) or not math.isfinite(value) or value <= 0:
+            raise DataError(f"{what}: 'value' is not a finite positive number: {value!r}")
+        if not isinstance(stamp, int) or isinstance(stamp, bool) or stamp <= 0:
+            raise DataError(f"{what}: 'last_updated' is not epoch nanoseconds: {stamp!r}")
         try:
-            # A copy: the client writes its own query parameters into the dict it is given.
-            response = self._client.list_aggs(
+            observed = _EPOCH + timedelta(microseconds=stamp // 1000)
+        except OverflowError:
+            raise DataError(f"{what}: 'last_updated' is out of range: {stamp!r}") from None
+        return VixReading(value=float(value), observed_at=observed)
+
+    def _page(self, query: _Query, from_: str, to: str, params: dict[str, Any]) -> dict[str, Any]:
+        # A copy: the client writes its own query parameters into the dict it is given.
+        return self._get(
+            query.what,
+            lambda: self._client.list_aggs(
                 query.symbol,
                 query.multiplier,
                 query.timespan,
@@ -150,7 +188,13 @@ class MassiveMarketData:
                 to,
                 params={**params},
                 raw=True,
-            )
+            ),
+        )
+
+    def _get(self, what: str, call: Callable[[], Any]) -> dict[str, Any]:
+        """One raw request through the client -> its JSON object; every failure a DataError."""
+        try:
+            response = call()
         except massive.AuthError as exc:
             raise DataError(f"{what}: no API key: {exc}") from exc
         except massive.BadResponse as exc:
@@ -173,13 +217,19 @@ class MassiveMarketData:
         return body
 
 
-def _wire(when: date | datetime) -> str:
-    """A date as YYYY-MM-DD, an instant as epoch milliseconds (the vendor takes both)."""
+def _wire(when: date | datetime, *, exclusive: bool = False) -> str:
+    """A date as YYYY-MM-DD, an instant as epoch milliseconds (the vendor takes both, and reads
+    both as inclusive: an exclusive instant is sent as the millisecond before it)."""
     if isinstance(when, datetime):
         if when.tzinfo is None:
             raise DataError(f"naive datetime {when.isoformat()}: give a timezone")
-        return str((when.astimezone(UTC) - _EPOCH) // timedelta(milliseconds=1))
+        ms = (when.astimezone(UTC) - _EPOCH) // timedelta(milliseconds=1)
+        return str(ms - 1 if exclusive else ms)
     return when.isoformat()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _next_request(what: str, next_url: str) -> tuple[str, str, dict[str, Any]]:

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from maxtrader import __version__
-from maxtrader.cli import backtest_cmd, config_cmd, data_cmd
+from maxtrader.cli import backtest_cmd, config_cmd, data_cmd, relay_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_cmd.register(commands)
     backtest_cmd.register(commands)
     data_cmd.register(commands)
+    relay_cmd.register(commands)
     return parser
 
 

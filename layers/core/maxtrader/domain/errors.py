@@ -74,3 +74,8 @@ class InvalidInputError(MaxTraderError, ValueError):
 
     A ``ValueError`` too, so code written against the plain builtin keeps working.
     """
+
+
+class SecretUnavailableError(MaxTraderError):
+    """A secret could not be read or has the wrong shape. The message names the secret and the
+    reason, never the value."""
