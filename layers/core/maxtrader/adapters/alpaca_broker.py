@@ -307,6 +307,8 @@ def _translated(what: str, call: Callable[[], T]) -> T:
         return call()
     except APIError as exc:
         raise _from_api_error(what, exc) from exc
+    except requests.exceptions.InvalidJSONError as exc:  # a 2xx body that is not JSON
+        raise BrokerResponseError(f"{what}: the answer is not JSON") from exc
     except requests.Timeout as exc:
         raise BrokerUnavailableError(f"{what}: timed out") from exc
     except requests.ConnectionError as exc:
@@ -314,7 +316,7 @@ def _translated(what: str, call: Callable[[], T]) -> T:
     except requests.RequestException as exc:
         raise BrokerUnavailableError(f"{what}: {type(exc).__name__}") from exc
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        # a 2xx body that is not JSON, or that alpaca-py's own unwrapping choked on
+        # a body alpaca-py's own unwrapping choked on (e.g. market data without its key)
         raise BrokerResponseError(f"{what}: unreadable answer ({type(exc).__name__})") from exc
 
 
