@@ -144,7 +144,8 @@ class AlpacaBroker:
         )
         for client in (self._trading, self._data):
             _harden(client, timeout)
-        self._base_url = str(self._trading._base_url)
+        base = self._trading._base_url
+        self._base_url = str(getattr(base, "value", base))  # BaseURL is a str Enum
         self._read_retries = read_retries
         self._backoff = retry_backoff_s
         self._sleep = sleep

@@ -356,8 +356,10 @@ class AlpacaEmulator:
             and (status == "all" or is_open(o) == (status == "open"))
             and (not symbols or o.symbol in symbols)
         ]
-        chosen.sort(key=lambda o: o.submitted_at, reverse=query.get("direction") != "asc")
-        return 200, [wire.order(o, nested=nested) for o in chosen[:limit]]
+        newest_first = query.get("direction") != "asc"  # ties: the later submission is newer
+        ranked = sorted(enumerate(chosen), key=lambda io: (io[1].submitted_at, io[0]))
+        ordered = [o for _, o in (reversed(ranked) if newest_first else ranked)]
+        return 200, [wire.order(o, nested=nested) for o in ordered[:limit]]
 
     def _route_get_order(self, *, params: dict[str, str], query: dict[str, str], **_: Any) -> Any:
         nested = query.get("nested", "true").lower() == "true"
