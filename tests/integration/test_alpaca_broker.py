@@ -17,18 +17,16 @@ from maxtrader.domain.errors import (
 from maxtrader.domain.models import Instrument, OptionRight, OrderSide
 from maxtrader.domain.ports import Broker
 from maxtrader.emulators.alpaca import AlpacaEmulator
-from tests.support.alpaca_env import (  # noqa: F401 - fixtures
+from tests.support.alpaca_env import (
     KEY,
     SECRET,
-    alpaca,
-    alpaca_clock,
     bar,
-    broker,
     contract,
     make_broker,
     minute,
 )
 
+pytest_plugins = ("tests.support.alpaca_fixtures",)  # the alpaca, broker fixtures
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
@@ -178,7 +176,7 @@ def test_a_reused_client_order_id_is_a_duplicate_not_a_reject(broker: AlpacaBrok
 
 
 def test_the_option_chain_pages_contracts_and_batches_quotes(
-    alpaca: AlpacaEmulator, alpaca_clock: object
+    alpaca: AlpacaEmulator,
 ) -> None:
     expiry = date(2024, 6, 5)
     strikes = [450.0 + i for i in range(130)]

@@ -13,17 +13,16 @@ import pytest
 import requests
 
 from maxtrader.emulators.alpaca import AlpacaEmulator
-from tests.support.alpaca_env import (  # noqa: F401 - fixtures
+from tests.support.alpaca_env import (
     KEY,
     SECRET,
-    alpaca,
-    alpaca_clock,
     bar,
     contract,
     minute,
     recorded,
 )
 
+pytest_plugins = ("tests.support.alpaca_fixtures",)  # the alpaca fixture
 HEADERS = {"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET}
 
 

@@ -16,15 +16,11 @@ from maxtrader.domain.errors import (
 )
 from maxtrader.domain.models import Instrument, OrderSide
 from maxtrader.emulators.alpaca import AlpacaEmulator, Fault
-from tests.support.alpaca_env import (  # noqa: F401 - fixtures
-    KEY,
-    SECRET,
-    alpaca,
-    alpaca_clock,
-    broker,
+from tests.support.alpaca_env import (
     make_broker,
 )
 
+pytest_plugins = ("tests.support.alpaca_fixtures",)  # the alpaca, broker fixtures
 pytestmark = [pytest.mark.faults, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 

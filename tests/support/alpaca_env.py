@@ -1,7 +1,8 @@
 """The Alpaca emulator and the real adapter wired together, for the tests of the order path.
 
-Import the fixtures into a test module (``from tests.support.alpaca_env import alpaca, broker``)
-or build them with ``start_emulator`` / ``make_broker``. Time is a FixedClock on Monday
+The fixtures (``alpaca_clock``, ``alpaca``, ``broker``) are in ``alpaca_fixtures.py``: a test
+module takes them with ``pytest_plugins = ("tests.support.alpaca_fixtures",)``; or build them
+with ``start_emulator`` / ``make_broker``. Time is a FixedClock on Monday
 2024-06-03 10:00 New York; the calendar is that week's five regular sessions (no
 exchange_calendars import, so no pandas cost beyond alpaca-py's own).
 """
@@ -9,12 +10,9 @@ exchange_calendars import, so no pandas cost beyond alpaca-py's own).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from maxtrader.adapters.alpaca_broker import AlpacaBroker
 from maxtrader.domain.calendar import MarketCalendar, Session
@@ -72,22 +70,3 @@ def make_broker(emulator: AlpacaEmulator, **kwargs: Any) -> AlpacaBroker:
     options: dict[str, Any] = {"timeout": TEST_TIMEOUT, "sleep": lambda _s: None}
     options.update(kwargs)
     return AlpacaBroker(KEY, SECRET, url_override=emulator.base_url, **options)
-
-
-@pytest.fixture
-def alpaca_clock() -> FixedClock:
-    return FixedClock(START)
-
-
-@pytest.fixture
-def alpaca(alpaca_clock: FixedClock) -> Iterator[AlpacaEmulator]:
-    emulator = start_emulator(alpaca_clock)
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
-
-
-@pytest.fixture
-def broker(alpaca: AlpacaEmulator) -> AlpacaBroker:
-    return make_broker(alpaca)

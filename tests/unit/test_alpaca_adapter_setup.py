@@ -1,4 +1,4 @@
-"""How the adapter sets alpaca-py up: timeouts on, library retries off, and what stays unimported."""
+"""How the adapter sets alpaca-py up: timeouts on, library retries off, nothing imported early."""
 
 from __future__ import annotations
 

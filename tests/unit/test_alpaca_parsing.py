@@ -1,8 +1,9 @@
-"""Alpaca's answers -> domain models: recorded answers parse; anything else is BrokerResponseError."""
+"""Alpaca's answers -> domain models: recorded ones parse; anything else is BrokerResponseError."""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -136,21 +137,24 @@ def test_a_short_position_is_negative_whichever_sign_alpaca_writes() -> None:
         parse_position({**recorded("position.json"), "qty": "-5", "side": "long"})
 
 
+DUPLICATE = "client_order_id must be unique"
+
+
 def _api_error(status: int, body: str) -> APIError:
     response = requests.Response()
     response.status_code = status
-    return APIError(body, requests.HTTPError(response=response))
+    return APIError(body, requests.HTTPError(response=response))  # type: ignore[no-untyped-call]
 
 
 @pytest.mark.parametrize(
     ("status", "body", "kind"),
     [
-        (422, '{"code": 40010001, "message": "client_order_id must be unique"}', DuplicateClientOrderIdError),
+        (422, f'{{"code": 40010001, "message": "{DUPLICATE}"}}', DuplicateClientOrderIdError),
         (422, '{"code": 40010001, "message": "qty must be > 0"}', BrokerRejectedError),
         (403, '{"code": 40310000, "message": "insufficient buying power"}', BrokerRejectedError),
         (404, '{"code": 40410000, "message": "order not found"}', BrokerRejectedError),
         (429, '{"code": 42910000, "message": "rate limit exceeded"}', BrokerUnavailableError),
-        (500, '{"code": 50010000, "message": "internal server error occurred"}', BrokerUnavailableError),
+        (500, '{"code": 50010000, "message": "internal error"}', BrokerUnavailableError),
         (502, "<html><body>Bad Gateway</body></html>", BrokerUnavailableError),
         (404, "Not Found", BrokerRejectedError),
     ],
@@ -188,7 +192,7 @@ def test_prices_are_rounded_to_alpacas_tick(
     assert _tick(price, instrument) == sent
 
 
-# --- fuzz: a mutated body never yields an unvalidated model -----------------------------------------
+# --- fuzz: a mutated body never yields an unvalidated model ----------------------------------
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
     lambda inner: (
@@ -196,7 +200,7 @@ json_values = st.recursive(
     ),
     max_leaves=6,
 )
-PARSERS = {
+PARSERS: dict[str, Callable[[Any], Any]] = {
     "order.json": parse_order,
     "order_bracket.json": parse_order,
     "position.json": parse_position,
