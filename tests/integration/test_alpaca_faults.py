@@ -171,3 +171,71 @@ def test_one_client_order_id_from_many_threads_gives_exactly_one_order(
     assert len(alpaca.orders("sig-race")) == 1
     assert brokers[0].order_by_client_id("sig-race") is not None
     assert alpaca.count("submit_order") == threads
+
+
+def test_hung_option_quotes_fail_the_chain_after_bounded_retries(
+    alpaca: AlpacaEmulator, broker: AlpacaBroker
+) -> None:
+    from tests.support.alpaca_env import contract
+
+    listed = contract(500.0)
+    alpaca.list_option(listed)
+    alpaca.set_option_quote(listed.symbol, bid=1.0, ask=1.1)
+    alpaca.inject("option_quotes", Fault.timeout(), times=3)
+    with pytest.raises(BrokerUnavailableError, match="option quotes: timed out"):
+        broker.option_chain("SPY", listed.expiry)
+    assert alpaca.count("option_quotes") == 3  # 1 + read_retries
+    assert len(broker.option_chain("SPY", listed.expiry).quotes) == 1
+
+
+def test_a_cancel_that_timed_out_after_acting_is_seen_on_the_next_read(
+    alpaca: AlpacaEmulator, broker: AlpacaBroker
+) -> None:
+    placed = broker.submit(order())
+    alpaca.inject("cancel_order", Fault.timeout_after_accept())
+    with pytest.raises(BrokerUnavailableError):
+        broker.cancel(placed.broker_order_id)
+    assert broker.open_orders() == []  # it was canceled; a second cancel is a certain reject
+    with pytest.raises(BrokerError) as again:
+        broker.cancel(placed.broker_order_id)
+    assert again.value.status == 422 and not again.value.may_have_reached_broker
+
+
+@pytest.mark.concurrency
+def test_signals_delivered_several_times_out_of_order_give_one_order_each(
+    alpaca: AlpacaEmulator,
+) -> None:
+    """The execute handler's protocol at the broker: look up, submit, and on any 'may have
+    reached' error look up again; deliveries race on several threads, duplicated, shuffled."""
+    signals = [f"sig-{i}" for i in range(6)]
+    repeated = [
+        s for s, times in zip(signals, [1, 3, 2, 1, 2, 3], strict=True) for _ in range(times)
+    ]
+    deliveries = repeated[::-1][::2] + repeated[::-1][1::2]  # duplicated and out of order
+    for i in range(len(deliveries)):  # some answers come late, after the order was accepted
+        if i % 4 == 0:
+            alpaca.inject("submit_order", Fault.of_status(504, after_action=True))
+    brokers = [make_broker(alpaca, timeout=5.0) for _ in range(4)]
+    errors: list[str] = []
+
+    def deliver(b: AlpacaBroker, cid: str) -> None:
+        try:
+            if b.order_by_client_id(cid) is not None:
+                return
+            b.submit(order(cid))
+        except DuplicateClientOrderIdError:
+            pass
+        except BrokerError as exc:
+            if not exc.may_have_reached_broker or b.order_by_client_id(cid) is None:
+                errors.append(f"{cid}: {exc}")
+
+    workers = [
+        threading.Thread(target=deliver, args=(brokers[i % len(brokers)], cid))
+        for i, cid in enumerate(deliveries)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=30)
+    assert errors == []
+    assert sorted(o["client_order_id"] for o in alpaca.orders()) == signals

@@ -235,3 +235,12 @@ def test_equity_is_cash_plus_marked_positions_and_fills_sum_to_positions(
     marked = sum(p.qty * book.mark(p) * MULTIPLIER[p.asset_class] for p in book.positions.values())
     assert book.equity() == pytest.approx(book.cash + marked)
     assert all(p.qty != 0 for p in book.positions.values())
+
+
+def test_orders_sent_while_the_market_is_closed_wait_as_accepted() -> None:
+    clock = FixedClock(START)
+    book = AlpacaBook(clock, cash=100_000.0, market_open=lambda _now: False)
+    placed = book.submit(order())
+    assert placed.status == "accepted"
+    book.feed_bar(bar(minute(0), (500, 501, 499, 500)))
+    assert placed.status == "filled"
