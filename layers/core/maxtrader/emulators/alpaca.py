@@ -47,8 +47,6 @@ import json
 import re
 import threading
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -60,16 +58,13 @@ from maxtrader.domain.models import Bar
 from maxtrader.domain.options import OptionContract
 from maxtrader.emulators import alpaca_wire as wire
 from maxtrader.emulators.alpaca_book import AlpacaBook, EmulatedOrder
+from maxtrader.emulators.alpaca_faults import Fault, RecordedRequest, faulted
 from maxtrader.emulators.alpaca_orders import INVALID, NOT_FOUND, UNAUTHORIZED, AlpacaRefusal
+
+__all__ = ["ROUTE_NAMES", "AlpacaEmulator", "Fault", "RecordedRequest"]
 
 HANG_LIMIT_S = 30.0  # a hung request never outlives this, even if stop() is never called
 MAX_QUOTE_SYMBOLS = 100
-_STATUS_BODIES = {
-    429: {"code": 42910000, "message": "rate limit exceeded"},
-    500: {"code": 50010000, "message": "internal server error occurred"},
-    503: {"code": 50310000, "message": "service unavailable"},
-    504: {"code": 50410000, "message": "gateway timeout"},
-}
 _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
     (method, re.compile(pattern), name)
     for method, pattern, name in (
@@ -91,49 +86,6 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
     )
 )
 ROUTE_NAMES = frozenset(name for _, _, name in _ROUTES)
-
-
-@dataclass(frozen=True, slots=True)
-class Fault:
-    status: int | None = None  # answer with this status (None: the real one)
-    raw: bytes | None = None  # answer this body (None: an Alpaca-like one for the status)
-    hang: bool = False  # never answer
-    after_action: bool = False  # do the work first
-    transform: Callable[[Any], Any] | None = None
-
-    @classmethod
-    def of_status(cls, status: int, *, after_action: bool = False) -> Fault:
-        return cls(status=status, after_action=after_action)
-
-    @classmethod
-    def timeout_after_accept(cls) -> Fault:
-        return cls(hang=True, after_action=True)
-
-    @classmethod
-    def timeout(cls) -> Fault:
-        return cls(hang=True)
-
-    @classmethod
-    def malformed(cls, raw: bytes = b"<html><body>502 Bad Gateway</body></html>") -> Fault:
-        return cls(status=200, raw=raw, after_action=True)
-
-    @classmethod
-    def body(cls, status: int, raw: bytes | str, *, after_action: bool = False) -> Fault:
-        data = raw.encode() if isinstance(raw, str) else raw
-        return cls(status=status, raw=data, after_action=after_action)
-
-    @classmethod
-    def rewrite(cls, transform: Callable[[Any], Any]) -> Fault:
-        return cls(after_action=True, transform=transform)
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedRequest:
-    method: str
-    route: str
-    path: str
-    query: dict[str, str]
-    body: Any
 
 
 class AlpacaEmulator:
@@ -284,14 +236,14 @@ class AlpacaEmulator:
             body = raw.decode(errors="replace")
         with self._lock:
             self.requests.append(RecordedRequest(method, route, url.path, query, body))
+            if not self._authorized(headers):  # before any fault: a 401 consumes none
+                return 401, _json(wire.error(UNAUTHORIZED, "request is not authorized"))
             queue = self._faults.get(route)
             fault = queue.popleft() if queue else None
-        if not self._authorized(headers):
-            return 401, _json(wire.error(UNAUTHORIZED, "request is not authorized"))
         if fault is not None and not fault.after_action:
             if fault.hang:
                 return None
-            return _faulted(fault)
+            return faulted(fault)
         status, payload = self._dispatch(route, params, query, body)
         if fault is None:
             return status, _json(payload)
@@ -299,7 +251,7 @@ class AlpacaEmulator:
             return None
         if fault.transform is not None:
             return status, _json(fault.transform(payload))
-        return _faulted(fault)
+        return faulted(fault)
 
     def _authorized(self, headers: dict[str, str]) -> bool:
         lowered = {k.lower(): v for k, v in headers.items()}
@@ -438,13 +390,6 @@ def _match(method: str, path: str) -> tuple[str, dict[str, str]]:
         if found and route_method == method:
             return name, found.groupdict()
     return "unknown", {}
-
-
-def _faulted(fault: Fault) -> tuple[int, bytes]:
-    status = fault.status or 500
-    if fault.raw is not None:
-        return status, fault.raw
-    return status, _json(_STATUS_BODIES.get(status, {"code": status * 100_000, "message": "?"}))
 
 
 def _json(payload: Any) -> bytes:

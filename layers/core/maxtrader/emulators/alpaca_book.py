@@ -37,6 +37,7 @@ from maxtrader.backtest.fills import ExitReason, touched_exit
 from maxtrader.domain.clock import Clock, trading_date
 from maxtrader.domain.models import Bar, Direction
 from maxtrader.domain.options import OptionContract
+from maxtrader.emulators.alpaca_fills import level, trigger_price
 from maxtrader.emulators.alpaca_orders import (
     FORBIDDEN,
     INVALID,
@@ -44,6 +45,7 @@ from maxtrader.emulators.alpaca_orders import (
     NOT_FOUND,
     AlpacaRefusal,
     OrderTicket,
+    check_bracket_levels,
     parse_order_payload,
 )
 
@@ -245,7 +247,7 @@ class AlpacaBook:
             raise AlpacaRefusal(422, INVALID, "options orders must be simple day orders")
         base = ticket.limit_price or self._reference_price(ticket.symbol, ticket.side)
         if base is not None:
-            _check_bracket_levels(ticket, base)
+            check_bracket_levels(ticket, base)
         held = self.positions.get(ticket.symbol)
         held_qty = held.qty if held else 0
         signed = ticket.qty if ticket.side == "buy" else -ticket.qty
@@ -349,7 +351,7 @@ class AlpacaBook:
             if bar.closed_at <= order.submitted_at:
                 continue
             if order.is_open:
-                price = _trigger_price(order, bar)
+                price = trigger_price(order, bar)
                 if price is None:
                     continue
                 self._fill(order, price, max(bar.ts, order.submitted_at))
@@ -369,8 +371,8 @@ class AlpacaBook:
         stop = next(leg for leg in parent.legs if leg.type == "stop")
         touched = touched_exit(
             Direction.LONG if parent.side == "buy" else Direction.SHORT,
-            stop=_level(stop.stop_price),
-            target=_level(target.limit_price),
+            stop=level(stop.stop_price),
+            target=level(target.limit_price),
             bar_open=bar.open,
             bar_high=bar.high,
             bar_low=bar.low,
@@ -430,49 +432,3 @@ class AlpacaBook:
         order.filled_qty = order.qty
         order.filled_avg_price = price
         order.filled_at = order.updated_at = at
-
-
-def _trigger_price(order: EmulatedOrder, bar: Bar) -> float | None:
-    buy = order.side == "buy"
-    if order.type == "market":
-        return bar.open
-    if order.type == "limit":
-        limit = _level(order.limit_price)
-        if buy:
-            return min(bar.open, limit) if bar.low <= limit else None
-        return max(bar.open, limit) if bar.high >= limit else None
-    if order.type == "stop":
-        stop = _level(order.stop_price)
-        if buy:
-            return max(bar.open, stop) if bar.high >= stop else None
-        return min(bar.open, stop) if bar.low <= stop else None
-    return None
-
-
-def _level(price: float | None) -> float:
-    if price is None:
-        raise ValueError("an order of this type always carries its price")
-    return price
-
-
-def _check_bracket_levels(ticket: OrderTicket, base: float) -> None:
-    if ticket.take_profit is None or ticket.stop_loss is None:
-        return
-    if ticket.side == "buy":
-        if ticket.take_profit < base + 0.01:
-            raise AlpacaRefusal(
-                422, INVALID, f"take_profit.limit_price must be >= base_price + 0.01 ({base})"
-            )
-        if ticket.stop_loss > base - 0.01:
-            raise AlpacaRefusal(
-                422, INVALID, f"stop_loss.stop_price must be <= base_price - 0.01 ({base})"
-            )
-    else:
-        if ticket.take_profit > base - 0.01:
-            raise AlpacaRefusal(
-                422, INVALID, f"take_profit.limit_price must be <= base_price - 0.01 ({base})"
-            )
-        if ticket.stop_loss < base + 0.01:
-            raise AlpacaRefusal(
-                422, INVALID, f"stop_loss.stop_price must be >= base_price + 0.01 ({base})"
-            )

@@ -140,3 +140,26 @@ def parse_order_payload(body: object) -> OrderTicket:
     if ticket.time_in_force not in ("day", "gtc"):
         raise _refuse("bracket orders must be day or gtc")
     return replace(ticket, take_profit=tp, stop_loss=sl)
+
+
+def check_bracket_levels(ticket: OrderTicket, base: float) -> None:
+    if ticket.take_profit is None or ticket.stop_loss is None:
+        return
+    if ticket.side == "buy":
+        if ticket.take_profit < base + 0.01:
+            raise AlpacaRefusal(
+                422, INVALID, f"take_profit.limit_price must be >= base_price + 0.01 ({base})"
+            )
+        if ticket.stop_loss > base - 0.01:
+            raise AlpacaRefusal(
+                422, INVALID, f"stop_loss.stop_price must be <= base_price - 0.01 ({base})"
+            )
+    else:
+        if ticket.take_profit > base - 0.01:
+            raise AlpacaRefusal(
+                422, INVALID, f"take_profit.limit_price must be <= base_price - 0.01 ({base})"
+            )
+        if ticket.stop_loss < base + 0.01:
+            raise AlpacaRefusal(
+                422, INVALID, f"stop_loss.stop_price must be >= base_price + 0.01 ({base})"
+            )
