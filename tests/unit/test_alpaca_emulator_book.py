@@ -118,6 +118,7 @@ def test_a_reused_client_order_id_is_refused_with_alpacas_422() -> None:
         ({"type": "limit"}, "limit_price is required"),
         ({"client_order_id": "x" * 49}, "no more than 48"),
         ({"symbol": "not a symbol"}, "asset not found"),
+        ({"type": "limit", "limit_price": 1.7e308}, "too large"),  # overflowed the tick check
     ],
 )
 def test_invalid_orders_are_refused_and_change_nothing(
@@ -244,3 +245,37 @@ def test_orders_sent_while_the_market_is_closed_wait_as_accepted() -> None:
     assert placed.status == "accepted"
     book.feed_bar(bar(minute(0), (500, 501, 499, 500)))
     assert placed.status == "filled"
+
+
+# --- fuzz: any order body is an order or Alpaca's refusal, never a crash ---------------------
+scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+order_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "symbol": st.sampled_from(["SPY", "", "spy", "SPY240605C00500000"]) | scalars,
+        "qty": st.sampled_from(["1", "2.5", "-1", "0", "1e3", 1e308]) | scalars,
+        "side": st.sampled_from(["buy", "sell"]) | scalars,
+        "type": st.sampled_from(["market", "limit", "stop", "stop_limit"]) | scalars,
+        "time_in_force": st.sampled_from(["day", "gtc", "ioc"]) | scalars,
+        "limit_price": st.sampled_from(["500.1", "500.123", "0.0001", 1.7e308]) | scalars,
+        "order_class": st.sampled_from(["simple", "bracket", "oco"]) | scalars,
+        "take_profit": st.fixed_dictionaries({"limit_price": scalars}) | scalars,
+        "stop_loss": st.fixed_dictionaries({"stop_price": scalars}) | scalars,
+        "client_order_id": st.text(max_size=60) | scalars,
+    },
+)
+
+
+@pytest.mark.fuzz
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(order_fields, scalars, st.lists(scalars, max_size=3)))
+def test_any_order_body_is_an_order_or_a_refusal(body: object) -> None:
+    book, _ = new_book()
+    book.feed_bar(bar(minute(-1), (500, 501, 499, 500)))
+    try:
+        placed = book.submit(body)
+    except AlpacaRefusal as refusal:
+        assert refusal.status in (403, 422) and refusal.message
+        assert not book.orders
+        return
+    assert placed.qty > 0 and placed.side in ("buy", "sell") and placed.id in book.orders

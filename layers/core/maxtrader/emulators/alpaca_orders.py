@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 MAX_CLIENT_ORDER_ID = 48
+MAX_NUMBER = 1e9  # no quantity or price is this large; beyond it float arithmetic misleads
 SIDES = frozenset({"buy", "sell"})
 TYPES = frozenset({"market", "limit", "stop"})
 TIME_IN_FORCE = frozenset({"day", "gtc", "opg", "cls", "ioc", "fok"})
@@ -71,6 +72,8 @@ def _number(body: Mapping[str, Any], key: str, label: str | None = None) -> floa
         raise _refuse(f"invalid {name}") from None
     if not math.isfinite(value) or value <= 0:
         raise _refuse(f"{name} must be > 0")
+    if value >= MAX_NUMBER:
+        raise _refuse(f"{name} is too large")
     return value
 
 
