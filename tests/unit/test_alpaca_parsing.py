@@ -206,6 +206,12 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "position.json": parse_position,
     "account.json": lambda raw: parse_account(raw, paper=True),
     "clock.json": parse_clock,
+    "option_contracts.json": lambda raw: parse_contracts_page(
+        raw, underlying="AAPL", expiry=date(2023, 11, 3)
+    ),
+    "option_quotes_latest.json": lambda raw: parse_quotes(
+        raw.get("quotes") if isinstance(raw, dict) else raw, ["AAPL240126P00050000"]
+    ),
 }
 
 
@@ -238,6 +244,13 @@ def test_mutated_answers_give_a_valid_model_or_a_broker_response_error(
     try:
         parsed = PARSERS[name](body)
     except BrokerResponseError:
+        return
+    if name.startswith("option_contracts"):
+        contracts, _ = parsed
+        assert all(c.underlying == "AAPL" and c.strike > 0 for c in contracts)
+        return
+    if name.startswith("option_quotes"):
+        assert all(b >= 0 and a >= 0 and t.utcoffset() is not None for b, a, t in parsed.values())
         return
     # whatever got through is a complete, valid domain model, consistent with the body
     assert type(parsed).model_validate(parsed.model_dump()) == parsed
