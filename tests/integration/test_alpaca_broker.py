@@ -9,6 +9,7 @@ import pytest
 
 from maxtrader.adapters.alpaca_broker import AlpacaBroker
 from maxtrader.domain.broker import BrokerOrderStatus, OrderRequest, OrderType
+from maxtrader.domain.clock import FixedClock
 from maxtrader.domain.errors import (
     BrokerRejectedError,
     DuplicateClientOrderIdError,
@@ -24,6 +25,7 @@ from tests.support.alpaca_env import (
     contract,
     make_broker,
     minute,
+    start_emulator,
 )
 
 pytest_plugins = ("tests.support.alpaca_fixtures",)  # the alpaca, broker fixtures
@@ -228,3 +230,24 @@ def test_the_secret_key_is_never_logged_returned_or_put_in_a_message(
     text = "\n".join(messages + [r.getMessage() for r in caplog.records])
     assert SECRET not in text
     assert any("retry" in r.getMessage() for r in caplog.records)  # the logs were captured
+
+
+def test_a_partial_fill_is_reported_as_such(alpaca_clock: FixedClock) -> None:
+    emulator = start_emulator(alpaca_clock, max_fill_per_bar=3)
+    try:
+        broker = make_broker(emulator)
+        broker.submit(exit_order("short-entry", qty=5))  # a plain market sell: a short entry
+        emulator.feed_bar(bar(minute(0), (500, 501, 499, 500)))
+        [working] = broker.open_orders()
+        assert (working.status, working.filled_qty, working.filled_avg_price) == (
+            BrokerOrderStatus.PARTIALLY_FILLED,
+            3,
+            500.0,
+        )
+        assert [(p.qty, p.avg_entry_price) for p in broker.positions()] == [(-3, 500.0)]
+        emulator.feed_bar(bar(minute(1), (502, 503, 501, 502)))
+        done = broker.order_by_client_id("short-entry")
+        assert done is not None and done.status is BrokerOrderStatus.FILLED
+        assert done.filled_avg_price == pytest.approx((3 * 500 + 2 * 502) / 5)
+    finally:
+        emulator.stop()

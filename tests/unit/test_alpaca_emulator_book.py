@@ -279,3 +279,17 @@ def test_any_order_body_is_an_order_or_a_refusal(body: object) -> None:
         assert not book.orders
         return
     assert placed.qty > 0 and placed.side in ("buy", "sell") and placed.id in book.orders
+
+
+def test_partial_fills_when_bars_are_thin() -> None:
+    book, _ = new_book()
+    book.max_fill_per_bar = 4
+    placed = book.submit(order())
+    book.feed_bar(bar(minute(0), (500, 501, 499, 500)))
+    assert (placed.status, placed.filled_qty, placed.filled_at) == ("partially_filled", 4, None)
+    book.feed_bar(bar(minute(1), (501, 502, 500, 501)))
+    book.feed_bar(bar(minute(2), (502, 503, 501, 502)))
+    assert (placed.status, placed.filled_qty) == ("filled", 10)
+    assert placed.filled_avg_price == pytest.approx((4 * 500 + 4 * 501 + 2 * 502) / 10)
+    assert book.positions["SPY"].avg_entry_price == pytest.approx(placed.filled_avg_price)
+    assert book.cash == pytest.approx(100_000 - (4 * 500 + 4 * 501 + 2 * 502))

@@ -99,6 +99,7 @@ class AlpacaEmulator:
         cash: float = 100_000.0,
         multiplier: int = 2,
         shorting_enabled: bool = True,
+        max_fill_per_bar: int | None = None,
     ) -> None:
         self.clock = clock
         self.calendar = calendar or MarketCalendar.xnys()
@@ -111,6 +112,7 @@ class AlpacaEmulator:
             shorting_enabled=shorting_enabled,
             market_open=self.calendar.is_open,
         )
+        self.book.max_fill_per_bar = max_fill_per_bar
         self.requests: list[RecordedRequest] = []
         self._created_at = clock.now()
         self._last_equity = cash

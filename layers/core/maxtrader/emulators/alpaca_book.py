@@ -2,7 +2,8 @@
 
 Not thread-safe: the server (``emulators/alpaca.py``) holds one lock around every call.
 
-Fill rules (whole fills, no slippage added: the broker fills at the market's prices):
+Fill rules (no slippage added: the broker fills at the market's prices; whole fills unless
+``max_fill_per_bar`` caps what one bar fills of a simple equity order, for partial fills):
 - Nothing fills at submission. Time moves only when a bar is fed (``feed_bar``) or, for option
   orders, when a quote is set (``set_option_quote``).
 - Equity orders fill from the bars of their symbol. A bar that closed at or before the order's
@@ -108,6 +109,7 @@ class AlpacaBook:
         self.multiplier = multiplier
         self.shorting_enabled = shorting_enabled
         self._market_open = market_open
+        self.max_fill_per_bar: int | None = None  # partial fills of simple equity orders
         self.orders: dict[str, EmulatedOrder] = {}  # by id, submission order, legs included
         self._by_client_id: dict[str, EmulatedOrder] = {}
         self.positions: dict[str, EmulatedPosition] = {}
@@ -292,7 +294,7 @@ class AlpacaBook:
         """What open orders that add exposure will cost (they hold buying power)."""
         total = 0.0
         for o in self.top_level():
-            if o.asset_class != asset_class or not o.is_open or o.filled_qty:
+            if o.asset_class != asset_class or not o.is_open:
                 continue
             price = o.limit_price or self._reference_price(o.symbol, o.side) or 0.0
             total += (o.qty - o.filled_qty) * price * MULTIPLIER[asset_class]
@@ -354,7 +356,9 @@ class AlpacaBook:
                 price = trigger_price(order, bar)
                 if price is None:
                     continue
-                self._fill(order, price, max(bar.ts, order.submitted_at))
+                cap = None if order.legs or not self.max_fill_per_bar else self.max_fill_per_bar
+                left = order.qty - order.filled_qty
+                self._fill(order, price, max(bar.ts, order.submitted_at), min(left, cap or left))
                 filled.append(order)
                 for leg in order.legs:
                     leg.status, leg.updated_at = "new", order.updated_at
@@ -409,8 +413,12 @@ class AlpacaBook:
             if order.is_open and order.time_in_force == "day" and stale:
                 self._close_order(order, "expired")
 
-    def _fill(self, order: EmulatedOrder, price: float, at: datetime) -> None:
-        signed = order.qty if order.side == "buy" else -order.qty
+    def _fill(
+        self, order: EmulatedOrder, price: float, at: datetime, qty: int | None = None
+    ) -> None:
+        """Fill ``qty`` (default: all that is left) of ``order`` at ``price``."""
+        qty = order.qty - order.filled_qty if qty is None else qty
+        signed = qty if order.side == "buy" else -qty
         self.cash -= signed * price * MULTIPLIER[order.asset_class]
         held = self.positions.get(order.symbol)
         if held is None:
@@ -424,11 +432,14 @@ class AlpacaBook:
             elif (new_qty > 0) != (held.qty > 0):  # flipped: the rest is a new position
                 held.qty, held.avg_entry_price = new_qty, price
             elif abs(new_qty) > abs(held.qty):  # added to
-                cost = held.avg_entry_price * abs(held.qty) + price * order.qty
+                cost = held.avg_entry_price * abs(held.qty) + price * qty
                 held.qty, held.avg_entry_price = new_qty, cost / abs(new_qty)
             else:
                 held.qty = new_qty
-        order.status = "filled"
-        order.filled_qty = order.qty
-        order.filled_avg_price = price
-        order.filled_at = order.updated_at = at
+        paid = (order.filled_avg_price or 0.0) * order.filled_qty + price * qty
+        order.filled_qty += qty
+        order.filled_avg_price = paid / order.filled_qty
+        order.status = "filled" if order.filled_qty == order.qty else "partially_filled"
+        order.updated_at = at
+        if order.status == "filled":
+            order.filled_at = at
