@@ -41,6 +41,9 @@ def test_bad_settings_are_refused() -> None:
         AlpacaBroker("key", "")
     with pytest.raises(InvalidInputError, match="read_retries"):
         AlpacaBroker("key", "secret", read_retries=-1)
+    with pytest.raises(InvalidInputError, match="quote_feed must be one of"):
+        AlpacaBroker("key", "secret", quote_feed="sip")
+    assert AlpacaBroker("key", "secret", quote_feed="indicative")._feed is not None
 
 
 def test_the_emulator_and_the_core_import_neither_alpaca_nor_pandas() -> None:

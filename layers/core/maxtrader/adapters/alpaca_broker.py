@@ -44,6 +44,7 @@ from typing import Any, TypeVar
 
 import requests
 from alpaca.common.exceptions import APIError
+from alpaca.data.enums import OptionsFeed
 from alpaca.data.historical.option import OptionHistoricalDataClient
 from alpaca.data.requests import OptionLatestQuoteRequest
 from alpaca.trading.client import TradingClient
@@ -128,12 +129,19 @@ class AlpacaBroker:
         retry_backoff_s: float = 0.25,
         sleep: Callable[[float], None] = time.sleep,
         clock: Clock | None = None,
-        quote_feed: str | None = None,
+        quote_feed: str | None = None,  # "opra" or "indicative"; None: Alpaca's default
     ) -> None:
         if not api_key or not secret_key:
             raise InvalidInputError("an Alpaca API key and secret key are both required")
         if read_retries < 0:
             raise InvalidInputError(f"read_retries must be >= 0, not {read_retries}")
+        try:
+            self._feed = OptionsFeed(quote_feed) if quote_feed else None
+        except ValueError:
+            feeds = [f.value for f in OptionsFeed]
+            raise InvalidInputError(
+                f"quote_feed must be one of {feeds}, not {quote_feed!r}"
+            ) from None
 
         self.paper = paper
         self._trading = TradingClient(
@@ -150,7 +158,6 @@ class AlpacaBroker:
         self._backoff = retry_backoff_s
         self._sleep = sleep
         self._clock = clock or SystemClock()
-        self._feed = quote_feed
 
     def __repr__(self) -> str:
         return f"AlpacaBroker(paper={self.paper}, base_url={self._base_url!r})"
@@ -179,7 +186,6 @@ class AlpacaBroker:
         return found
 
     def open_orders(self) -> list[BrokerOrder]:
-
         query = GetOrdersRequest(status=QueryOrderStatus.OPEN, nested=True, limit=MAX_OPEN_ORDERS)
         raw = self._read("open orders", lambda: self._trading.get_orders(query))
         items = parse.validated("open orders", lambda: parse.objects(raw))
@@ -194,7 +200,6 @@ class AlpacaBroker:
 
     def option_chain(self, underlying: str, expiry: date) -> OptionChain:
         contracts = self._contracts(underlying, expiry)
-
         symbols = [c.symbol for c in contracts]
         quotes: dict[str, tuple[float, float, Any]] = {}
         for start in range(0, len(symbols), QUOTE_BATCH):
