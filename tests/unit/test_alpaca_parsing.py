@@ -95,6 +95,14 @@ def test_alpaca_statuses_map_onto_the_domain_kinds(
     assert parse_order(raw).status is expected
 
 
+def test_every_status_alpaca_py_knows_is_mapped() -> None:
+    from alpaca.trading.enums import OrderStatus
+
+    from maxtrader.adapters.alpaca_parsing import _STATUS
+
+    assert set(OrderStatus) == set(_STATUS)  # a new one must be placed here deliberately
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

@@ -186,7 +186,9 @@ def _order(m: Order, field: str = "") -> BrokerOrder:
         raise _Shape(f"{field}type", f"unsupported order type {kind.value!r}")
     qty = _whole(m.qty, f"{field}qty")
     filled = _whole(m.filled_qty if m.filled_qty is not None else 0, f"{field}filled_qty")
-    status = _STATUS[m.status]
+    status = _STATUS.get(m.status)
+    if status is None:
+        raise _Shape(f"{field}status", f"unmapped order status {m.status.value!r}")
     if m.status is OrderStatus.CALCULATED and filled == qty:
         status = S.FILLED
     if not status.terminal and status is not S.FILLED and filled > 0:
