@@ -251,3 +251,13 @@ def test_a_partial_fill_is_reported_as_such(alpaca_clock: FixedClock) -> None:
         assert done.filled_avg_price == pytest.approx((3 * 500 + 2 * 502) / 5)
     finally:
         emulator.stop()
+
+
+def test_close_all_without_canceling_names_what_could_not_be_closed(
+    alpaca: AlpacaEmulator, broker: AlpacaBroker
+) -> None:
+    broker.submit(entry())
+    alpaca.feed_bar(bar(minute(0), (500, 501, 499, 500)))
+    with pytest.raises(BrokerRejectedError, match=r"1 not closed: SPY: HTTP 403"):
+        broker.close_all_positions(cancel_orders=False)
+    assert [p.qty for p in broker.positions()] == [10]  # nothing was sold

@@ -293,3 +293,11 @@ def test_partial_fills_when_bars_are_thin() -> None:
     assert placed.filled_avg_price == pytest.approx((4 * 500 + 4 * 501 + 2 * 502) / 10)
     assert book.positions["SPY"].avg_entry_price == pytest.approx(placed.filled_avg_price)
     assert book.cash == pytest.approx(100_000 - (4 * 500 + 4 * 501 + 2 * 502))
+
+
+def test_a_client_order_id_stays_taken_after_its_order_is_canceled() -> None:
+    book, _ = new_book()
+    first = book.submit(order(client_order_id="sig-1", type="limit", limit_price=400.0))
+    book.cancel(first.id)
+    with pytest.raises(AlpacaRefusal, match="client_order_id must be unique"):
+        book.submit(order(client_order_id="sig-1"))
