@@ -15,7 +15,8 @@ from maxtrader.domain.errors import (
     DuplicateClientOrderIdError,
     InvalidInputError,
 )
-from maxtrader.domain.models import Instrument, OptionRight, OrderSide
+from maxtrader.domain.models import Bar, Instrument, OptionRight, OrderSide
+from maxtrader.domain.options import OptionContract
 from maxtrader.domain.ports import Broker
 from maxtrader.emulators.alpaca import AlpacaEmulator
 from tests.support.alpaca_env import (
@@ -261,3 +262,25 @@ def test_close_all_without_canceling_names_what_could_not_be_closed(
     with pytest.raises(BrokerRejectedError, match=r"1 not closed: SPY: HTTP 403"):
         broker.close_all_positions(cancel_orders=False)
     assert [p.qty for p in broker.positions()] == [10]  # nothing was sold
+
+
+def test_an_option_pricer_requotes_listed_contracts_on_each_underlying_bar(
+    alpaca_clock: FixedClock,
+) -> None:
+    def intrinsic_plus(listed: OptionContract, underlying: Bar) -> tuple[float, float]:
+        mid = max(underlying.close - listed.strike, 0.0) + 1.0
+        return round(mid - 0.05, 2), round(mid + 0.05, 2)
+
+    emulator = start_emulator(alpaca_clock, option_pricer=intrinsic_plus)
+    try:
+        broker = make_broker(emulator)
+        call = contract(500.0)
+        emulator.list_option(call)
+        emulator.feed_bar(bar(minute(0), (503, 504, 502, 503)))
+        [quote] = broker.option_chain("SPY", call.expiry).quotes
+        assert (quote.bid, quote.ask) == (3.95, 4.05)
+        emulator.feed_bar(bar(minute(1), (506, 507, 505, 506)))
+        [quote] = broker.option_chain("SPY", call.expiry).quotes
+        assert (quote.bid, quote.ask) == (6.95, 7.05)
+    finally:
+        emulator.stop()

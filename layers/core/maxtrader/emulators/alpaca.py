@@ -47,6 +47,7 @@ import json
 import re
 import threading
 from collections import deque
+from collections.abc import Callable
 from datetime import date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -100,6 +101,7 @@ class AlpacaEmulator:
         multiplier: int = 2,
         shorting_enabled: bool = True,
         max_fill_per_bar: int | None = None,
+        option_pricer: Callable[[OptionContract, Bar], tuple[float, float]] | None = None,
     ) -> None:
         self.clock = clock
         self.calendar = calendar or MarketCalendar.xnys()
@@ -113,6 +115,7 @@ class AlpacaEmulator:
             market_open=self.calendar.is_open,
         )
         self.book.max_fill_per_bar = max_fill_per_bar
+        self.option_pricer = option_pricer  # (contract, underlying bar) -> (bid, ask)
         self.requests: list[RecordedRequest] = []
         self._created_at = clock.now()
         self._last_equity = cash
@@ -124,8 +127,16 @@ class AlpacaEmulator:
 
     # --- what tests and the demo drive -------------------------------------------------------
     def feed_bar(self, bar: Bar) -> list[dict[str, Any]]:
-        """Let time pass over one bar; the orders it filled, as Alpaca would show them."""
+        """Let time pass over one bar; the orders it filled, as Alpaca would show them.
+
+        With an ``option_pricer``, the contracts listed on ``bar.symbol`` are quoted anew from
+        the bar first (the demo prices them with the backtester's model)."""
         with self._lock:
+            if self.option_pricer is not None:
+                for contract in self.book.contracts.values():
+                    if contract.underlying == bar.symbol:
+                        bid, ask = self.option_pricer(contract, bar)
+                        self.book.quotes[contract.symbol] = (bid, ask, self.clock.now())
             return [wire.order(o) for o in self.book.feed_bar(bar)]
 
     def list_option(self, contract: OptionContract) -> None:
