@@ -301,3 +301,18 @@ def test_a_client_order_id_stays_taken_after_its_order_is_canceled() -> None:
     book.cancel(first.id)
     with pytest.raises(AlpacaRefusal, match="client_order_id must be unique"):
         book.submit(order(client_order_id="sig-1"))
+
+
+def test_a_short_bracket_covers_at_its_target_and_refuses_levels_on_the_wrong_side() -> None:
+    book, _ = new_book()
+    book.feed_bar(bar(minute(-1), (500, 501, 499, 500)))
+    with pytest.raises(AlpacaRefusal, match=r"take_profit.limit_price must be <= base_price"):
+        book.submit(bracket(tp=505, sl=510, side="sell", client_order_id="wrong"))
+    parent = book.submit(bracket(tp=495, sl=505, side="sell"))
+    book.feed_bar(bar(minute(0), (500, 501, 499, 500)))
+    assert book.positions["SPY"].qty == -10
+    book.feed_bar(bar(minute(1), (498, 499, 494, 495)))
+    target, stop = parent.legs
+    assert (target.side, target.status, target.filled_avg_price) == ("buy", "filled", 495.0)
+    assert stop.status == "canceled" and "SPY" not in book.positions
+    assert book.cash == pytest.approx(100_000 + 10 * (500 - 495))
