@@ -284,3 +284,26 @@ def test_an_option_pricer_requotes_listed_contracts_on_each_underlying_bar(
         assert (quote.bid, quote.ask) == (6.95, 7.05)
     finally:
         emulator.stop()
+
+
+def test_with_async_cancels_an_exit_right_after_canceling_the_legs_is_refused(
+    alpaca_clock: FixedClock,
+) -> None:
+    emulator = start_emulator(alpaca_clock, async_cancels=True)
+    try:
+        broker = make_broker(emulator)
+        broker.submit(entry())
+        emulator.feed_bar(bar(minute(0), (500, 501, 499, 500)))
+        [working] = broker.open_orders()
+        broker.cancel(working.legs[1].broker_order_id)
+        [still] = broker.open_orders()  # pending_cancel: still open, still holding the shares
+        assert {leg.status for leg in still.legs} == {BrokerOrderStatus.OPEN}
+        with pytest.raises(BrokerRejectedError, match="insufficient qty"):
+            broker.submit(exit_order("too-soon"))
+        emulator.feed_bar(bar(minute(1), (500, 501, 499, 500)))
+        assert broker.open_orders() == []
+        assert broker.submit(exit_order("now")).status is BrokerOrderStatus.OPEN
+        [closing] = broker.close_all_positions()  # close-all cancels at once, then sells
+        assert closing.symbol == "SPY"
+    finally:
+        emulator.stop()

@@ -316,3 +316,21 @@ def test_a_short_bracket_covers_at_its_target_and_refuses_levels_on_the_wrong_si
     assert (target.side, target.status, target.filled_avg_price) == ("buy", "filled", 495.0)
     assert stop.status == "canceled" and "SPY" not in book.positions
     assert book.cash == pytest.approx(100_000 + 10 * (500 - 495))
+
+
+def test_async_cancels_hold_the_quantity_and_may_lose_the_race_to_a_fill() -> None:
+    book, _ = new_book()
+    book.async_cancels = True
+    parent = book.submit(bracket())
+    book.feed_bar(bar(minute(0), (500, 501, 499, 500)))
+    book.cancel(parent.legs[0].id)
+    assert [leg.status for leg in parent.legs] == ["pending_cancel", "pending_cancel"]
+    with pytest.raises(AlpacaRefusal, match="insufficient qty"):  # still held by the legs
+        book.close_position("SPY")
+    book.feed_bar(bar(minute(1), (500, 501, 494, 495)))  # the stop fills before the cancel
+    target, stop = parent.legs
+    assert (stop.status, target.status) == ("filled", "canceled")
+    resting = book.submit(order(type="limit", limit_price=400.0, client_order_id="rest"))
+    book.cancel(resting.id)
+    book.feed_bar(bar(minute(2), (500, 501, 499, 500)))  # nothing touched: the cancel lands
+    assert resting.status == "canceled"

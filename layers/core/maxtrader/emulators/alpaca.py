@@ -101,6 +101,7 @@ class AlpacaEmulator:
         multiplier: int = 2,
         shorting_enabled: bool = True,
         max_fill_per_bar: int | None = None,
+        async_cancels: bool = False,
         option_pricer: Callable[[OptionContract, Bar], tuple[float, float]] | None = None,
     ) -> None:
         self.clock = clock
@@ -115,6 +116,7 @@ class AlpacaEmulator:
             market_open=self.calendar.is_open,
         )
         self.book.max_fill_per_bar = max_fill_per_bar
+        self.book.async_cancels = async_cancels
         self.option_pricer = option_pricer  # (contract, underlying bar) -> (bid, ask)
         self.requests: list[RecordedRequest] = []
         self._created_at = clock.now()
@@ -351,7 +353,7 @@ class AlpacaEmulator:
 
     def _route_close_all(self, *, query: dict[str, str], **_: Any) -> tuple[int, Any]:
         if query.get("cancel_orders", "false").lower() == "true":
-            self.book.cancel_all()
+            self.book.cancel_all(at_once=True)
         answers = []
         for symbol in list(self.book.positions):
             try:

@@ -21,7 +21,9 @@ Fill rules (no slippage added: the broker fills at the market's prices; whole fi
   market buy at the ask, sell at the bid; limit buy when 0 < ask <= limit (at the ask), limit
   sell when bid >= limit (at the bid).
 - Day orders still open when a bar of a later New York date arrives expire.
-- Cancels take effect at once (Alpaca passes through ``pending_cancel``; the emulator does not).
+- Cancels take effect at once, unless ``async_cancels``: then, as at Alpaca, an order goes
+  ``pending_cancel``, still holds its quantity and may still fill on the next bar; whatever that
+  bar did not fill is canceled after it.
 
 Refusals mirror Alpaca's (HTTP status, error code, message) and raise ``AlpacaRefusal``.
 """
@@ -110,6 +112,7 @@ class AlpacaBook:
         self.shorting_enabled = shorting_enabled
         self._market_open = market_open
         self.max_fill_per_bar: int | None = None  # partial fills of simple equity orders
+        self.async_cancels = False  # cancels pass through pending_cancel until the next bar
         self.orders: dict[str, EmulatedOrder] = {}  # by id, submission order, legs included
         self._by_client_id: dict[str, EmulatedOrder] = {}
         self.positions: dict[str, EmulatedPosition] = {}
@@ -309,17 +312,25 @@ class AlpacaBook:
             family = [o for o in self.order(order.parent_id).legs if o.is_open]
         for member in family:
             if member.is_open:
-                self._close_order(member, "canceled")
+                self._request_cancel(member)
 
-    def cancel_all(self) -> list[str]:
+    def cancel_all(self, *, at_once: bool = False) -> list[str]:
+        """Cancel every open order; ``at_once`` even with async cancels (Alpaca's close-all
+        cancels before it liquidates)."""
         canceled = []
         for order in self.top_level():
             if order.is_open or any(leg.is_open for leg in order.legs):
                 for member in (order, *order.legs):
                     if member.is_open:
-                        self._close_order(member, "canceled")
+                        self._request_cancel(member, at_once=at_once)
                 canceled.append(order.id)
         return canceled
+
+    def _request_cancel(self, order: EmulatedOrder, *, at_once: bool = False) -> None:
+        if self.async_cancels and not at_once:
+            order.status, order.updated_at = "pending_cancel", self.clock.now()
+        else:
+            self._close_order(order, "canceled")
 
     def _close_order(self, order: EmulatedOrder, status: str) -> None:
         now = self.clock.now()
@@ -368,6 +379,9 @@ class AlpacaBook:
                     filled.append(leg_fill)
         self.marks[bar.symbol] = bar.close
         filled += self.fill_options()
+        for order in self.orders.values():  # a pending cancel lost no race this bar: done
+            if order.status == "pending_cancel":
+                self._close_order(order, "canceled")
         return filled
 
     def _run_oco(self, parent: EmulatedOrder, bar: Bar) -> EmulatedOrder | None:
