@@ -39,6 +39,11 @@ class BrokerAccount(DomainModel):
     cash: Money
     flags: AccountFlags
     paper: bool
+    status: Annotated[str, Field(min_length=1)] = "ACTIVE"  # Alpaca's; only ACTIVE may trade
+
+    @property
+    def active(self) -> bool:
+        return self.status == "ACTIVE"
 
 
 class BrokerClock(DomainModel):
@@ -51,10 +56,11 @@ class BrokerClock(DomainModel):
 
 
 class BrokerOrderStatus(StrEnum):
-    """The order states the core distinguishes (the adapter maps the broker's many onto these)."""
+    """The order states the core distinguishes (the adapter maps the broker's many onto these;
+    docs/broker.md has Alpaca's table). Any state but the terminal ones may still fill."""
 
-    PENDING = "pending"  # accepted, not yet working (new, pending_new, accepted, held)
-    OPEN = "open"  # working at the broker, nothing filled
+    PENDING = "pending"  # accepted, not yet working (accepted, pending_new, held, suspended)
+    OPEN = "open"  # working at the broker, nothing filled (new, pending_cancel, done_for_day)
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
     CANCELED = "canceled"  # canceled or expired with no further fills
@@ -128,6 +134,7 @@ class BrokerOrder(DomainModel):
     submitted_at: AwareDatetime
     filled_at: AwareDatetime | None = None
     legs: tuple[BrokerOrder, ...] = ()  # a bracket's take-profit and stop-loss orders
+    instrument: Instrument = Instrument.EQUITY
 
     @model_validator(mode="after")
     def _fills_consistent(self) -> Self:

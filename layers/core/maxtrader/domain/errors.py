@@ -28,14 +28,17 @@ class BrokerError(MaxTraderError):
 
     ``may_have_reached_broker`` is what the caller decides on: True means an order request may
     have been accepted (look it up by ``client_order_id`` before any retry); False means it
-    certainly was not (release the reservation). ``status`` is the HTTP status when there was one.
+    certainly was not (release the reservation). ``status`` is the HTTP status when there was one,
+    ``code`` the broker's own error code when its body carried one (Alpaca: 40310000 is
+    "insufficient buying power" or "insufficient qty available").
     """
 
     may_have_reached_broker: bool = True
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, code: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.code = code
 
 
 class BrokerUnavailableError(BrokerError):

@@ -219,7 +219,15 @@ class Broker(Protocol):
     def cancel_all(self) -> None: ...
 
     def close_position(self, symbol: str) -> BrokerOrder:
-        """Send the market order that flattens ``symbol``."""
+        """Send the market order that flattens ``symbol``. The broker refuses it
+        (``BrokerRejectedError``) while open orders hold the quantity (a bracket's legs):
+        cancel those first, or use ``close_all_positions``."""
+        ...
+
+    def close_all_positions(self, *, cancel_orders: bool = True) -> list[BrokerOrder]:
+        """Cancel every open order (when ``cancel_orders``), then send one market order per
+        position. ``BrokerError`` when any position could not be closed; the orders that were
+        sent are visible through ``open_orders``."""
         ...
 
     def option_chain(self, underlying: str, expiry: date) -> OptionChain:

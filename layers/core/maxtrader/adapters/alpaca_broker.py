@@ -1,0 +1,378 @@
+"""The ``Broker`` port on Alpaca, through alpaca-py's own clients. Paper trading by default.
+
+    broker = AlpacaBroker(api_key, secret_key)                          # paper-api.alpaca.markets
+    broker = AlpacaBroker(api_key, secret_key, paper=False)             # live: say so explicitly
+    broker = AlpacaBroker(key, secret, url_override=emulator.base_url)  # the emulator (no /v2)
+
+HTTP policy. alpaca-py sets no timeout, and re-sends any request answered 429 or 504 up to three
+times, three seconds apart, order submissions included; its constructors cannot turn that off
+(``retry_attempts=0`` is ignored, TradingClient does not even take it). So each client gets a
+session with explicit (connect, read) timeouts and its retry count set to zero after
+construction (``_harden``: it fails loudly should alpaca-py rename those attributes). Reads (GET)
+are then retried here, ``read_retries`` times with a doubling backoff, on BrokerUnavailableError
+only; writes (submit, cancel, close) are sent exactly once: the caller looks an order up by its
+client_order_id before deciding to send it again.
+
+Errors (domain/errors.py):
+    timeout, dropped connection, HTTP 5xx, 429        -> BrokerUnavailableError (may have acted)
+    HTTP 422 "client_order_id must be unique"         -> DuplicateClientOrderIdError (it exists)
+    any other HTTP 4xx                                -> BrokerRejectedError (nothing was done)
+    a body that is not JSON or not the expected shape -> BrokerResponseError (names the field)
+``APIError.code`` raises on a non-JSON body, so the body is parsed here, defensively.
+
+Orders: equity entries are brackets (market or limit parent, stop-loss and take-profit legs),
+option entries limit orders (at the ask: the caller's price), exits market orders; all ``day``.
+Prices are rounded to Alpaca's tick before sending (0.01, or 0.0001 below $1 for equities),
+since Alpaca refuses sub-penny prices. The secret key is never logged, returned or put in a
+message: it lives only in the clients' request headers.
+
+alpaca-py imports pandas (~0.5-0.9 s): import this module only where the broker is talked to.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
+from typing import Any, TypeVar
+
+import requests
+from alpaca.common.exceptions import APIError
+from alpaca.data.enums import OptionsFeed
+from alpaca.data.historical.option import OptionHistoricalDataClient
+from alpaca.data.requests import OptionLatestQuoteRequest
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import OrderClass, QueryOrderStatus, TimeInForce
+from alpaca.trading.enums import OrderSide as AlpacaSide
+from alpaca.trading.requests import (
+    GetOptionContractsRequest,
+    GetOrdersRequest,
+    LimitOrderRequest,
+    MarketOrderRequest,
+    StopLossRequest,
+    TakeProfitRequest,
+)
+
+from maxtrader.adapters import alpaca_parsing as parse
+from maxtrader.domain.broker import (
+    BrokerAccount,
+    BrokerClock,
+    BrokerOrder,
+    BrokerPosition,
+    OptionChain,
+    OrderRequest,
+    OrderType,
+)
+from maxtrader.domain.clock import Clock, SystemClock
+from maxtrader.domain.errors import (
+    BrokerError,
+    BrokerRejectedError,
+    BrokerResponseError,
+    BrokerUnavailableError,
+    DuplicateClientOrderIdError,
+    InvalidInputError,
+)
+from maxtrader.domain.models import Instrument
+from maxtrader.domain.options import OptionQuote
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
+MAX_OPEN_ORDERS = 500  # Alpaca's page limit for GET /v2/orders
+CONTRACT_PAGE = 1000
+MAX_CONTRACT_PAGES = 20
+QUOTE_BATCH = 100  # Alpaca's limit of symbols per latest-quotes request
+_DUPLICATE = re.compile(r"client[\s_-]?order[\s_-]?id must be unique", re.IGNORECASE)
+
+
+class _TimeoutSession(requests.Session):
+    """A session whose every request has a timeout unless the caller gave one."""
+
+    def __init__(self, timeout: float | tuple[float, float]) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", self.timeout)
+        return super().request(method, url, *args, **kwargs)
+
+
+def _harden(client: Any, timeout: float | tuple[float, float]) -> None:
+    if not isinstance(getattr(client, "_session", None), requests.Session) or not isinstance(
+        getattr(client, "_retry", None), int
+    ):
+        raise RuntimeError(
+            f"alpaca-py's {type(client).__name__} no longer has _session/_retry: "
+            "review AlpacaBroker's timeout and retry settings before trading"
+        )
+    client._session = _TimeoutSession(timeout)
+    client._retry = 0  # the library's own 429/504 re-sends: off (reads are retried here)
+
+
+class AlpacaBroker:
+    def __init__(
+        self,
+        api_key: str,
+        secret_key: str,
+        *,
+        paper: bool = True,
+        url_override: str | None = None,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        read_retries: int = 2,
+        retry_backoff_s: float = 0.25,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock | None = None,
+        quote_feed: str | None = None,  # "opra" or "indicative"; None: Alpaca's default
+    ) -> None:
+        if not api_key or not secret_key:
+            raise InvalidInputError("an Alpaca API key and secret key are both required")
+        if read_retries < 0:
+            raise InvalidInputError(f"read_retries must be >= 0, not {read_retries}")
+        try:
+            self._feed = OptionsFeed(quote_feed) if quote_feed else None
+        except ValueError:
+            feeds = [f.value for f in OptionsFeed]
+            raise InvalidInputError(
+                f"quote_feed must be one of {feeds}, not {quote_feed!r}"
+            ) from None
+
+        self.paper = paper
+        self._trading = TradingClient(
+            api_key, secret_key, paper=paper, raw_data=True, url_override=url_override
+        )
+        self._data = OptionHistoricalDataClient(
+            api_key, secret_key, raw_data=True, url_override=url_override
+        )
+        for client in (self._trading, self._data):
+            _harden(client, timeout)
+        base = self._trading._base_url
+        self._base_url = str(getattr(base, "value", base))  # BaseURL is a str Enum
+        self._read_retries = read_retries
+        self._backoff = retry_backoff_s
+        self._sleep = sleep
+        self._clock = clock or SystemClock()
+
+    def __repr__(self) -> str:
+        return f"AlpacaBroker(paper={self.paper}, base_url={self._base_url!r})"
+
+    # --- reads --------------------------------------------------------------------------------
+    def account(self) -> BrokerAccount:
+        raw = self._read("account", self._trading.get_account)
+        return parse.parse_account(raw, paper=self.paper)
+
+    def clock(self) -> BrokerClock:
+        return parse.parse_clock(self._read("clock", self._trading.get_clock))
+
+    def order_by_client_id(self, client_order_id: str) -> BrokerOrder | None:
+        what = f"order {client_order_id!r}"
+        try:
+            raw = self._read(what, lambda: self._trading.get_order_by_client_id(client_order_id))
+        except BrokerRejectedError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        found = parse.parse_order(raw, what)
+        if found.client_order_id != client_order_id:
+            raise BrokerResponseError(
+                f"{what}: unexpected answer: client_order_id: {found.client_order_id!r}"
+            )
+        return found
+
+    def open_orders(self) -> list[BrokerOrder]:
+        query = GetOrdersRequest(status=QueryOrderStatus.OPEN, nested=True, limit=MAX_OPEN_ORDERS)
+        raw = self._read("open orders", lambda: self._trading.get_orders(query))
+        items = parse.validated("open orders", lambda: parse.objects(raw))
+        if len(items) >= MAX_OPEN_ORDERS:
+            raise BrokerResponseError(f"open orders: {len(items)} or more: the list may be cut")
+        return [parse.parse_order(item, f"open orders[{i}]") for i, item in enumerate(items)]
+
+    def positions(self) -> list[BrokerPosition]:
+        raw = self._read("positions", self._trading.get_all_positions)
+        items = parse.validated("positions", lambda: parse.objects(raw))
+        return [parse.parse_position(item, f"positions[{i}]") for i, item in enumerate(items)]
+
+    def option_chain(self, underlying: str, expiry: date) -> OptionChain:
+        contracts = self._contracts(underlying, expiry)
+        symbols = [c.symbol for c in contracts]
+        quotes: dict[str, tuple[float, float, Any]] = {}
+        for start in range(0, len(symbols), QUOTE_BATCH):
+            batch = symbols[start : start + QUOTE_BATCH]
+            query = OptionLatestQuoteRequest(symbol_or_symbols=batch, feed=self._feed)
+            raw = self._read("option quotes", partial(self._data.get_option_latest_quote, query))
+            quotes.update(parse.parse_quotes(raw, batch))
+        chain = []
+        for contract in contracts:
+            if contract.symbol not in quotes:
+                continue  # no quote: not tradeable now
+            bid, ask, _ = quotes[contract.symbol]
+            if ask and ask < bid:
+                continue  # a crossed quote cannot be traded on
+            chain.append(OptionQuote(contract=contract, bid=bid, ask=ask))
+        stamps = [quotes[q.contract.symbol][2] for q in chain]
+        as_of = min(stamps) if stamps else self._clock.now()  # the stalest quote dates the chain
+        return OptionChain(underlying=underlying, expiry=expiry, as_of=as_of, quotes=tuple(chain))
+
+    def _contracts(self, underlying: str, expiry: date) -> list[Any]:
+
+        found: list[Any] = []
+        token: str | None = None
+        for _ in range(MAX_CONTRACT_PAGES):
+            query = GetOptionContractsRequest(
+                underlying_symbols=[underlying],
+                expiration_date=expiry,
+                limit=CONTRACT_PAGE,
+                page_token=token,
+            )
+            raw = self._read("option contracts", partial(self._trading.get_option_contracts, query))
+            page, token = parse.parse_contracts_page(raw, underlying=underlying, expiry=expiry)
+            found += page
+            if token is None:
+                return found
+        raise BrokerResponseError(f"option contracts: more than {MAX_CONTRACT_PAGES} pages")
+
+    # --- writes (sent once) ----------------------------------------------------------------
+    def submit(self, order: OrderRequest) -> BrokerOrder:
+        request = _alpaca_order(order)
+        what = f"submit {order.client_order_id!r}"
+        raw = self._write(what, lambda: self._trading.submit_order(request))
+        placed = parse.parse_order(raw, what)
+        if placed.client_order_id != order.client_order_id:
+            raise BrokerResponseError(
+                f"{what}: unexpected answer: client_order_id: {placed.client_order_id!r}"
+            )
+        return placed
+
+    def cancel(self, broker_order_id: str) -> None:
+        try:
+            order_id = uuid.UUID(broker_order_id)
+        except (ValueError, TypeError, AttributeError):
+            raise InvalidInputError(f"not an Alpaca order id: {broker_order_id!r}") from None
+        self._write(f"cancel {broker_order_id}", lambda: self._trading.cancel_order_by_id(order_id))
+
+    def cancel_all(self) -> None:
+        raw = self._write("cancel all orders", self._trading.cancel_orders)
+        answers = parse.validated("cancel all orders", lambda: parse.objects(raw or []))
+        failed = [a for a in answers if a.get("status") not in (200, 204)]
+        if failed:
+            ids = ", ".join(str(a.get("id")) for a in failed)
+            raise BrokerUnavailableError(f"cancel all orders: {len(failed)} not canceled: {ids}")
+
+    def close_position(self, symbol: str) -> BrokerOrder:
+        what = f"close {symbol}"
+        raw = self._write(what, lambda: self._trading.close_position(symbol))
+        return parse.parse_order(raw, what)
+
+    def close_all_positions(self, *, cancel_orders: bool = True) -> list[BrokerOrder]:
+        what = "close all positions"
+        raw = self._write(what, lambda: self._trading.close_all_positions(cancel_orders))
+        answers = parse.validated(what, lambda: parse.objects(raw or []))
+        orders, failures = [], []
+        for i, answer in enumerate(answers):
+            status = answer.get("status")
+            if status == 200:
+                orders.append(parse.parse_order(answer.get("body"), f"{what}[{i}]"))
+            else:
+                failures.append((answer.get("symbol"), status, answer.get("body")))
+        if failures:
+            text = "; ".join(f"{s}: HTTP {st} {body}" for s, st, body in failures)
+            retryable = any(
+                isinstance(st, int) and (st >= 500 or st == 429) for _, st, _ in failures
+            )
+            kind = BrokerUnavailableError if retryable else BrokerRejectedError
+            raise kind(f"{what}: {len(failures)} not closed: {text}")
+        return orders
+
+    # --- the HTTP calls ------------------------------------------------------------------
+    def _read(self, what: str, call: Callable[[], T]) -> T:
+        for attempt in range(self._read_retries + 1):
+            try:
+                return _translated(what, call)
+            except BrokerUnavailableError as exc:
+                if attempt == self._read_retries:
+                    raise
+                delay = self._backoff * 2**attempt
+                log.warning("alpaca %s: %s; retry %d in %.2fs", what, exc, attempt + 1, delay)
+                self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _write(self, what: str, call: Callable[[], T]) -> T:
+        return _translated(what, call)
+
+
+def _translated(what: str, call: Callable[[], T]) -> T:
+    """Run one library call; every failure becomes a domain BrokerError."""
+
+    try:
+        return call()
+    except APIError as exc:
+        raise _from_api_error(what, exc) from exc
+    except requests.exceptions.InvalidJSONError as exc:  # a 2xx body that is not JSON
+        raise BrokerResponseError(f"{what}: the answer is not JSON") from exc
+    except requests.Timeout as exc:
+        raise BrokerUnavailableError(f"{what}: timed out") from exc
+    except requests.ConnectionError as exc:
+        raise BrokerUnavailableError(f"{what}: connection failed") from exc
+    except requests.RequestException as exc:
+        raise BrokerUnavailableError(f"{what}: {type(exc).__name__}") from exc
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        # a body alpaca-py's own unwrapping choked on (e.g. market data without its key)
+        raise BrokerResponseError(f"{what}: unreadable answer ({type(exc).__name__})") from exc
+
+
+def _from_api_error(what: str, exc: Exception) -> BrokerError:
+    status = getattr(exc, "status_code", None)
+    text = str(exc)
+    code: int | None = None
+    message = text[:300]
+    try:  # not exc.code / exc.message: they raise on a non-JSON body
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        raw_code = body.get("code")
+        code = raw_code if isinstance(raw_code, int) and not isinstance(raw_code, bool) else None
+        message = str(body.get("message", message))[:300]
+    detail = f"{what}: HTTP {status}" + (f" [{code}]" if code else "") + f" {message}"
+    if status is None or status >= 500 or status == 429:
+        return BrokerUnavailableError(detail, status=status, code=code)
+    if status == 422 and _DUPLICATE.search(message):
+        return DuplicateClientOrderIdError(detail, status=status, code=code)
+    return BrokerRejectedError(detail, status=status, code=code)
+
+
+def _tick(price: float, instrument: Instrument) -> float:
+    step = "0.01" if price >= 1 or instrument is Instrument.OPTION else "0.0001"
+    return float(Decimal(str(price)).quantize(Decimal(step), rounding=ROUND_HALF_UP))
+
+
+def _alpaca_order(order: OrderRequest) -> Any:
+    """The alpaca-py request for ``order``; InvalidInputError (nothing sent) when it has none."""
+    fields: dict[str, Any] = {
+        "symbol": order.symbol,
+        "qty": order.qty,
+        "side": AlpacaSide(order.side.value),
+        "time_in_force": TimeInForce.DAY,
+        "client_order_id": order.client_order_id,
+    }
+    if order.take_profit is not None and order.stop_loss is not None:
+        fields |= {
+            "order_class": OrderClass.BRACKET,
+            "take_profit": TakeProfitRequest(
+                limit_price=_tick(order.take_profit, order.instrument)
+            ),
+            "stop_loss": StopLossRequest(stop_price=_tick(order.stop_loss, order.instrument)),
+        }
+    if order.type is OrderType.MARKET:
+        return MarketOrderRequest(**fields)
+    if order.type is OrderType.LIMIT and order.limit_price is not None:
+        return LimitOrderRequest(limit_price=_tick(order.limit_price, order.instrument), **fields)
+    raise InvalidInputError(
+        f"{order.type.value} orders are not sent: an OrderRequest carries no stop price"
+    )
