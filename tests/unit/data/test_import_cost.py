@@ -15,6 +15,7 @@ import pytest
         "import maxtrader.data",
         "from maxtrader.data import parse_minute_aggregates, MinuteAggregate",
         "from maxtrader.data import load_vix_daily",
+        "from maxtrader.data import load_vix_intraday, vix_file_kind",
     ],
 )
 def test_no_pandas_until_a_bar_file_is_loaded(statement: str) -> None:
