@@ -331,6 +331,8 @@ def test_any_increasing_series_reads_back_exactly(  # noqa: PLR0917 - hypothesis
         assert fmt == "naive new york" and "daylight-saving" in str(exc)
         return
     assert readings == [VixReading(c, t + step) for t, c in zip(stamps, closes, strict=False)]
+    utc_days = [t.date() for t in stamps[: len(closes)]]
+    assert vix_file_kind(path) == ("intraday" if len(set(utc_days)) < len(utc_days) else "daily")
 
 
 @pytest.mark.fuzz
