@@ -187,10 +187,12 @@ def load_vix_intraday(path: str | Path, *, tz: str | None = None) -> list[VixRea
     for column in ("close", "open", "high", "low"):
         _positive_finite(table, column)
     _count_inconsistent(table)
-    length = timedelta(minutes=minutes)
+    # Whole minutes (read_table checks it), so whole seconds: fromtimestamp is exact and ~2x
+    # faster than epoch + timedelta over a year of minutes.
+    ends = ((ts + minutes * _NS_PER_MINUTE) // 1_000_000_000).tolist()
     return [
-        VixReading(value=close, observed_at=_EPOCH + timedelta(microseconds=t // 1000) + length)
-        for t, close in zip(ts.tolist(), frame["close"].tolist(), strict=True)
+        VixReading(value=close, observed_at=datetime.fromtimestamp(end, UTC))
+        for end, close in zip(ends, frame["close"].tolist(), strict=True)
     ]
 
 
