@@ -170,6 +170,14 @@ class TestRangeSelection:
             )
         )
 
+    def test_a_range_given_as_dates_datetimes_or_text_is_the_same_calendar(self) -> None:
+        as_text = MarketCalendar.xnys("2024-01-01", "2024-12-31")
+        assert MarketCalendar.xnys(date(2024, 1, 1), date(2024, 12, 31)) is as_text  # cached
+        from_datetimes = MarketCalendar.xnys(
+            datetime(2024, 1, 1, 9, tzinfo=UTC), datetime(2024, 12, 31, 23, tzinfo=UTC)
+        )
+        assert from_datetimes is as_text
+
     def test_the_table_answers_only_for_the_range_asked(self) -> None:
         cal = MarketCalendar.xnys("2024-01-01", "2024-12-31")
         assert (cal.first_day, cal.last_day) == (date(2024, 1, 2), date(2024, 12, 31))
