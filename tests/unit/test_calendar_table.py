@@ -1,7 +1,8 @@
 """The compiled XNYS table equals exchange_calendars, stays fresh, and is used only where it holds.
 
 The freshness check needs a date to be fresh *on*; the tests take it from
-``MAXTRADER_CALENDAR_CHECKED_ON`` (CI passes today's date) and otherwise from ``CHECKED_ON``,
+``XNYS_TABLE_CHECKED_ON`` (CI passes today's date; not a ``MAXTRADER_*`` name, which the
+functions' environment reserves) and otherwise from ``CHECKED_ON``,
 the newest date this suite has been run on by hand, so no test reads the wall clock.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -34,7 +36,7 @@ CHECKED_ON = date(2026, 12, 1)
 
 
 def checked_on() -> date:
-    return date.fromisoformat(os.environ.get("MAXTRADER_CALENDAR_CHECKED_ON", str(CHECKED_ON)))
+    return date.fromisoformat(os.environ.get("XNYS_TABLE_CHECKED_ON", str(CHECKED_ON)))
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +100,18 @@ class TestShippedTable:
 
         assert compile_table() == compile_calendar.TABLE_PATH.read_text(encoding="utf-8")
 
+    def test_the_generator_writes_a_table_that_is_then_current(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        from maxtrader.data import compile_calendar
+
+        written = tmp_path / "xnys_sessions.py"
+        written.write_text("TABLE = None  # stale\n")
+        monkeypatch.setattr(compile_calendar, "TABLE_PATH", written)
+        assert main([]) == 0
+        assert "wrote" in capsys.readouterr().out
+        assert table_from_source(written.read_text()) == TABLE
+
 
 class TestStaleness:
     def test_a_closure_missing_from_the_table_is_reported_by_day(self) -> None:
@@ -155,6 +169,14 @@ class TestRangeSelection:
                 date(1988, 1, 1), date(1990, 12, 31)
             )
         )
+
+    def test_a_range_given_as_dates_datetimes_or_text_is_the_same_calendar(self) -> None:
+        as_text = MarketCalendar.xnys("2024-01-01", "2024-12-31")
+        assert MarketCalendar.xnys(date(2024, 1, 1), date(2024, 12, 31)) is as_text  # cached
+        from_datetimes = MarketCalendar.xnys(
+            datetime(2024, 1, 1, 9, tzinfo=UTC), datetime(2024, 12, 31, 23, tzinfo=UTC)
+        )
+        assert from_datetimes is as_text
 
     def test_the_table_answers_only_for_the_range_asked(self) -> None:
         cal = MarketCalendar.xnys("2024-01-01", "2024-12-31")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -69,8 +70,10 @@ class TestTheContract:
             env.stage = "production"  # type: ignore[misc]
 
     @pytest.mark.parametrize("name", ["staging", "production"])
-    def test_the_shipped_stages_round_trip_through_the_environment(self, name: str) -> None:
-        config = load_stage(name)
+    def test_the_shipped_stages_round_trip_through_the_environment(
+        self, name: str, config_dir: Path
+    ) -> None:
+        config = load_stage(name, config_dir)
         env = FunctionEnv.for_stage(config)
         assert parse_function_env(env.to_environ()) == env
         assert env.state_table == f"maxtrader-{name}-state"
@@ -192,6 +195,11 @@ class TestStageResourceNames:
 
 
 class TestLoadedOnce:
+    @pytest.fixture(autouse=True)
+    def only_this_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        for name in [n for n in os.environ if n.startswith("MAXTRADER_")]:
+            monkeypatch.delenv(name)
+
     def test_read_on_first_use_then_reused(self, monkeypatch: pytest.MonkeyPatch) -> None:
         for name, value in REQUIRED.items():
             monkeypatch.setenv(name, value)
@@ -208,8 +216,6 @@ class TestLoadedOnce:
     def test_a_bad_environment_fails_every_time_not_once(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        for name in REQUIRED:
-            monkeypatch.delenv(name, raising=False)
         function_env.cache_clear()
         for _ in range(2):
             with pytest.raises(ConfigError, match="MAXTRADER_STAGE: missing"):

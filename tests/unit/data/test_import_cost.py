@@ -15,6 +15,10 @@ import pytest
         "import maxtrader.data",
         "from maxtrader.data import parse_minute_aggregates, MinuteAggregate",
         "from maxtrader.data import load_vix_daily",
+        "from maxtrader.data import load_vix_intraday, vix_file_kind",
+        # a handler's cold start: its environment and configuration
+        "from maxtrader.function_env import parse_function_env",
+        "from maxtrader.config import load_config; load_config(stage='production')",
     ],
 )
 def test_no_pandas_until_a_bar_file_is_loaded(statement: str) -> None:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from maxtrader.data import load_bars
 from maxtrader.domain.errors import DataError
 from maxtrader.domain.models import Bar
+from tests.unit.data.fuzzing import CSV_CELLS, FILE_BYTES
 
 HEADER = "timestamp,open,high,low,close,volume,vwap"
 GOOD = [
@@ -122,20 +123,12 @@ def test_missing_binary_and_corrupt_parquet_files(tmp_path: Path) -> None:
 
 # --- fuzzing the CSV boundary ---------------------------------------------------------------
 
-_CELLS = st.one_of(
-    st.text(max_size=12),
-    st.sampled_from(["", "nan", "inf", "-1", "0", "1e308", "1.64E+12", "2024-06-03", "NaT",
-                     "2024-06-03T13:30:00Z", "13:30", "\"", "'", ",", "\r", "\x00"]),
-    st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.integers(-(2**70), 2**70).map(str),
-)  # fmt: skip
-
 
 @pytest.mark.fuzz
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(row=st.integers(0, 2), column=st.integers(0, 6), cell=_CELLS)
+@given(row=st.integers(0, 2), column=st.integers(0, 6), cell=CSV_CELLS)
 def test_a_fuzzed_cell_loads_or_is_a_named_data_error(
     tmp_path: Path, row: int, column: int, cell: str
 ) -> None:
@@ -150,7 +143,7 @@ def test_a_fuzzed_cell_loads_or_is_a_named_data_error(
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(data=st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+@given(data=FILE_BYTES)
 def test_arbitrary_bytes_load_or_are_a_data_error(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "SPY_1m.csv"
     path.write_bytes(data)

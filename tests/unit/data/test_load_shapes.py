@@ -247,3 +247,23 @@ def test_write_bars_round_trip_keeps_minutes_for_a_single_bar(tmp_path: Path) ->
         write_bars(one, tmp_path / "one.txt")
     with pytest.raises(DataError, match="no such directory"):
         write_bars(one, tmp_path / "absent" / "one.csv")
+
+
+def test_a_stamp_split_into_date_and_time_columns_is_read_as_one(tmp_path: Path) -> None:
+    """NinjaTrader, Sierra Chart and Kibot exports: Date and Time apart, local wall-clock time."""
+    rows = [f"06/03/2024,09:3{i},{r.split(',', 1)[1]}" for i, r in enumerate(ROWS_UTC)]
+    path = _csv(tmp_path, "Date,Time,Open,High,Low,Close,Volume\n" + "\n".join(rows) + "\n")
+    loaded = load_bars(path, tz="America/New_York")
+    assert loaded.only() == _reference()
+    assert loaded.report.time_column == "date+time"
+    assert not any("disagrees" in w or "cross-checked" in w for w in loaded.warnings)
+    with pytest.raises(DataError, match=r"column 'date\+time' holds naive timestamps"):
+        load_bars(path)
+
+
+def test_date_and_time_columns_beside_a_full_timestamp_are_left_alone(tmp_path: Path) -> None:
+    rows = [f"{r.split(',', 1)[0]},06/03/2024,09:3{i},{r.split(',', 1)[1]}" for i, r in
+            enumerate(ROWS_UTC)]  # fmt: skip
+    text = "timestamp,date,time,open,high,low,close,volume\n" + "\n".join(rows) + "\n"
+    loaded = load_bars(_csv(tmp_path, text))
+    assert loaded.only() == _reference() and loaded.report.time_column == "timestamp"

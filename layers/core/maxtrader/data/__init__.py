@@ -1,9 +1,9 @@
-"""Market data: bar files, daily VIX, the vendor's push messages.
+"""Market data: bar files, daily and intraday VIX, the vendor's push messages.
 
 Importing this package is cheap: pandas is imported only when a bar file is loaded or written.
 
     load_bars(path, *, symbol=None, tz=None, calendar=None, rth_only=True, minutes=None,
-              time_column=None) -> LoadedBars
+              time_column=None, index=False) -> LoadedBars
         LoadedBars.bars: dict[symbol, list[Bar]]   sorted, de-duplicated, regular hours
         LoadedBars.report: LoadReport              rows, minutes, time_column, duplicates_dropped,
                                                    conflicts_dropped, outside_rth_dropped,
@@ -14,6 +14,8 @@ Importing this package is cheap: pandas is imported only when a bar file is load
     write_bars(bars, path) -> int                  CSV / CSV.gz / parquet that load_bars reads back
     load_vix_daily(path) -> dict[date, float]      CBOE VIX_History.csv (or a fetched I:VIX file)
     vix_closes_from_bars(bars) -> dict[date, float]
+    load_vix_intraday(path, *, tz=None) -> list[VixReading]   1-/5-minute index bars (no volume)
+    vix_file_kind(path) -> "daily" | "intraday"    which VIX loader reads a file
     MinuteAggregate / parse_minute_aggregates(payload) -> list[MinuteAggregate]; .to_bar()
 
 Every failure is a ``maxtrader.domain.errors.DataError`` naming the file, the row and the column.
@@ -30,7 +32,12 @@ if TYPE_CHECKING:
     from maxtrader.data.export import write_bars
     from maxtrader.data.gaps import GapReport
     from maxtrader.data.push import MinuteAggregate, parse_minute_aggregates
-    from maxtrader.data.vix import load_vix_daily, vix_closes_from_bars
+    from maxtrader.data.vix import (
+        load_vix_daily,
+        load_vix_intraday,
+        vix_closes_from_bars,
+        vix_file_kind,
+    )
 
 __all__ = [
     "GapReport",
@@ -39,8 +46,10 @@ __all__ = [
     "MinuteAggregate",
     "load_bars",
     "load_vix_daily",
+    "load_vix_intraday",
     "parse_minute_aggregates",
     "vix_closes_from_bars",
+    "vix_file_kind",
     "write_bars",
 ]
 
@@ -53,6 +62,8 @@ _LAZY = {
     "parse_minute_aggregates": "maxtrader.data.push",
     "load_vix_daily": "maxtrader.data.vix",
     "vix_closes_from_bars": "maxtrader.data.vix",
+    "load_vix_intraday": "maxtrader.data.vix",
+    "vix_file_kind": "maxtrader.data.vix",
     "write_bars": "maxtrader.data.export",
 }
 

@@ -1,7 +1,7 @@
 """Loading bar files into validated, per-symbol, regular-hours ``Bar`` lists.
 
     load_bars(path, *, symbol=None, tz=None, calendar=None, rth_only=True,
-              minutes=None, time_column=None) -> LoadedBars
+              minutes=None, time_column=None, index=False) -> LoadedBars
 
 - ``tz`` is required when the timestamps are naive wall-clock times (e.g. "US/Pacific");
   timestamps with an offset or epoch numbers are read as they are.
@@ -13,6 +13,9 @@
 - Every value is checked (finite, positive prices, low <= open/close <= high, volume >= 0);
   the first bad row raises ``DataError`` naming the file, the row and the column.
 - ``minutes`` (bar length) is inferred from the spacing of the bars unless given.
+- A file without a volume column loads with volume 0 and a warning (an equity file should carry
+  one: VWAP needs it); ``index=True`` (VIX, SPX: computed values, never traded) expects none and
+  does not warn. Every other rule holds for index bars too.
 
 The result carries a gap report per symbol (missing sessions, missing bars in the sessions
 present) and the warnings. They are returned, not logged: the caller decides where they go
@@ -83,9 +86,10 @@ def load_bars(
     rth_only: bool = True,
     minutes: int | None = None,
     time_column: str | None = None,
+    index: bool = False,
 ) -> LoadedBars:
     source = Path(path)
-    table = read_table(source, tz=tz, time_column=time_column, symbol=symbol)
+    table = read_table(source, tz=tz, time_column=time_column, symbol=symbol, index=index)
     warnings = list(table.warnings)
     _absorb_rounding_noise(table, warnings)
     _validate(table)

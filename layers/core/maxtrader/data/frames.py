@@ -66,10 +66,19 @@ def symbol_from_name(path: Path) -> str:
 
 
 def read_table(
-    path: Path, *, tz: str | None = None, time_column: str | None = None, symbol: str | None = None
+    path: Path,
+    *,
+    tz: str | None = None,
+    time_column: str | None = None,
+    symbol: str | None = None,
+    index: bool = False,
 ) -> Table:
+    """``index``: the file holds index values (VIX, SPX), computed, not traded, so it has no
+    volume column by nature: volume is 0 without the warning an equity file gets."""
     raw = _read_raw(path)
     names = _column_map(path, raw)
+    if time_column is None:
+        _join_date_and_time(raw, names)
     time_col = _pick_time_column(path, raw, names, tz, time_column)
     table = Table(path=path, frame=pd.DataFrame(), time_column=time_col, time_kind="")
     ts, kind = _parse_times(table, raw[names[time_col]], time_col, tz)
@@ -85,7 +94,7 @@ def read_table(
             if column in ("open", "high", "low", "close"):
                 raise DataError(f"{path}: no '{column}' column (columns are {', '.join(names)})")
             out[column] = 0.0 if column == "volume" else np.nan
-            if column == "volume":
+            if column == "volume" and not index:
                 table.warnings.append(f"{path}: no volume column; volume set to 0")
             continue
         out[column] = _numbers(table, raw[names[found]], found, optional=column == "vwap")
@@ -166,6 +175,30 @@ def _classify(series: pd.Series) -> str:
     return "aware" if aware.iloc[0] else "naive"
 
 
+# Charting tools and some vendors (NinjaTrader, Sierra Chart, Kibot) split the stamp in two:
+# a Date column of plain dates and a Time column of clock times. They are read as one.
+JOINED_TIME = "date+time"
+_CLOCK = r"^\d{1,2}:\d{2}(?::\d{2})?$"
+
+
+def _join_date_and_time(raw: pd.DataFrame, names: dict[str, str]) -> None:
+    if "date" not in names or "time" not in names:
+        return
+    if any(c in names for c in TIME_COLUMNS if c not in ("date", "time")):
+        return  # a full timestamp is there: the split columns are only a view of it
+    dates, times = raw[names["date"]], raw[names["time"]]
+    if not (pd.api.types.is_string_dtype(dates) and pd.api.types.is_string_dtype(times)):
+        return
+    date_text, time_text = dates.astype(str).str.strip(), times.astype(str).str.strip()
+    present = dates.notna() & times.notna()
+    if not present.any() or date_text[present].str.contains(":").any():
+        return
+    if not time_text[present].str.match(_CLOCK).iloc[0]:
+        return  # (decided on the first row, as _classify does: a bad later row is named)
+    raw[JOINED_TIME] = (date_text + " " + time_text).where(present)
+    names[JOINED_TIME] = JOINED_TIME
+
+
 def _pick_time_column(
     path: Path, raw: pd.DataFrame, names: dict[str, str], tz: str | None, wanted: str | None
 ) -> str:
@@ -173,6 +206,8 @@ def _pick_time_column(
         if wanted.lower() not in names:
             raise DataError(f"{path}: no column '{wanted}' (columns are {', '.join(names)})")
         return wanted.lower()
+    if JOINED_TIME in names:
+        return JOINED_TIME
     candidates = [c for c in TIME_COLUMNS if c in names]
     if not candidates:
         raise DataError(
@@ -320,6 +355,8 @@ def _cross_check(
     table: Table, raw: pd.DataFrame, names: dict[str, str], used: Any, tz: str | None
 ) -> None:
     """Some files carry the time twice (local text and epoch); say when they disagree."""
+    if table.time_column == JOINED_TIME:
+        return  # its parts are the only other time columns
     for other in TIME_COLUMNS:
         if other not in names or other == table.time_column:
             continue

@@ -133,6 +133,8 @@ class MarketCalendar:
 
 
 def _as_date(value: date | str) -> date:
+    if isinstance(value, datetime):  # a date too, but not comparable with one
+        return value.date()
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
