@@ -74,3 +74,7 @@ class InvalidInputError(MaxTraderError, ValueError):
 
     A ``ValueError`` too, so code written against the plain builtin keeps working.
     """
+
+
+class AlertDeliveryError(MaxTraderError):
+    """An alert could not be handed to the notification service; it is not recorded as sent."""
