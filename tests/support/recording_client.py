@@ -1,8 +1,9 @@
 """A boto3 client wrapper that records what DynamoDB answered and fails a chosen later call.
 
-``RecordingClient.responses[op]`` lists the answers per operation (so a test can sum the
-``ScannedCount`` or ``ConsumedCapacity`` a read cost); ``fail_call(op, n, error)`` makes the n-th
-call (1-based, from now) of ``op`` raise before it reaches the server.
+``RecordingClient.requests[op]`` / ``responses[op]`` list the arguments and the answers per
+operation (so a test can sum the ``ScannedCount`` a read cost, or read what was published);
+``fail_call(op, n, error)`` makes the n-th call (1-based, from now) of ``op`` raise before it
+reaches the server.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 class RecordingClient:
     def __init__(self, client: Any) -> None:
         self._client = client
+        self.requests: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.responses: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._failures: dict[str, dict[int, Exception]] = defaultdict(dict)
         self._counts: dict[str, int] = defaultdict(int)
@@ -28,6 +30,7 @@ class RecordingClient:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             self._counts[name] += 1
+            self.requests[name].append(kwargs)
             error = self._failures[name].pop(self._counts[name], None)
             if error is not None:
                 raise error
