@@ -58,16 +58,14 @@ def test_the_cooldown_runs_from_the_last_send_not_the_last_attempt() -> None:
 
 
 @pytest.mark.parametrize(
-    "fields",
-    [
-        {"subject": " ", "line": "x"},
-        {"subject": "x", "line": ""},
-        {"subject": "x", "line": "y", "dedup_key": "k" * (MAX_ALERT_KEY_BYTES + 1)},
-    ],
+    ("subject", "line", "dedup_key"),
+    [(" ", "x", ""), ("x", "", ""), ("x", "y", "k" * (MAX_ALERT_KEY_BYTES + 1))],
 )
-def test_an_alert_without_text_or_with_an_overlong_key_is_refused(fields: dict[str, str]) -> None:
+def test_an_alert_without_text_or_with_an_overlong_key_is_refused(
+    subject: str, line: str, dedup_key: str
+) -> None:
     with pytest.raises(InvalidInputError):
-        Alert(**fields)
+        Alert(subject=subject, line=line, dedup_key=dedup_key)
 
 
 def test_a_negative_cooldown_is_refused() -> None:
