@@ -50,7 +50,9 @@ def clock() -> FixedClock:
 class Container:
     """One Lambda container's alerts: its own clients (recorded), the shared clock."""
 
-    def __init__(self, topic: AlertTopic, table: str, clock: FixedClock) -> None:
+    def __init__(
+        self, topic: AlertTopic, table: str, clock: FixedClock, cooldown: timedelta = COOLDOWN
+    ) -> None:
         self.sns = RecordingClient(boto3.client("sns", config=CLIENT_CONFIG))
         self.dynamodb = RecordingClient(boto3.client("dynamodb", config=CLIENT_CONFIG))
         self.alerts = SnsAlerts(
@@ -59,7 +61,7 @@ class Container:
             self.dynamodb,  # type: ignore[arg-type]
             table,
             clock=clock,
-            cooldown=Cooldown(COOLDOWN),
+            cooldown=Cooldown(cooldown),
             prefix="MaxTrader staging",
         )
 
@@ -219,14 +221,6 @@ def test_a_send_whose_claim_is_not_marked_still_counts_as_sent(
 def test_a_zero_cooldown_sends_every_alert(
     topic: AlertTopic, state_table: str, clock: FixedClock
 ) -> None:
-    c = Container(topic, state_table, clock)
-    c.alerts = SnsAlerts(
-        c.sns,  # type: ignore[arg-type]
-        topic.topic_arn,
-        c.dynamodb,  # type: ignore[arg-type]
-        state_table,
-        clock=clock,
-        cooldown=Cooldown(timedelta(0)),
-    )
+    c = Container(topic, state_table, clock, cooldown=timedelta(0))
     assert all(c.alerts.publish(KILL) for _ in range(3))
     assert len(topic.delivered()) == 3

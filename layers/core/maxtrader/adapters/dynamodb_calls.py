@@ -10,10 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from maxtrader.adapters.dynamodb_store import CLIENT_CONFIG
 from maxtrader.domain.errors import StateUnavailableError
 from maxtrader.domain.safety.state import StateConflictError
+
+
+def new_client(service: str, region: str | None = None) -> Any:
+    """A client of ``service`` that fails fast like the state store's (one retry, short
+    timeouts); AWS_ENDPOINT_URL, if set, points it at an emulator."""
+    return boto3.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
 
 
 class ConditionFailed(StateConflictError):

@@ -20,13 +20,15 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import boto3
-
 from maxtrader import state_schema as schema
 from maxtrader.adapters import dynamodb_session_items as items
-from maxtrader.adapters.dynamodb_calls import ConditionFailed, TransactionCancelled, call
+from maxtrader.adapters.dynamodb_calls import (
+    ConditionFailed,
+    TransactionCancelled,
+    call,
+    new_client,
+)
 from maxtrader.adapters.dynamodb_items import Item, ItemShapeError, key, s, ts_value
-from maxtrader.adapters.dynamodb_store import CLIENT_CONFIG
 from maxtrader.adapters.session_input import require_range, unique_minute_bars
 from maxtrader.domain.errors import StateUnavailableError
 from maxtrader.domain.models import Bar
@@ -58,9 +60,7 @@ class DynamoDBSessionStore:
 
     @classmethod
     def create(cls, table_name: str, *, region: str | None = None) -> DynamoDBSessionStore:
-        """A store on a new client (AWS_ENDPOINT_URL, if set, points it at an emulator)."""
-        client = boto3.client("dynamodb", region_name=region, config=CLIENT_CONFIG)
-        return cls(client, table_name)
+        return cls(new_client("dynamodb", region), table_name)
 
     def _get(self, k: schema.Key) -> Item | None:
         response = call(

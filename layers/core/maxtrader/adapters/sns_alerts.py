@@ -21,15 +21,13 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from maxtrader import state_schema as schema
 from maxtrader.adapters import alert_messages
 from maxtrader.adapters.alert_cooldown import Cooldown
-from maxtrader.adapters.dynamodb_calls import ConditionFailed, call
+from maxtrader.adapters.dynamodb_calls import ConditionFailed, call, new_client
 from maxtrader.adapters.dynamodb_items import key, micros, n, s
-from maxtrader.adapters.dynamodb_store import CLIENT_CONFIG
 from maxtrader.domain.clock import Clock
 from maxtrader.domain.errors import AlertDeliveryError, StateUnavailableError
 from maxtrader.domain.ports import Alert
@@ -39,7 +37,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
 log = logging.getLogger(__name__)
-CLAIM_LEASE = timedelta(seconds=60)  # longer than a publish can take with CLIENT_CONFIG
+CLAIM_LEASE = timedelta(seconds=60)  # longer than a publish can take (2 tries, 3 s timeouts)
 _SENDING, _SENT = "sending", "sent"
 
 
@@ -77,9 +75,9 @@ class SnsAlerts:
     ) -> SnsAlerts:
         """Alerts on new clients (AWS_ENDPOINT_URL, if set, points them at an emulator)."""
         return cls(
-            boto3.client("sns", region_name=region, config=CLIENT_CONFIG),
+            new_client("sns", region),
             topic_arn,
-            boto3.client("dynamodb", region_name=region, config=CLIENT_CONFIG),
+            new_client("dynamodb", region),
             table_name,
             clock=clock,
             cooldown=cooldown,
