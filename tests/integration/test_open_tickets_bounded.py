@@ -21,7 +21,9 @@ from maxtrader import state_schema as schema
 from maxtrader.adapters.dynamodb_items import key
 from maxtrader.adapters.dynamodb_store import CLIENT_CONFIG, DynamoDBStateStore
 from maxtrader.adapters.dynamodb_ticket_index import ticket_record
+from maxtrader.adapters.memory_store import InMemoryStateStore
 from maxtrader.domain.clock import FixedClock
+from maxtrader.domain.ports import StateStore
 from maxtrader.domain.safety.engine import SafetyEngine
 from maxtrader.domain.safety.state import Ticket, TicketStatus
 from tests.support.recording_client import RecordingClient
@@ -101,9 +103,19 @@ def test_open_tickets_reads_one_item_among_ten_thousand_closed(
     assert request["IndexName"] == schema.OPEN_TICKETS_INDEX
 
 
+@pytest.fixture(params=["memory", "dynamodb"])
+def any_store(request: pytest.FixtureRequest) -> StateStore:
+    if request.param == "memory":
+        return InMemoryStateStore()
+    found: StateStore = request.getfixturevalue("store")
+    return found
+
+
 def test_every_transition_moves_the_ticket_in_or_out_of_the_open_set(
-    store: DynamoDBStateStore, engine: SafetyEngine, clock: FixedClock
+    any_store: StateStore, clock: FixedClock
 ) -> None:
+    store, engine = any_store, make_engine(any_store, clock)
+
     def open_ids() -> list[str]:
         return [t.client_order_id for t in store.open_tickets()]
 
@@ -118,6 +130,7 @@ def test_every_transition_moves_the_ticket_in_or_out_of_the_open_set(
     engine.release(released.client_order_id, "rejected")
     assert open_ids() == [filled.client_order_id]
     assert store.open_tickets()[0].status is TicketStatus.OPEN
+    assert store.open_tickets() == [store.ticket(filled.client_order_id)]  # the same item
 
     engine.on_fill(fill_of(exit_of(filled), clock, price=505.0))
     assert open_ids() == []

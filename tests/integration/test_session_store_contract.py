@@ -179,6 +179,24 @@ def test_of_concurrent_equal_timestamp_saves_exactly_one_wins(backend: Backend) 
         assert stored == strategy_state(r, f'{{"writer": {won.index(True)}}}')
 
 
+@pytest.mark.concurrency
+def test_racing_writers_of_the_same_bars_store_each_bar_once(backend: Backend) -> None:
+    """The relay and the REST poll (and retries) deliver the same bars at once."""
+    threads = 6
+    stores = [backend.connect() for _ in range(threads)]
+    barrier = threading.Barrier(threads)
+
+    def put(k: int) -> tuple[Bar, ...]:
+        batch = [minute_bar(i) for i in range(k % 3, 12)]  # overlapping, not equal, batches
+        barrier.wait(timeout=30)
+        return stores[k].put_bars(batch, expires_at=EXPIRES).stored
+
+    with ThreadPoolExecutor(threads) as pool:
+        stored = [bar for result in pool.map(put, range(threads)) for bar in result]
+    assert sorted(b.ts for b in stored) == [minute(i) for i in range(12)]
+    assert backend.store.bars("SPY", minute(0), minute(12)) == [minute_bar(i) for i in range(12)]
+
+
 # --- regime -------------------------------------------------------------------------------------
 def test_the_regime_is_kept_per_trading_day(store: SessionStore) -> None:
     assert store.regime(DAY) is None
