@@ -15,11 +15,12 @@ backtester import them from here. Every error a port raises is a domain error
   subclasses say whether a request may have reached the broker.
 - ``MarketData``: minute bars and the latest VIX. ``DataError`` when the vendor cannot answer.
 - ``Alerts``: a message to the operators, deduplicated over the alert cooldown.
+  ``AlertDeliveryError`` when it could not be sent (then it is not recorded as sent).
 - ``Clock``: the only source of "now".
 
-Implementations: ``adapters/memory_store.py`` and ``adapters/dynamodb_store.py`` (state), the
-session-store, broker, market-data and alert adapters beside them, and the backtester's
-simulated broker.
+Implementations: ``adapters/memory_store.py`` and ``adapters/dynamodb_store.py`` (state),
+``adapters/{memory,dynamodb}_session_store.py``, ``adapters/{memory_alerts,sns_alerts}.py``, the
+broker and market-data adapters beside them, and the backtester's simulated broker.
 """
 
 from __future__ import annotations
