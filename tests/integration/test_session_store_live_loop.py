@@ -8,7 +8,6 @@ are exactly those of an in-memory loop over the same bars.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,42 +16,16 @@ import pytest
 
 from maxtrader.adapters.dynamodb_session_store import DynamoDBSessionStore
 from maxtrader.adapters.dynamodb_store import CLIENT_CONFIG
-from maxtrader.config.strategies import HighVol, StrategiesConfig
-from maxtrader.domain.calendar import MarketCalendar, Session
-from maxtrader.domain.clock import NEW_YORK
+from maxtrader.domain.calendar import Session
 from maxtrader.domain.models import Bar, Signal
 from maxtrader.domain.ports import StoredStrategyState
 from maxtrader.domain.strategies.base import Strategy
-from maxtrader.domain.strategies.routing import strategy_named
-from tests.conftest import SHARED_DATA
+from tests.unit.strategies import test_real_data as real
 
 pytestmark = pytest.mark.slow
-CAL = MarketCalendar.xnys("2024-01-01", "2025-12-31")
+# The real-data strategy tests' strategies and SPY sessions (April to July 2024), reused.
+CAL, make, spy_days = real.CAL, real.make, real.spy_days
 VARIANTS = ["wave_renko", "vwap_reversion", "smart_money_loose"]
-
-
-def make(name: str) -> Strategy[Any]:
-    if name == "smart_money_loose":  # the defaults rarely fire; same code, looser limits
-        loose = HighVol(displacement_atr=1.0, min_rr=1.0, trigger_window_bars=3)
-        return strategy_named("smart_money", StrategiesConfig(high_vol=loose))
-    return strategy_named(name, StrategiesConfig())
-
-
-@pytest.fixture(scope="module")
-def spy_days() -> dict[date, list[Bar]]:
-    from maxtrader.data import load_bars
-
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not beside this checkout")
-    loaded = load_bars(
-        SHARED_DATA / "dawsh2_ADMF-PC" / "SPY_1m.parquet", symbol="SPY", calendar=CAL
-    )
-    by_day: dict[date, list[Bar]] = defaultdict(list)
-    for bar in loaded.bars["SPY"]:
-        day = bar.ts.astimezone(NEW_YORK).date()
-        if date(2024, 4, 1) <= day <= date(2024, 5, 31):
-            by_day[day].append(bar)
-    return dict(by_day)
 
 
 def started(strategy: Strategy[Any], days: dict[date, list[Bar]], day: date) -> tuple[Any, Session]:

@@ -98,17 +98,6 @@ def test_an_alert_reaches_the_topic_with_its_subject_and_details(
     assert int(claim[schema.TTL_ATTRIBUTE]["N"]) > (clock.now() + COOLDOWN).timestamp()
 
 
-def test_the_same_key_alerts_once_per_cooldown(
-    container: Container, topic: AlertTopic, clock: FixedClock
-) -> None:
-    assert container.alerts.publish(KILL)
-    clock.advance(COOLDOWN - timedelta(seconds=1))
-    assert container.alerts.publish(KILL) is False
-    clock.advance(timedelta(seconds=1))
-    assert container.alerts.publish(KILL) is True
-    assert len(topic.delivered()) == 2
-
-
 def test_another_container_respects_the_cooldown_through_the_table(
     topic: AlertTopic, state_table: str, clock: FixedClock
 ) -> None:
@@ -120,20 +109,6 @@ def test_another_container_respects_the_cooldown_through_the_table(
     clock.advance(COOLDOWN)
     assert second.alerts.publish(KILL) is True
     assert len(topic.delivered()) == 2
-
-
-def test_different_keys_do_not_hold_each_other_back(
-    container: Container, topic: AlertTopic
-) -> None:
-    assert container.alerts.publish(KILL)
-    assert container.alerts.publish(Alert(subject="Drawdown breaker tripped", line="3.1 %"))
-    assert (
-        container.alerts.publish(Alert(subject="Drawdown breaker tripped", line="3.4 %")) is False
-    )
-    assert [e["Subject"] for e in topic.delivered()] == [
-        "[MaxTrader staging] Kill switch engaged",
-        "[MaxTrader staging] Drawdown breaker tripped",
-    ]
 
 
 @pytest.mark.concurrency
@@ -216,11 +191,3 @@ def test_a_send_whose_claim_is_not_marked_still_counts_as_sent(
     assert first.alerts.publish(KILL) is False
     assert second.alerts.publish(KILL) is False  # the lease still holds the key
     assert len(topic.delivered()) == 1
-
-
-def test_a_zero_cooldown_sends_every_alert(
-    topic: AlertTopic, state_table: str, clock: FixedClock
-) -> None:
-    c = Container(topic, state_table, clock, cooldown=timedelta(0))
-    assert all(c.alerts.publish(KILL) for _ in range(3))
-    assert len(topic.delivered()) == 3

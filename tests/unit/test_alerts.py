@@ -46,17 +46,6 @@ def test_the_in_memory_adapter_sends_once_per_cooldown_and_records_it() -> None:
     assert len(alerts.suppressed) == 1
 
 
-def test_the_cooldown_runs_from_the_last_send_not_the_last_attempt() -> None:
-    clock = FixedClock(NOW)
-    alerts = InMemoryAlerts(clock, Cooldown(timedelta(minutes=10)))
-    a = Alert(subject="Stale data", line="SPY 6 min old")
-    sent = []
-    for _ in range(25):  # every minute for 25 minutes: sent at 0, 10 and 20
-        sent.append(alerts.publish(a))
-        clock.advance(60)
-    assert [i for i, ok in enumerate(sent) if ok] == [0, 10, 20]
-
-
 @pytest.mark.parametrize(
     ("subject", "line", "dedup_key"),
     [(" ", "x", ""), ("x", "", ""), ("x", "y", "k" * (MAX_ALERT_KEY_BYTES + 1))],
