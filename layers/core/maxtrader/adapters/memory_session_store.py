@@ -2,7 +2,7 @@
 
 One lock makes every operation atomic; the conditional state save compares ``last_bar_ts``
 exactly as the DynamoDB condition does, so a replay drops the stale deliveries live would drop.
-Expiry times are kept but not enforced (nothing here outlives a process).
+Expiry times are not kept: nothing here outlives its process.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ class InMemorySessionStore:
         self._regimes: dict[date, RegimeState] = {}
         self._bars: dict[str, dict[datetime, Bar]] = defaultdict(dict)
         self._bar_starts: dict[str, list[datetime]] = defaultdict(list)  # sorted, per symbol
-        self.expiries: dict[tuple[str, datetime], datetime] = {}
 
     def strategy_state(self, strategy: str, symbol: str) -> StoredStrategyState | None:
         with self._lock:
@@ -59,7 +58,6 @@ class InMemorySessionStore:
                     continue
                 held[bar.ts] = bar
                 bisect.insort(self._bar_starts[bar.symbol], bar.ts)
-                self.expiries[(bar.symbol, bar.ts)] = expires_at
                 stored.append(bar)
         return BarWriteResult(stored=tuple(stored), duplicates=repeats + len(unique) - len(stored))
 
