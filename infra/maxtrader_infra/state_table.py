@@ -32,4 +32,12 @@ class StateTable(Construct):
             # Trading history must survive a stack deletion in production.
             removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
         )
+        # Sparse and strongly consistent: open_tickets reads only the tickets holding a slot
+        # (adapters/dynamodb_ticket_index.py explains why not a GSI). An LSI exists only from the
+        # table's creation: adding it to a deployed table replaces the table.
+        self.table.add_local_secondary_index(
+            index_name=state_schema.OPEN_TICKETS_INDEX,
+            sort_key=dynamodb.Attribute(name=state_schema.OPEN_TICKET_ATTRIBUTE, type=key_type),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
         self.table.node.default_child.override_logical_id(state_schema.TABLE_LOGICAL_ID)  # type: ignore[union-attr]

@@ -26,6 +26,7 @@ from maxtrader import state_schema as schema
 from maxtrader.adapters import dynamodb_items as items
 from maxtrader.adapters.dynamodb_items import Item, ItemShapeError, key, n, s, ts_value
 from maxtrader.adapters.dynamodb_reservation import GUARD_NAMES, guard_ops
+from maxtrader.adapters.dynamodb_ticket_index import ticket_record
 from maxtrader.domain.clock import trading_date
 from maxtrader.domain.errors import StateUnavailableError
 from maxtrader.domain.models import AuditRecord
@@ -42,7 +43,6 @@ from maxtrader.domain.safety.state import (
     SwitchName,
     SwitchState,
     Ticket,
-    TicketStatus,
 )
 
 if TYPE_CHECKING:
@@ -244,13 +244,8 @@ class DynamoDBStateStore:
         return result
 
     def open_tickets(self) -> list[Ticket]:
-        holding = [st for st in TicketStatus if st.holds_slot]
-        found = self._query(
-            schema.TICKET_PK,
-            FilterExpression="#st IN (" + ", ".join(f":s{i}" for i in range(len(holding))) + ")",
-            ExpressionAttributeNames={"#st": "status"},
-            ExpressionAttributeValues={f":s{i}": s(st.value) for i, st in enumerate(holding)},
-        )
+        # The sparse LSI holds only tickets with a slot: the cost is theirs, not the history's.
+        found = self._query(schema.TICKET_PK, IndexName=schema.OPEN_TICKETS_INDEX)
         result: list[Ticket] = self._decode(lambda: [items.ticket(i) for i in found])
         return result
 
@@ -291,7 +286,7 @@ class DynamoDBStateStore:
         ops.append(
             self._put(
                 schema.ticket_key(r.ticket.client_order_id),
-                items.ticket_item(r.ticket),
+                ticket_record(r.ticket),
                 "attribute_not_exists(pk)",
             )
         )
@@ -323,13 +318,9 @@ class DynamoDBStateStore:
         self._transact(ops + self._audit_puts(audit))
 
     def _ticket_put(self, ticket: Ticket, expected_version: int) -> Any:
-        item = items.ticket_item(ticket)
-        if not ticket.status.holds_slot:
-            when = ticket.closed_at or ticket.reserved_at
-            item[schema.TTL_ATTRIBUTE] = items.ttl(when, schema.CLOSED_TICKET_TTL_DAYS)
         return self._put(
             schema.ticket_key(ticket.client_order_id),
-            item,
+            ticket_record(ticket),
             "version = :v",
             **{":v": n(expected_version)},
         )

@@ -72,6 +72,10 @@ class DataError(MaxTraderError):
     """Market data could not be loaded or parsed."""
 
 
+class AlertDeliveryError(MaxTraderError):
+    """An alert could not be handed to the notification service; it is not recorded as sent."""
+
+
 class InvalidInputError(MaxTraderError, ValueError):
     """A caller handed the core a value it cannot act on (a naive time, a foreign bar, ...).
 

@@ -15,11 +15,12 @@ backtester import them from here. Every error a port raises is a domain error
   subclasses say whether a request may have reached the broker.
 - ``MarketData``: minute bars and the latest VIX. ``DataError`` when the vendor cannot answer.
 - ``Alerts``: a message to the operators, deduplicated over the alert cooldown.
+  ``AlertDeliveryError`` when it could not be sent (then it is not recorded as sent).
 - ``Clock``: the only source of "now".
 
-Implementations: ``adapters/memory_store.py`` and ``adapters/dynamodb_store.py`` (state), the
-session-store, broker, market-data and alert adapters beside them, and the backtester's
-simulated broker.
+Implementations: ``adapters/memory_store.py`` and ``adapters/dynamodb_store.py`` (state),
+``adapters/{memory,dynamodb}_session_store.py``, ``adapters/{memory_alerts,sns_alerts}.py``, the
+broker and market-data adapters beside them, and the backtester's simulated broker.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from maxtrader.domain.broker import (
     OrderRequest,
 )
 from maxtrader.domain.clock import Clock
+from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import AuditRecord, Bar
 from maxtrader.domain.regime import RegimeState
 from maxtrader.domain.safety.state import (
@@ -55,6 +57,8 @@ from maxtrader.domain.safety.state import (
 )
 
 __all__ = [
+    "MAX_ALERT_KEY_BYTES",
+    "MAX_STRATEGY_STATE_BYTES",
     "Alert",
     "Alerts",
     "BarWriteResult",
@@ -150,14 +154,43 @@ class StateStore(Protocol):
 # --- the bar path's persisted state -------------------------------------------------------------
 
 
+# A DynamoDB item holds at most 400 KB (names and values, UTF-8): the payload's bound leaves
+# room for the keys and the other attributes, and both adapters refuse a larger one alike.
+MAX_STRATEGY_STATE_BYTES = 400_000
+_MAX_NAME_CHARS = 200
+
+
 @dataclass(frozen=True, slots=True)
 class StoredStrategyState:
-    """A strategy's serialized state for one symbol, as of the last bar it stepped."""
+    """A strategy's serialized state for one symbol, as of the last bar it stepped.
+
+    Refuses (``InvalidInputError``) an empty or overlong name, a naive time and a payload over
+    ``MAX_STRATEGY_STATE_BYTES`` UTF-8 bytes: such a state could not be stored anywhere.
+    """
 
     strategy: str
     symbol: str
     last_bar_ts: datetime  # the start of the last bar stepped (the save condition's key)
     payload: str  # the strategy's own JSON (``Strategy.load_state`` reads it back)
+
+    def __post_init__(self) -> None:
+        for name in ("strategy", "symbol"):
+            value = getattr(self, name)
+            if not value or len(value) > _MAX_NAME_CHARS:
+                raise InvalidInputError(
+                    f"strategy state: {name} {value!r} must hold 1 to {_MAX_NAME_CHARS} characters"
+                )
+        if self.last_bar_ts.tzinfo is None or self.last_bar_ts.utcoffset() is None:
+            raise InvalidInputError(
+                f"strategy state {self.strategy}/{self.symbol}: last_bar_ts "
+                f"{self.last_bar_ts.isoformat()} is naive"
+            )
+        size = len(self.payload.encode("utf-8"))
+        if size > MAX_STRATEGY_STATE_BYTES:
+            raise InvalidInputError(
+                f"strategy state {self.strategy}/{self.symbol}: payload of {size} bytes exceeds "
+                f"{MAX_STRATEGY_STATE_BYTES} (a DynamoDB item holds 400 KB)"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,18 +206,25 @@ class SessionStore(Protocol):
 
     def save_strategy_state(self, state: StoredStrategyState) -> bool:
         """Store ``state`` only if the stored one is older (its ``last_bar_ts`` is earlier) or
-        absent. False, with nothing written, for a duplicate or stale delivery."""
+        absent. False, with nothing written, for a duplicate or stale delivery: of concurrent
+        saves at the same ``last_bar_ts`` exactly one returns True."""
         ...
 
     def regime(self, day: date) -> RegimeState | None:
         """The regime state of a New York trading date (None before the first reading)."""
         ...
 
-    def save_regime(self, state: RegimeState) -> None: ...
+    def save_regime(self, state: RegimeState) -> None:
+        """Store the state of ``state.day`` (the last writer wins: the regime function is the
+        only writer, every 5 minutes, and an absent VIX must be able to overwrite a valid one)."""
+        ...
 
     def put_bars(self, bars: Sequence[Bar], *, expires_at: datetime) -> BarWriteResult:
-        """Store minute bars idempotently by (symbol, start): a bar already held is counted as a
-        duplicate and left as it was. ``expires_at`` bounds how long they are kept."""
+        """Store 1-minute bars idempotently by (symbol, start): a bar already held (or given
+        twice) is counted as a duplicate and left as it was. ``expires_at`` bounds how long they
+        are kept. A bad bar (not 1-minute) or a naive ``expires_at``: ``InvalidInputError``,
+        nothing written. Atomic per 100 bars (a DynamoDB transaction); a retry after a fault
+        stores what is missing, so a larger batch converges too."""
         ...
 
     def bars(self, symbol: str, start: datetime, end: datetime) -> list[Bar]:
@@ -254,11 +294,15 @@ class MarketData(Protocol):
         ...
 
 
+MAX_ALERT_KEY_BYTES = 1024  # the dedup key is part of a DynamoDB partition key (2 KB at most)
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
     """A message to the operators: ``line`` fits an SMS, ``details`` an email.
 
-    Alerts with the same ``dedup_key`` within the alert cooldown are sent once.
+    Alerts with the same ``key()`` within the alert cooldown are sent once. An empty subject or
+    line, or an overlong key, is refused (``InvalidInputError``).
     """
 
     subject: str
@@ -266,11 +310,19 @@ class Alert:
     details: Mapping[str, object] = field(default_factory=dict)
     dedup_key: str = ""
 
+    def __post_init__(self) -> None:
+        if not self.subject.strip() or not self.line.strip():
+            raise InvalidInputError(f"an alert needs a subject and a line (got {self!r})")
+        if len(self.key().encode("utf-8")) > MAX_ALERT_KEY_BYTES:
+            raise InvalidInputError(f"alert dedup key over {MAX_ALERT_KEY_BYTES} bytes")
+
     def key(self) -> str:
         return self.dedup_key or self.subject
 
 
 class Alerts(Protocol):
     def publish(self, alert: Alert) -> bool:
-        """Send ``alert``; False when an alert of the same key went out within the cooldown."""
+        """Send ``alert``; False when an alert of the same key went out within the cooldown
+        (across every process sharing the adapter's dedup state). ``AlertDeliveryError`` when
+        it could not be sent: then nothing is recorded as sent, and a retry may send it."""
         ...

@@ -1,0 +1,73 @@
+"""In-memory ``SessionStore``: backtests and unit tests. Same semantics as the DynamoDB one.
+
+One lock makes every operation atomic; the conditional state save compares ``last_bar_ts``
+exactly as the DynamoDB condition does, so a replay drops the stale deliveries live would drop.
+Expiry times are not kept: nothing here outlives its process.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from maxtrader.adapters.session_input import require_range, unique_minute_bars
+from maxtrader.domain.models import Bar
+from maxtrader.domain.ports import BarWriteResult, StoredStrategyState
+from maxtrader.domain.regime import RegimeState
+
+
+class InMemorySessionStore:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._states: dict[tuple[str, str], StoredStrategyState] = {}
+        self._regimes: dict[date, RegimeState] = {}
+        self._bars: dict[str, dict[datetime, Bar]] = defaultdict(dict)
+        self._bar_starts: dict[str, list[datetime]] = defaultdict(list)  # sorted, per symbol
+
+    def strategy_state(self, strategy: str, symbol: str) -> StoredStrategyState | None:
+        with self._lock:
+            return self._states.get((strategy, symbol))
+
+    def save_strategy_state(self, state: StoredStrategyState) -> bool:
+        slot = (state.strategy, state.symbol)
+        with self._lock:
+            current = self._states.get(slot)
+            if current is not None and current.last_bar_ts >= state.last_bar_ts:
+                return False
+            self._states[slot] = state
+            return True
+
+    def regime(self, day: date) -> RegimeState | None:
+        with self._lock:
+            return self._regimes.get(day)
+
+    def save_regime(self, state: RegimeState) -> None:
+        with self._lock:
+            self._regimes[state.day] = state
+
+    def put_bars(self, bars: Sequence[Bar], *, expires_at: datetime) -> BarWriteResult:
+        unique, repeats = unique_minute_bars(bars, expires_at)
+        stored: list[Bar] = []
+        with self._lock:
+            for bar in unique:
+                held = self._bars[bar.symbol]
+                if bar.ts in held:
+                    continue
+                held[bar.ts] = bar
+                bisect.insort(self._bar_starts[bar.symbol], bar.ts)
+                stored.append(bar)
+        return BarWriteResult(stored=tuple(stored), duplicates=repeats + len(unique) - len(stored))
+
+    def bars(self, symbol: str, start: datetime, end: datetime) -> list[Bar]:
+        require_range(start, end)
+        with self._lock:
+            starts = self._bar_starts.get(symbol, [])
+            lo, hi = bisect.bisect_left(starts, start), bisect.bisect_left(starts, end)
+            held = self._bars.get(symbol, {})
+            return [held[ts] for ts in starts[lo:hi]]
+
+
+__all__ = ["InMemorySessionStore"]

@@ -1,0 +1,269 @@
+"""The DynamoDB session store beyond the contract: its item layout, its reads, bad items, faults.
+
+Faults (throttling, timeouts, cancelled transactions) become ``StateUnavailableError`` and leave
+nothing partial; an item of unexpected shape is refused naming the item and the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from maxtrader import state_schema as schema
+from maxtrader.adapters.dynamodb_session_store import DynamoDBSessionStore
+from maxtrader.adapters.dynamodb_store import CLIENT_CONFIG
+from maxtrader.domain.errors import InvalidInputError, StateUnavailableError
+from maxtrader.domain.regime import RegimeState
+from tests.support.flaky_client import throttled, timed_out
+from tests.support.recording_client import RecordingClient
+from tests.support.session import (
+    DAY,
+    EXPIRES,
+    minute,
+    minute_bar,
+    regime_state,
+    strategy_state,
+)
+
+
+@pytest.fixture
+def client(state_table: str) -> RecordingClient:
+    return RecordingClient(boto3.client("dynamodb", config=CLIENT_CONFIG))
+
+
+@pytest.fixture
+def store(client: RecordingClient, state_table: str) -> DynamoDBSessionStore:
+    return DynamoDBSessionStore(client, state_table)  # type: ignore[arg-type]
+
+
+def items(table: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = boto3.client("dynamodb").scan(
+        TableName=table, ConsistentRead=True
+    )["Items"]
+    return sorted(found, key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
+
+
+def cancelled(*codes: str) -> ClientError:
+    return ClientError(
+        {
+            "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+            "CancellationReasons": [{"Code": c} for c in codes],
+        },
+        "TransactWriteItems",
+    )
+
+
+# --- layout -------------------------------------------------------------------------------------
+def test_items_follow_the_schema_layout(store: DynamoDBSessionStore, state_table: str) -> None:
+    store.save_strategy_state(strategy_state(2, '{"k": 1}'))
+    store.save_regime(regime_state())
+    store.put_bars([minute_bar(0)], expires_at=EXPIRES)
+    keys = [(i["pk"]["S"], i["sk"]["S"]) for i in items(state_table)]
+    assert keys == [
+        ("BAR#SPY", "2024-06-03T13:30:00.000000Z"),
+        ("REGIME", "2024-06-03"),
+        ("STRATEGY#vwap_reversion", "SPY"),
+    ]
+    bar, regime, state = items(state_table)
+    assert bar[schema.TTL_ATTRIBUTE] == {"N": str(int(EXPIRES.timestamp()))}
+    assert regime[schema.TTL_ATTRIBUTE]["N"].isdigit()
+    assert state["last_bar_ts"] == {"N": "1717421520000000"}  # epoch microseconds
+    assert schema.TTL_ATTRIBUTE not in state  # a strategy's state lives as long as it runs
+
+
+def test_a_bar_range_is_one_key_query_never_a_scan(
+    store: DynamoDBSessionStore, client: RecordingClient
+) -> None:
+    store.put_bars([minute_bar(i) for i in range(20)], expires_at=EXPIRES)
+    store.put_bars([minute_bar(i, "QQQ") for i in range(20)], expires_at=EXPIRES)
+    assert len(store.bars("SPY", minute(5), minute(8))) == 3
+    assert "scan" not in client.responses
+    (answer,) = client.responses["query"]
+    assert answer["ScannedCount"] == 3  # only the range was read
+
+
+def test_one_bar_is_one_conditional_put_a_batch_one_transaction(
+    store: DynamoDBSessionStore, client: RecordingClient
+) -> None:
+    store.put_bars([minute_bar(0)], expires_at=EXPIRES)
+    store.put_bars([minute_bar(1), minute_bar(2)], expires_at=EXPIRES)
+    assert len(client.responses["put_item"]) == 1
+    assert len(client.responses["transact_write_items"]) == 1
+
+
+# --- items of unexpected shape ------------------------------------------------------------------
+def _put_raw(table: str, item: dict[str, Any]) -> None:
+    boto3.client("dynamodb").put_item(TableName=table, Item=item)
+
+
+STATE_KEY = {"pk": {"S": "STRATEGY#renko"}, "sk": {"S": "SPY"}}
+GOOD_STATE = {
+    **STATE_KEY,
+    "strategy": {"S": "renko"},
+    "symbol": {"S": "SPY"},
+    "last_bar_ts": {"N": "1717421400000000"},
+    "payload": {"S": "{}"},
+}
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"payload": {"N": "1"}}, "payload"),
+        ({"last_bar_ts": {"S": "yesterday"}}, "last_bar_ts"),
+        ({"last_bar_ts": {"N": "1.5"}}, "last_bar_ts"),
+        ({"strategy": {"S": "other"}}, "holds"),
+        ({"symbol": None}, "symbol"),
+    ],
+)
+def test_a_malformed_strategy_state_fails_closed_naming_the_field(
+    store: DynamoDBSessionStore, state_table: str, change: dict[str, Any], field: str
+) -> None:
+    item = {k: v for k, v in (GOOD_STATE | change).items() if v is not None}
+    _put_raw(state_table, item)
+    with pytest.raises(StateUnavailableError, match=rf"STRATEGY#renko/SPY.*{field}"):
+        store.strategy_state("renko", "SPY")
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"regime": {"S": "SIDEWAYS"}}, "SIDEWAYS"),
+        ({"regime": None}, "regime"),
+        ({"vix": {"S": "high"}}, "vix"),
+        ({"day": {"S": "2024-06-04"}}, "day"),
+        ({"observed_at": {"N": "99999999999999999999999"}}, "observed_at"),
+    ],
+)
+def test_a_malformed_regime_fails_closed_naming_the_field(
+    store: DynamoDBSessionStore, state_table: str, change: dict[str, Any], field: str
+) -> None:
+    store.save_regime(regime_state())
+    good = items(state_table)[0]
+    _put_raw(state_table, {k: v for k, v in (good | change).items() if v is not None})
+    with pytest.raises(StateUnavailableError, match=rf"REGIME/2024-06-03.*{field}"):
+        store.regime(DAY)
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"h": {"N": "1"}}, "high"),  # high below low: not a bar
+        ({"c": None}, "'c'"),
+        ({"ts": {"N": "1717421460000000"}}, "disagrees"),
+        ({"v": {"N": "-5"}}, "volume"),
+    ],
+)
+def test_a_malformed_bar_fails_closed_naming_the_field(
+    store: DynamoDBSessionStore, state_table: str, change: dict[str, Any], field: str
+) -> None:
+    store.put_bars([minute_bar(0)], expires_at=EXPIRES)
+    good = items(state_table)[0]
+    _put_raw(state_table, {k: v for k, v in (good | change).items() if v is not None})
+    with pytest.raises(StateUnavailableError, match=rf"BAR#SPY/2024-06-03T13:30.*{field}"):
+        store.bars("SPY", minute(0), minute(1))
+
+
+def test_a_regime_with_a_non_finite_vix_is_refused_before_writing(
+    store: DynamoDBSessionStore, state_table: str
+) -> None:
+    with pytest.raises(InvalidInputError, match="regime state of 2024-06-03"):
+        store.save_regime(RegimeState(day=DAY, vix=float("nan")))
+    assert items(state_table) == []
+
+
+# --- faults -------------------------------------------------------------------------------------
+FAULTS = [throttled("PutItem"), timed_out()]
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("error", FAULTS, ids=["throttled", "timeout"])
+def test_a_failed_state_save_raises_and_keeps_the_old_state(
+    store: DynamoDBSessionStore, client: RecordingClient, error: Exception
+) -> None:
+    held = strategy_state(1, '"held"')
+    store.save_strategy_state(held)
+    client.fail_call("put_item", 1, error)
+    with pytest.raises(StateUnavailableError):
+        store.save_strategy_state(strategy_state(2, '"new"'))
+    assert store.strategy_state("vwap_reversion", "SPY") == held
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize(
+    ("operation", "call"),
+    [
+        ("get_item", lambda s: s.strategy_state("renko", "SPY")),
+        ("get_item", lambda s: s.regime(DAY)),
+        ("put_item", lambda s: s.save_regime(regime_state())),
+        ("query", lambda s: s.bars("SPY", minute(0), minute(5))),
+    ],
+)
+@pytest.mark.parametrize("error", FAULTS, ids=["throttled", "timeout"])
+def test_every_operation_fails_closed_on_a_store_fault(
+    operation: str,
+    call: Any,
+    error: Exception,
+    *,
+    store: DynamoDBSessionStore,
+    client: RecordingClient,
+    state_table: str,
+) -> None:
+    client.fail_call(operation, 1, error)
+    with pytest.raises(StateUnavailableError):
+        call(store)
+    assert items(state_table) == []
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize(
+    "error",
+    [throttled(), timed_out(), cancelled("None", "ThrottlingError", "None")],
+    ids=["throttled", "timeout", "cancelled_throttling"],
+)
+def test_a_failed_bar_batch_writes_none_of_its_bars(
+    store: DynamoDBSessionStore, client: RecordingClient, state_table: str, error: Exception
+) -> None:
+    client.fail_call("transact_write_items", 1, error)
+    with pytest.raises(StateUnavailableError):
+        store.put_bars([minute_bar(i) for i in range(3)], expires_at=EXPIRES)
+    assert items(state_table) == []
+
+
+@pytest.mark.faults
+def test_a_fault_in_a_later_transaction_keeps_earlier_ones_and_a_retry_converges(
+    store: DynamoDBSessionStore, client: RecordingClient
+) -> None:
+    batch = [minute_bar(i) for i in range(250)]
+    client.fail_call("transact_write_items", 2, throttled())
+    with pytest.raises(StateUnavailableError):
+        store.put_bars(batch, expires_at=EXPIRES)
+    assert store.bars("SPY", minute(0), minute(250)) == batch[:100]  # whole transactions only
+    retry = store.put_bars(batch, expires_at=EXPIRES)
+    assert retry.duplicates == 100 and list(retry.stored) == batch[100:]
+
+
+@pytest.mark.faults
+def test_a_transaction_conflict_with_another_writer_is_retried(
+    store: DynamoDBSessionStore, client: RecordingClient
+) -> None:
+    client.fail_call("transact_write_items", 1, cancelled("TransactionConflict", "None"))
+    result = store.put_bars([minute_bar(0), minute_bar(1)], expires_at=EXPIRES)
+    assert result.stored == (minute_bar(0), minute_bar(1))
+
+
+@pytest.mark.faults
+def test_endless_transaction_conflicts_fail_closed(
+    store: DynamoDBSessionStore, client: RecordingClient, state_table: str
+) -> None:
+    for nth in range(1, 5):  # the first try and every retry
+        client.fail_call("transact_write_items", nth, cancelled("TransactionConflict", "None"))
+    with pytest.raises(StateUnavailableError, match="TransactionConflict"):
+        store.put_bars([minute_bar(0), minute_bar(1)], expires_at=EXPIRES)
+    assert items(state_table) == []

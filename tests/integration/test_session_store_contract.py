@@ -1,0 +1,309 @@
+"""One contract for every ``SessionStore``: the in-memory one and DynamoDB on moto server.
+
+Each test runs against both adapters. Stale and duplicate deliveries (of states and bars) change
+nothing; equal-timestamp racers: exactly one wins; bars are read back by half-open range.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import boto3
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from maxtrader.adapters.dynamodb_session_store import DynamoDBSessionStore
+from maxtrader.adapters.dynamodb_store import CLIENT_CONFIG
+from maxtrader.adapters.memory_session_store import InMemorySessionStore
+from maxtrader.domain.clock import NEW_YORK
+from maxtrader.domain.errors import InvalidInputError
+from maxtrader.domain.models import Bar, Regime
+from maxtrader.domain.ports import MAX_STRATEGY_STATE_BYTES, SessionStore, StoredStrategyState
+from maxtrader.domain.regime import RegimeState
+from tests.support.session import (
+    DAY,
+    EXPIRES,
+    OPEN,
+    minute,
+    minute_bar,
+    regime_state,
+    strategy_state,
+)
+
+SHARED = settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+@dataclass
+class Backend:
+    store: SessionStore
+    connect: Callable[[], SessionStore]  # another handle on the same data (another "Lambda")
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    if request.param == "memory":
+        memory = InMemorySessionStore()
+        yield Backend(memory, lambda: memory)
+        return
+    table: str = request.getfixturevalue("state_table")
+
+    def connect() -> SessionStore:
+        return DynamoDBSessionStore(boto3.client("dynamodb", config=CLIENT_CONFIG), table)
+
+    yield Backend(connect(), connect)
+
+
+@pytest.fixture
+def store(backend: Backend) -> SessionStore:
+    return backend.store
+
+
+def unique_name() -> str:
+    return f"s{uuid.uuid4().hex[:12]}"
+
+
+# --- strategy states ----------------------------------------------------------------------------
+def test_a_missing_state_reads_as_none(store: SessionStore) -> None:
+    assert store.strategy_state("vwap_reversion", "SPY") is None
+
+
+def test_a_saved_state_reads_back_exactly(store: SessionStore) -> None:
+    state = strategy_state(3, '{"bars": [1.5, 2.25], "note": "é – ✓"}')
+    assert store.save_strategy_state(state) is True
+    assert store.strategy_state("vwap_reversion", "SPY") == state
+
+
+@pytest.mark.parametrize("offset", [0, -1, -30], ids=["duplicate", "one_bar_stale", "stale"])
+def test_a_duplicate_or_stale_save_changes_nothing(store: SessionStore, offset: int) -> None:
+    held = strategy_state(30, '{"v": "held"}')
+    assert store.save_strategy_state(held)
+    assert store.save_strategy_state(strategy_state(30 + offset, '{"v": "late"}')) is False
+    assert store.strategy_state("vwap_reversion", "SPY") == held
+
+
+def test_a_newer_save_replaces_the_stored_state(store: SessionStore) -> None:
+    store.save_strategy_state(strategy_state(30, '{"v": 1}'))
+    newer = strategy_state(31, '{"v": 2}')
+    assert store.save_strategy_state(newer) is True
+    assert store.strategy_state("vwap_reversion", "SPY") == newer
+
+
+def test_states_are_kept_per_strategy_and_symbol(store: SessionStore) -> None:
+    a = strategy_state(5, '"a"', strategy="renko", symbol="SPY")
+    b = strategy_state(1, '"b"', strategy="renko", symbol="QQQ")
+    c = strategy_state(1, '"c"', strategy="renko#2", symbol="SPY")  # a '#' cannot collide
+    assert all(store.save_strategy_state(x) for x in (a, b, c))
+    assert store.strategy_state("renko", "SPY") == a
+    assert store.strategy_state("renko", "QQQ") == b
+    assert store.strategy_state("renko#2", "SPY") == c
+    assert store.strategy_state("renko", "IWM") is None
+
+
+@pytest.mark.property
+@SHARED
+@given(st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=10))
+def test_any_delivery_order_keeps_the_newest_state(store: SessionStore, minutes: list[int]) -> None:
+    """Deliveries in any order, with repeats: a save succeeds exactly when it is newer than
+    every earlier one, and the newest first-delivered state is what stays."""
+    name = unique_name()
+    newest: StoredStrategyState | None = None
+    for k, i in enumerate(minutes):
+        state = strategy_state(i, f'{{"delivery": {k}}}', strategy=name)
+        expected = newest is None or state.last_bar_ts > newest.last_bar_ts
+        assert store.save_strategy_state(state) is expected
+        if expected:
+            newest = state
+    assert store.strategy_state(name, "SPY") == newest
+
+
+def test_a_state_at_the_size_limit_is_stored_and_read_back(store: SessionStore) -> None:
+    # The longest names and the largest payload together still fit a DynamoDB item.
+    payload = '"' + "é" * ((MAX_STRATEGY_STATE_BYTES - 2) // 2) + '"'
+    big = StoredStrategyState(
+        strategy="s" * 200, symbol="Q" * 200, last_bar_ts=minute(1), payload=payload
+    )
+    assert store.save_strategy_state(big)
+    assert store.strategy_state("s" * 200, "Q" * 200) == big
+
+
+def test_a_state_over_the_size_limit_is_refused_with_its_size() -> None:
+    with pytest.raises(InvalidInputError, match=r"payload of 400001 bytes exceeds 400000"):
+        strategy_state(1, "x" * (MAX_STRATEGY_STATE_BYTES + 1))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"strategy": ""},
+        {"symbol": "S" * 201},
+        {"last_bar_ts": datetime(2024, 6, 3, 9, 30)},
+    ],
+)
+def test_a_malformed_state_is_refused(bad: dict[str, object]) -> None:
+    fields: dict[str, object] = {
+        "strategy": "renko",
+        "symbol": "SPY",
+        "last_bar_ts": OPEN,
+        "payload": "{}",
+    } | bad
+    with pytest.raises(InvalidInputError):
+        StoredStrategyState(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.concurrency
+def test_of_concurrent_equal_timestamp_saves_exactly_one_wins(backend: Backend) -> None:
+    threads, rounds = 8, 4
+    stores = [backend.connect() for _ in range(threads)]
+    for r in range(rounds):
+        barrier = threading.Barrier(threads)
+
+        def save(k: int, r: int = r, barrier: threading.Barrier = barrier) -> bool:
+            state = strategy_state(r, f'{{"writer": {k}}}')
+            barrier.wait(timeout=30)
+            return stores[k].save_strategy_state(state)
+
+        with ThreadPoolExecutor(threads) as pool:
+            won = list(pool.map(save, range(threads)))
+        assert won.count(True) == 1, (r, won)
+        stored = backend.store.strategy_state("vwap_reversion", "SPY")
+        assert stored == strategy_state(r, f'{{"writer": {won.index(True)}}}')
+
+
+@pytest.mark.concurrency
+def test_racing_writers_of_the_same_bars_store_each_bar_once(backend: Backend) -> None:
+    """The relay and the REST poll (and retries) deliver the same bars at once."""
+    threads = 6
+    stores = [backend.connect() for _ in range(threads)]
+    barrier = threading.Barrier(threads)
+
+    def put(k: int) -> tuple[Bar, ...]:
+        batch = [minute_bar(i) for i in range(k % 3, 12)]  # overlapping, not equal, batches
+        barrier.wait(timeout=30)
+        return stores[k].put_bars(batch, expires_at=EXPIRES).stored
+
+    with ThreadPoolExecutor(threads) as pool:
+        stored = [bar for result in pool.map(put, range(threads)) for bar in result]
+    assert sorted(b.ts for b in stored) == [minute(i) for i in range(12)]
+    assert backend.store.bars("SPY", minute(0), minute(12)) == [minute_bar(i) for i in range(12)]
+
+
+# --- regime -------------------------------------------------------------------------------------
+def test_the_regime_is_kept_per_trading_day(store: SessionStore) -> None:
+    assert store.regime(DAY) is None
+    today = regime_state()
+    tomorrow = RegimeState(day=DAY + timedelta(days=1))  # every optional field empty
+    store.save_regime(today)
+    store.save_regime(tomorrow)
+    assert store.regime(DAY) == today
+    assert store.regime(DAY + timedelta(days=1)) == tomorrow
+
+
+def test_a_later_regime_reading_replaces_the_day_s_state(store: SessionStore) -> None:
+    store.save_regime(regime_state())
+    absent = RegimeState(
+        day=DAY, regime=Regime.UNKNOWN, anchor=Regime.NORMAL_VOL, reason="VIX is absent"
+    )
+    store.save_regime(absent)
+    assert store.regime(DAY) == absent
+
+
+# --- bars ---------------------------------------------------------------------------------------
+def test_put_bars_reports_the_new_bars_and_the_duplicates(store: SessionStore) -> None:
+    first = store.put_bars([minute_bar(0), minute_bar(1)], expires_at=EXPIRES)
+    assert first.stored == (minute_bar(0), minute_bar(1)) and first.duplicates == 0
+    again = store.put_bars(
+        [minute_bar(1), minute_bar(2), minute_bar(2), minute_bar(0)], expires_at=EXPIRES
+    )
+    assert again.stored == (minute_bar(2),)
+    assert again.duplicates == 3  # two held already, one repeated within the batch
+
+
+def test_a_held_bar_is_left_as_it_was(store: SessionStore) -> None:
+    store.put_bars([minute_bar(4)], expires_at=EXPIRES)
+    revised = minute_bar(4, close=501.0)
+    result = store.put_bars([revised], expires_at=EXPIRES + timedelta(days=9))
+    assert result.stored == () and result.duplicates == 1
+    assert store.bars("SPY", minute(4), minute(5)) == [minute_bar(4)]
+
+
+def test_bars_read_back_by_half_open_range_oldest_first(store: SessionStore) -> None:
+    store.put_bars([minute_bar(i) for i in (5, 1, 3, 0, 4, 2)], expires_at=EXPIRES)
+    assert store.bars("SPY", minute(1), minute(4)) == [minute_bar(i) for i in (1, 2, 3)]
+    assert store.bars("SPY", minute(1) + timedelta(microseconds=1), minute(3)) == [minute_bar(2)]
+    assert store.bars("SPY", minute(0), minute(0)) == []
+    assert store.bars("SPY", minute(4), minute(1)) == []
+    assert store.bars("QQQ", minute(0), minute(9)) == []
+    eastern = minute(2).astimezone(NEW_YORK)
+    assert store.bars("SPY", eastern, minute(3)) == [minute_bar(2)]  # instants, not wall times
+
+
+def test_bars_are_kept_per_symbol(store: SessionStore) -> None:
+    store.put_bars([minute_bar(0, "SPY"), minute_bar(0, "QQQ", close=440.0)], expires_at=EXPIRES)
+    assert store.bars("QQQ", minute(0), minute(1)) == [minute_bar(0, "QQQ", close=440.0)]
+    assert store.bars("SPY", minute(0), minute(1)) == [minute_bar(0, "SPY")]
+
+
+def test_a_batch_larger_than_a_transaction_stores_what_is_new(store: SessionStore) -> None:
+    store.put_bars([minute_bar(i) for i in range(100, 160)], expires_at=EXPIRES)
+    result = store.put_bars([minute_bar(i) for i in range(250)], expires_at=EXPIRES)
+    assert result.duplicates == 60
+    assert [b.ts for b in result.stored] == [minute(i) for i in (*range(100), *range(160, 250))]
+    assert store.bars("SPY", minute(0), minute(250)) == [minute_bar(i) for i in range(250)]
+
+
+@pytest.mark.parametrize(
+    ("batch", "expires_at", "problem"),
+    [
+        (
+            [minute_bar(0), minute_bar(1).model_copy(update={"minutes": 5})],
+            EXPIRES,
+            "spans 5 minutes",
+        ),
+        ([minute_bar(0)], datetime(2024, 6, 9), "naive"),
+    ],
+)
+def test_a_bad_bar_batch_is_refused_and_writes_nothing(
+    store: SessionStore, batch: list[Bar], expires_at: datetime, problem: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=problem):
+        store.put_bars(batch, expires_at=expires_at)
+    assert store.bars("SPY", minute(0), minute(10)) == []
+
+
+def test_a_naive_range_is_refused(store: SessionStore) -> None:
+    with pytest.raises(InvalidInputError, match="naive"):
+        store.bars("SPY", datetime(2024, 6, 3, 9, 30), minute(3))
+
+
+@pytest.mark.property
+@SHARED
+@given(
+    st.lists(
+        st.lists(st.integers(min_value=0, max_value=30), max_size=12),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_bars_delivered_in_any_batches_and_order_are_stored_once(
+    store: SessionStore, batches: list[list[int]]
+) -> None:
+    symbol = unique_name()
+    seen: set[int] = set()
+    for batch in batches:
+        result = store.put_bars([minute_bar(i, symbol) for i in batch], expires_at=EXPIRES)
+        fresh = list(dict.fromkeys(i for i in batch if i not in seen))
+        assert [b.ts for b in result.stored] == [minute(i) for i in fresh]
+        assert result.duplicates == len(batch) - len(fresh)
+        seen.update(batch)
+    held = store.bars(symbol, OPEN, OPEN + timedelta(hours=1))
+    assert held == [minute_bar(i, symbol) for i in sorted(seen)]
