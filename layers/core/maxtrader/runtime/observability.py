@@ -19,6 +19,3 @@ METRICS_NAMESPACE = "MaxTrader"
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "maxtrader"))
 tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "maxtrader"))
 metrics = Metrics(namespace=METRICS_NAMESPACE)
-
-# Decorate handlers with these, never with a bare ``capture_lambda_handler()``.
-CAPTURE = {"capture_response": False}
