@@ -45,7 +45,7 @@ def signal_ref(prefix: str = "sig") -> str:
 def entry(
     *,
     signal: str | None = None,
-    strategy: str = "renko",
+    strategy: str = "wave_renko",
     symbol: str = "SPY",
     qty: int = 10,
     price: float = 500.0,

@@ -7,7 +7,11 @@ See docs/safety-layer.md for the item layout.
 
 from __future__ import annotations
 
+import re
 from typing import Final
+
+from maxtrader.domain.errors import InvalidInputError
+from maxtrader.domain.strategy_names import KNOWN_STRATEGIES
 
 PARTITION_KEY: Final = "pk"
 SORT_KEY: Final = "sk"
@@ -41,33 +45,63 @@ GUARD_TTL_DAYS: Final = 35  # signal and fill guards outlive any replay of a mon
 CLOSED_TICKET_TTL_DAYS: Final = 400  # the audit log keeps the history; tickets are working state
 
 
+# Key parts are checked where keys are built: a counter keyed by free text (a misspelt strategy, a
+# date in another format) would be a fresh, empty counter, i.e. a limit that silently resets.
+SWITCH_NAMES: Final = frozenset({"kill_switch", "safe_mode"})
+BREAKER_NAMES: Final = frozenset({"rapid_loss", "error_rate", "drawdown"})
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_PERIOD = re.compile(r"\d{4}-\d{2}-\d{2}|\d{4}-W\d{2}|\d{4}-\d{2}")
+_ID = re.compile(r"[\x21-\x7e]{1,256}")  # printable ASCII, no spaces: ids we or the broker made
+MAX_ID_LENGTH: Final = 256
+
+
+def _one_of(kind: str, value: str, known: frozenset[str]) -> str:
+    if value not in known:
+        raise InvalidInputError(f"{kind} {value!r:.80} is not one of {', '.join(sorted(known))}")
+    return value
+
+
+def _matching(kind: str, value: str, pattern: re.Pattern[str], shape: str) -> str:
+    if not isinstance(value, str) or pattern.fullmatch(value) is None:
+        raise InvalidInputError(f"{kind} {value!r:.80} is not {shape}")
+    return value
+
+
+def _id(kind: str, value: str) -> str:
+    return _matching(kind, value, _ID, f"1-{MAX_ID_LENGTH} printable characters without spaces")
+
+
 def switch_key(name: str) -> Key:
-    return (CONTROL_PK, name)
+    return (CONTROL_PK, _one_of("switch", name, SWITCH_NAMES))
 
 
 def breaker_key(name: str) -> Key:
-    return (BREAKER_PK, name)
+    return (BREAKER_PK, _one_of("breaker", name, BREAKER_NAMES))
 
 
 def entries_key(day: str, strategy: str | None = None) -> Key:
-    return (f"DAY#{day}", "ENTRIES" if strategy is None else f"ENTRIES#{strategy}")
+    pk = f"DAY#{_matching('trading date', day, _DAY, 'YYYY-MM-DD')}"
+    if strategy is None:
+        return (pk, "ENTRIES")
+    return (pk, f"ENTRIES#{_one_of('strategy', strategy, KNOWN_STRATEGIES)}")
 
 
 def pnl_key(period: str) -> Key:
-    return (f"PNL#{period}", "REALIZED")
+    shape = "a New York day, ISO week or month (YYYY-MM-DD, YYYY-Www, YYYY-MM)"
+    return (f"PNL#{_matching('period', period, _PERIOD, shape)}", "REALIZED")
 
 
 def signal_key(signal_id: str) -> Key:
-    return (f"SIGNAL#{signal_id}", "ENTRY")
+    return (f"SIGNAL#{_id('signal id', signal_id)}", "ENTRY")
 
 
 def ticket_key(client_order_id: str) -> Key:
-    return (TICKET_PK, client_order_id)
+    return (TICKET_PK, _id("client_order_id", client_order_id))
 
 
 def fill_key(fill_id: str) -> Key:
-    return (f"FILL#{fill_id}", "APPLIED")
+    return (f"FILL#{_id('fill id', fill_id)}", "APPLIED")
 
 
 def audit_pk(day: str) -> str:
-    return f"AUDIT#{day}"
+    return f"AUDIT#{_matching('trading date', day, _DAY, 'YYYY-MM-DD')}"
