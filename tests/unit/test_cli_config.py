@@ -63,3 +63,33 @@ def test_console_script_is_installed(config_dir: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "stage staging: paper trading" in result.stdout
+
+
+def test_the_shipped_config_has_no_warning(
+    config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["config", "validate", "--config-dir", str(config_dir)]) == 0
+    captured = capsys.readouterr()
+    assert "warning" not in captured.err and "warning" not in captured.out
+
+
+def test_opening_a_regime_the_specification_closes_is_warned(
+    tmp_path: Path, config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    opened = tmp_path / "configs"
+    shutil.copytree(config_dir, opened)
+    safety = opened / "safety.yaml"
+    safety.write_text(
+        safety.read_text().replace(
+            "UNKNOWN:            {max_daily_trades: 0, max_concurrent_positions: 0}",
+            "UNKNOWN:            {max_daily_trades: 4, max_concurrent_positions: 2}",
+        )
+    )
+    # Valid (exit 0), and said once even though two stage files load the same safety.yaml.
+    assert main(["config", "validate", "--config-dir", str(opened)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        f"warning: {safety}: regime_overrides.UNKNOWN: admits entries (max_daily_trades 4, "
+        "max_concurrent_positions 2); the specification keeps UNKNOWN at 0/0, no entries"
+    ]
+    assert "safety.yaml, strategies.yaml: valid (1 warning(s))" in captured.out

@@ -15,7 +15,14 @@ from maxtrader.domain.models import AuditKind, OrderPurpose, Regime
 from maxtrader.domain.safety.checks import DEFAULT_CHECKS
 from maxtrader.domain.safety.engine import STATE_UNAVAILABLE, SafetyEngine
 from maxtrader.domain.safety.state import Reservation, StateConflictError
-from tests.support.safety import entry, exit_of, make_engine, market, reservation_for
+from tests.support.safety import (
+    entry,
+    exit_of,
+    make_engine,
+    market,
+    reservation_for,
+    uniform_config,
+)
 
 DAY = "2024-06-03"
 
@@ -83,9 +90,7 @@ def test_regime_limits_apply(engine: SafetyEngine, clock: FixedClock) -> None:
 
 
 def test_counted_limits_across_a_day(store: InMemoryStateStore, clock: FixedClock) -> None:
-    config = SafetyConfig.model_validate(
-        {"limits": {"max_concurrent_positions": 50}, "regime_overrides": {}}
-    )
+    config = uniform_config({"max_concurrent_positions": 50})
     engine = make_engine(store, clock, config)
     approved = []
     for i in range(12):
