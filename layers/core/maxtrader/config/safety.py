@@ -97,6 +97,8 @@ class Health(ConfigModel):
     max_staleness_seconds: PositiveInt = 300
     vix_max_age_seconds: PositiveInt = 900
     max_consecutive_failures: PositiveInt = 3
+    # A bar or VIX value stamped further ahead of our clock than this fails its freshness check.
+    max_clock_skew_seconds: NonNegativeInt = 5
 
 
 class Alerts(ConfigModel):
