@@ -46,7 +46,7 @@ def test_keys_of_plain_known_parts() -> None:
         (lambda: schema.switch_key("killswitch"), "switch"),
         (lambda: schema.breaker_key("Drawdown"), "breaker"),
         (lambda: schema.ticket_key(""), "client_order_id"),
-        (lambda: schema.ticket_key("mt x"), "client_order_id"),
+        (lambda: schema.ticket_key("mt\tx"), "client_order_id"),
         (lambda: schema.signal_key("s" * 257), "signal id"),
         (lambda: schema.fill_key("f\n1"), "fill id"),
         (lambda: schema.audit_pk("2024-6-3"), "trading date"),

@@ -51,7 +51,6 @@ SWITCH_NAMES: Final = frozenset({"kill_switch", "safe_mode"})
 BREAKER_NAMES: Final = frozenset({"rapid_loss", "error_rate", "drawdown"})
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PERIOD = re.compile(r"\d{4}-\d{2}-\d{2}|\d{4}-W\d{2}|\d{4}-\d{2}")
-_ID = re.compile(r"[\x21-\x7e]{1,256}")  # printable ASCII, no spaces: ids we or the broker made
 MAX_ID_LENGTH: Final = 256
 
 
@@ -68,7 +67,12 @@ def _matching(kind: str, value: str, pattern: re.Pattern[str], shape: str) -> st
 
 
 def _id(kind: str, value: str) -> str:
-    return _matching(kind, value, _ID, f"1-{MAX_ID_LENGTH} printable characters without spaces")
+    """Ids we or the broker made: non-empty, bounded, printable (no newline or NUL in a key)."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_LENGTH or not value.isprintable():
+        raise InvalidInputError(
+            f"{kind} {value!r:.80} is not 1-{MAX_ID_LENGTH} printable characters"
+        )
+    return value
 
 
 def switch_key(name: str) -> Key:

@@ -3,7 +3,6 @@ that is incomplete or out of range fails closed (never a default that loosens a 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,7 +23,7 @@ from maxtrader.domain.safety.state import (
     TicketStatus,
 )
 from maxtrader.domain.strategy_names import KNOWN_STRATEGIES
-from tests.support.stored_state import assert_in_range
+from tests.support.stored_state import DECODERS, assert_in_range
 
 pytestmark = pytest.mark.property
 
@@ -125,82 +124,6 @@ def test_numbers_that_cannot_be_stored_are_refused() -> None:
 
 
 # --- fail closed: a present item must be whole and in range ------------------------------------
-T = datetime(2024, 6, 3, 14, 0, tzinfo=UTC)
-TICKET = Ticket(
-    client_order_id="mt-sig-entry",
-    signal_id="sig",
-    strategy="wave_renko",
-    symbol="SPY",
-    underlying="SPY",
-    instrument=Instrument.EQUITY,
-    direction=Direction.LONG,
-    status=TicketStatus.OPEN,
-    reserved_qty=10,
-    max_loss=50.0,
-    reserved_at=T,
-    qty=10,
-    avg_price=500.0,
-    stop=495.0,
-    target=510.0,
-    broker_order_id="b-1",
-    opened_at=T,
-    version=3,
-)
-# Each decoder, a whole item of its kind (what the store's writers produce), and the attributes
-# every writer of that item always writes: a present item lacking one is corrupt.
-DECODERS: dict[str, tuple[Callable[[Any], object], Item, tuple[str, ...]]] = {
-    "switch": (
-        lambda i: items.switch_state(SwitchName.KILL_SWITCH, i),
-        items.switch_item(SwitchState(SwitchName.KILL_SWITCH, True, False, "ops", "drill", T, 2)),
-        ("on", "automatic", "actor", "reason", "version"),
-    ),
-    "breaker": (
-        lambda i: items.breaker_state(BreakerName.DRAWDOWN, i),
-        items.breaker_item(BreakerState(BreakerName.DRAWDOWN, T, T, "dd", (T,), 2)),
-        ("events", "version"),
-    ),
-    "portfolio": (
-        items.portfolio_state,
-        {
-            "slots": items.n(2),
-            "exposure": items.n(100.0),
-            "last_entry_at": items.ts_value(T),
-            "unrealized": items.n(-5.0),
-            "peak": items.n(100_000.0),
-            "equity": items.n(99_000.0),
-            "marks": {"M": {"SPY": items.n(500.0)}},
-        },
-        ("slots", "exposure"),
-    ),
-    "entries": (items.entries, {"entries": items.n(3)}, ("entries",)),
-    "realized": (items.realized, {"realized": items.n(-12.5)}, ("realized",)),
-    "health": (
-        items.health_state,
-        items.health_item(HealthState(broker_failures=2, checked_at=T, version=4)),
-        ("broker_failures", "version"),
-    ),
-    "ticket": (
-        items.ticket,
-        items.ticket_item(TICKET),
-        (
-            "client_order_id",
-            "signal_id",
-            "strategy",
-            "symbol",
-            "underlying",
-            "instrument",
-            "direction",
-            "status",
-            "reserved_qty",
-            "max_loss",
-            "reserved_at",
-            "qty",
-            "avg_price",
-            "realized",
-            "version",
-        ),
-    ),
-}
 REQUIRED = [(kind, name) for kind, (_, _, required) in DECODERS.items() for name in required]
 
 

@@ -24,7 +24,7 @@ from maxtrader.domain.safety.context import MarketContext
 from maxtrader.domain.safety.state import BreakerName, SwitchName
 from maxtrader.domain.strategy_names import KNOWN_STRATEGIES
 from tests.support.safety import entry, make_engine
-from tests.support.stored_state import assert_in_range
+from tests.support.stored_state import ATTRIBUTES, assert_in_range
 
 pytestmark = pytest.mark.fuzz
 NOW = datetime(2024, 6, 3, 14, 0, tzinfo=UTC)
@@ -122,49 +122,7 @@ attribute = st.one_of(
     st.just({"N": 5}),  # a value of the wrong Python type under the right DynamoDB type
     st.integers(),
 )
-FIELDS = [
-    "on",
-    "automatic",
-    "actor",
-    "version",
-    "changed_at",
-    "until",
-    "tripped_at",
-    "events",
-    "slots",
-    "exposure",
-    "marks",
-    "peak",
-    "last_entry_at",
-    "client_order_id",
-    "signal_id",
-    "strategy",
-    "symbol",
-    "underlying",
-    "instrument",
-    "direction",
-    "status",
-    "reserved_at",
-    "qty",
-    "ts",
-    "kind",
-    "subject",
-    "detail",
-    "broker_failures",
-    "entries",
-    "realized",
-    "exposure",
-    "equity",
-    "unrealized",
-    "reserved_qty",
-    "max_loss",
-    "avg_price",
-    "stop",
-    "target",
-    "reason",
-    "broker_order_id",
-    "checked_at",
-]
+FIELDS = [*ATTRIBUTES, "ts", "kind", "subject", "detail"]  # + the audit record's
 
 
 @settings(max_examples=400, deadline=None)
