@@ -198,6 +198,15 @@ class TestOverridesMergePerRegime:
             named = given_overrides.get(regime, {})
             for field in ("max_daily_trades", "max_concurrent_positions", "min_rr"):
                 assert getattr(limits, field) == named.get(field, getattr(default, field))
+        opened = [
+            r
+            for r in (Regime.EXTREME_CALM_PAUSE, Regime.UNKNOWN)  # the order warnings() uses
+            if config.limits_for(r).max_daily_trades
+            or config.limits_for(r).max_concurrent_positions
+        ]
+        assert [w.split(":")[0] for w in config.warnings()] == [
+            f"regime_overrides.{r.value}" for r in opened
+        ]
         # A config dumps and re-loads to itself (the backtest's key=value overrides rely on it).
         assert SafetyConfig.model_validate(config.model_dump()) == config
 
