@@ -163,3 +163,20 @@ def test_a_mark_before_any_entry_leaves_a_whole_portfolio(
     assert (store.portfolio().slots, store.portfolio().exposure) == (0, 0.0)
     assert engine.reserve(entry(), market()).approved
     assert engine.trading_state() is TradingState.ACTIVE
+
+
+def test_a_corrupt_ticket_is_not_skipped_when_marking(state_table: str, clock: FixedClock) -> None:
+    # A held position whose ticket cannot be read must not drop out of the unrealized P&L (a
+    # losing position silently ignored would loosen the daily loss stop): marking fails closed.
+    engine, store = engine_on(state_table, clock)
+    intent = entry()
+    assert engine.reserve(intent, market()).approved
+    boto3.client("dynamodb").update_item(
+        TableName=state_table,
+        Key=key(*schema.ticket_key(intent.client_order_id)),
+        UpdateExpression="SET strategy = :s",
+        ExpressionAttributeValues={":s": s("renko")},
+    )
+    with pytest.raises(StateUnavailableError, match="'strategy' is not a known strategy"):
+        engine.mark_to_market({"SPY": 490.0}, 99_000.0)
+    assert store.portfolio().equity is None  # nothing marked
