@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import shutil
 from datetime import time
 from pathlib import Path
@@ -8,10 +9,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from maxtrader.adapters.memory_store import InMemoryStateStore
 from maxtrader.config import load_config, load_safety, load_stage, load_strategies
-from maxtrader.config.safety import SafetyConfig
+from maxtrader.config.safety import Limits, SafetyConfig
 from maxtrader.domain.clock import FixedClock
 from maxtrader.domain.errors import ConfigError
 from maxtrader.domain.models import Instrument, Regime
@@ -219,6 +221,52 @@ class TestOverridesMergePerRegime:
         assert not verdict.approved
         assert {"daily_trades", "concurrent_positions"} <= {c.name for c in verdict.failures}
         assert engine.reserve(entry(), market(regime=Regime.NORMAL_VOL)).approved
+
+
+class TestConfigFuzz:
+    """Any value in any limit: a ValidationError naming the key, or a limit inside its range."""
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        values=st.dictionaries(
+            st.sampled_from(sorted(Limits.model_fields)),
+            st.one_of(
+                st.booleans(),
+                st.none(),
+                st.integers(-(10**6), 10**6),
+                st.floats(allow_nan=True, allow_infinity=True),
+                st.sampled_from(["yes", "off", "1.5", "", "3", "nan", "1e400"]),
+            ),
+            max_size=6,
+        ),
+        regime=st.sampled_from(Regime),
+    )
+    def test_limits_are_in_range_or_refused_by_name(
+        self, values: dict[str, Any], regime: Regime
+    ) -> None:
+        try:
+            config = SafetyConfig.model_validate(
+                {"limits": values, "regime_overrides": {regime.value: values}}
+            )
+        except ValidationError as exc:
+            for error in exc.errors():
+                assert error["loc"][0] in {"limits", "regime_overrides"}
+                assert str(error["loc"][-1]) in values or error["loc"][-1] == "[key]"
+            return
+        for limits in (config.limits, config.limits_for(regime)):
+            for name, value in limits.model_dump().items():
+                assert not isinstance(value, bool) and math.isfinite(value), name
+                assert value >= 0, name
+                if name.endswith("_pct"):
+                    assert 0 < value <= 1, name
+
+    def test_a_yaml_boolean_is_not_a_number(self, broken_dir: Path) -> None:
+        # YAML 1.1 reads `yes` as true and pydantic read true as 1: min_rr 1.5 became 1.0.
+        replace_in(broken_dir / "safety.yaml", "min_rr: 1.5", "min_rr: yes")
+        with pytest.raises(ConfigError) as caught:
+            load_safety(broken_dir)
+        (problem,) = caught.value.problems
+        assert "limits.min_rr: expected a number, got the boolean True" in problem
 
 
 class TestInvalidConfig:
