@@ -8,12 +8,16 @@ conditions refuse it too (a decision on a stale snapshot cannot slip past).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from maxtrader import state_schema as schema
+from maxtrader.adapters import dynamodb_items as items
 from maxtrader.adapters.dynamodb_items import key, n, s
 from maxtrader.adapters.dynamodb_store import DynamoDBStateStore
 from maxtrader.config.safety import SafetyConfig
@@ -21,7 +25,13 @@ from maxtrader.domain.clock import FixedClock
 from maxtrader.domain.errors import StateUnavailableError
 from maxtrader.domain.models import TradingState
 from maxtrader.domain.safety.engine import STATE_UNAVAILABLE, SafetyEngine
-from maxtrader.domain.safety.state import StateConflictError, SwitchName
+from maxtrader.domain.safety.state import (
+    BreakerName,
+    BreakerState,
+    StateConflictError,
+    SwitchName,
+    SwitchState,
+)
 from tests.support.safety import entry, make_engine, market, reservation_for
 
 DAY = "2024-06-03"
@@ -180,3 +190,88 @@ def test_a_corrupt_ticket_is_not_skipped_when_marking(state_table: str, clock: F
     with pytest.raises(StateUnavailableError, match="'strategy' is not a known strategy"):
         engine.mark_to_market({"SPY": 490.0}, 99_000.0)
     assert store.portfolio().equity is None  # nothing marked
+
+
+# --- any single corruption of a permissive snapshot rejects the entry ---------------------------
+T0 = datetime(2024, 6, 3, 14, 0, tzinfo=UTC)
+PERMISSIVE: dict[tuple[str, str], tuple[dict[str, Any], tuple[str, ...]]] = {
+    # item (every attribute its writers write, nothing in the way of an entry) and what it needs
+    schema.switch_key("kill_switch"): (
+        items.switch_item(SwitchState(SwitchName.KILL_SWITCH, False, False, "ops", "", T0, 2)),
+        ("on", "automatic", "actor", "reason", "version"),
+    ),
+    schema.breaker_key("drawdown"): (
+        items.breaker_item(
+            BreakerState(BreakerName.DRAWDOWN, T0 - timedelta(hours=1), T0, "dd", (), 2)
+        ),
+        ("events", "version"),
+    ),
+    schema.PORTFOLIO_KEY: (
+        {"slots": n(0), "exposure": n(0), "peak": n(100_000.0), "equity": n(100_000.0)},
+        ("slots", "exposure"),
+    ),
+    schema.entries_key(DAY): ({"entries": n(0)}, ("entries",)),
+    schema.entries_key(DAY, "wave_renko"): ({"entries": n(0)}, ("entries",)),
+    schema.pnl_key(DAY): ({"realized": n(0)}, ("realized",)),
+}
+BAD_VALUES = [n(-5), n(0), {"S": "0"}, {"BOOL": True}, {"L": []}]
+
+
+def put_all(table: str, corrupt: tuple[tuple[str, str], str, Any] | None) -> None:
+    for pk_sk, (whole, _) in PERMISSIVE.items():
+        item = dict(whole)
+        if corrupt is not None and corrupt[0] == pk_sk:
+            _, name, value = corrupt
+            if value is None:
+                item.pop(name)
+            else:
+                item[name] = value
+        put(table, pk_sk, **item)
+
+
+def test_the_permissive_snapshot_admits_an_entry(state_table: str, clock: FixedClock) -> None:
+    put_all(state_table, None)
+    engine, _ = engine_on(state_table, clock)
+    assert engine.reserve(entry(), market()).approved
+
+
+def corruptions() -> st.SearchStrategy[tuple[tuple[str, str], str, Any]]:
+    dropped = [(k, name, None) for k, (_, required) in PERMISSIVE.items() for name in required]
+    numeric = [
+        (k, name)
+        for k, (item, _) in PERMISSIVE.items()
+        for name, value in item.items()
+        if "N" in value and name not in {"unrealized", "realized"}
+    ]
+    changed = st.tuples(st.sampled_from(numeric), st.sampled_from(BAD_VALUES)).map(
+        lambda kv: (kv[0][0], kv[0][1], kv[1])
+    )
+    legitimate_zero = {"slots", "exposure", "entries"}  # zero is a count, not a corruption
+    return st.sampled_from(dropped) | changed.filter(
+        lambda c: not (c[2] == n(0) and c[1] in legitimate_zero)
+    )
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(corrupt=corruptions())
+def test_any_one_corruption_rejects_the_entry_and_writes_nothing(
+    state_table: str, clock: FixedClock, corrupt: tuple[tuple[str, str], str, Any]
+) -> None:
+    put_all(state_table, corrupt)
+    engine, _ = engine_on(state_table, clock)
+    intent = entry()
+    verdict = engine.reserve(intent, market())
+    client = boto3.client("dynamodb")
+    try:
+        assert [c.reason for c in verdict.failures] == [STATE_UNAVAILABLE], corrupt
+        for written in (
+            schema.ticket_key(intent.client_order_id),
+            schema.signal_key(intent.signal_id),
+        ):
+            got = client.get_item(TableName=state_table, Key=key(*written), ConsistentRead=True)
+            assert "Item" not in got, written  # nothing reserved
+    finally:
+        for k in PERMISSIVE:
+            client.delete_item(TableName=state_table, Key=key(*k))
