@@ -212,6 +212,30 @@ class TestOverridesMergePerRegime:
         # A config dumps and re-loads to itself (the backtest's key=value overrides rely on it).
         assert SafetyConfig.model_validate(config.model_dump()) == config
 
+    @pytest.mark.parametrize(
+        ("overrides", "where"),
+        [
+            (None, "regime_overrides"),
+            ([], "regime_overrides"),
+            ({"UNKNOWN": None}, "regime_overrides.UNKNOWN"),
+            ({"unknown": {}}, "regime_overrides.unknown"),
+        ],
+    )
+    def test_an_empty_or_malformed_section_is_an_error_not_the_defaults(
+        self, overrides: object, where: str
+    ) -> None:
+        # `regime_overrides:` with nothing after it is YAML null: refused, never "no overrides".
+        with pytest.raises(ValidationError) as caught:
+            SafetyConfig.model_validate({"regime_overrides": overrides})
+        locs = [".".join(str(p) for p in e["loc"] if p != "[key]") for e in caught.value.errors()]
+        assert where in locs
+
+    def test_a_null_key_cannot_open_a_closed_regime(self) -> None:
+        config = SafetyConfig.model_validate(
+            {"regime_overrides": {"UNKNOWN": {"max_daily_trades": None}}}
+        )
+        assert config.limits_for(Regime.UNKNOWN).max_daily_trades == 0
+
     def test_an_unknown_regime_entry_is_rejected_end_to_end(
         self, broken_dir: Path, clock: FixedClock
     ) -> None:
