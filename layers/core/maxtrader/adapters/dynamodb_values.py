@@ -73,17 +73,21 @@ def bad(item: Mapping[str, Any], name: str, problem: str) -> ItemShapeError:
     return ItemShapeError(f"item {where(item)}: attribute {name!r} {problem}")
 
 
+_MISSING = object()
+
+
 def raw(item: Mapping[str, Any], name: str, kind: str, *, required: bool) -> Any:
     """The attribute's value of DynamoDB type ``kind``; None when absent and not required."""
-    if name not in item:
+    value = item.get(name, _MISSING)
+    if value is _MISSING:
         if required:
             raise bad(item, name, "is missing")
         return None
-    value = item[name]
-    if not isinstance(value, Mapping) or kind not in value:
-        raise bad(item, name, f"is not of type {kind}: {value!r:.80}")
-    got = value[kind]
-    if not isinstance(got, _PYTHON_TYPES[kind]):
+    try:  # the common case first: boto3 hands back plain dicts (a hot path of every decision)
+        got = value[kind]
+    except (KeyError, TypeError, IndexError):
+        raise bad(item, name, f"is not of type {kind}: {value!r:.80}") from None
+    if type(got) is not _PYTHON_TYPES[kind]:
         raise bad(item, name, f"is not of type {kind}: {value!r:.80}")
     return got
 
@@ -98,13 +102,9 @@ def _finite(item: Mapping[str, Any], name: str, text: str) -> float:
     return value
 
 
-def opt_num(
-    item: Mapping[str, Any], name: str, *, minimum: float | None = None, positive: bool = False
-) -> float | None:
-    """A finite number, at least ``minimum`` (strictly above 0 when ``positive``), or None."""
-    text = raw(item, name, "N", required=False)
-    if text is None:
-        return None
+def _number(
+    item: Mapping[str, Any], name: str, text: str, minimum: float | None, positive: bool
+) -> float:
     value = _finite(item, name, text)
     if positive and not value > 0:
         raise bad(item, name, f"must be positive, is {value!r}")
@@ -113,13 +113,18 @@ def opt_num(
     return value
 
 
+def opt_num(
+    item: Mapping[str, Any], name: str, *, minimum: float | None = None, positive: bool = False
+) -> float | None:
+    """A finite number, at least ``minimum`` (strictly above 0 when ``positive``), or None."""
+    text = raw(item, name, "N", required=False)
+    return None if text is None else _number(item, name, text, minimum, positive)
+
+
 def req_num(
     item: Mapping[str, Any], name: str, *, minimum: float | None = None, positive: bool = False
 ) -> float:
-    raw(item, name, "N", required=True)
-    value = opt_num(item, name, minimum=minimum, positive=positive)
-    assert value is not None  # noqa: S101 - present: checked on the line above
-    return value
+    return _number(item, name, raw(item, name, "N", required=True), minimum, positive)
 
 
 def req_int(item: Mapping[str, Any], name: str, *, minimum: int = 0) -> int:
@@ -180,7 +185,7 @@ def instant_list(item: Mapping[str, Any], name: str) -> tuple[datetime, ...]:
     values: list[Any] = raw(item, name, "L", required=True)
     out = []
     for value in values:
-        if not isinstance(value, Mapping) or "N" not in value:
+        if not isinstance(value, dict) or "N" not in value:
             raise bad(item, name, f"holds an element that is not an instant: {value!r:.40}")
         out.append(_instant_of(item, name, value["N"]))
     return tuple(out)
