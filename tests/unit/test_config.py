@@ -176,6 +176,10 @@ class TestOverridesMergePerRegime:
         (warning,) = config.warnings()
         assert warning.startswith("regime_overrides.UNKNOWN: is partly opened")
 
+    def test_a_check_switched_off_is_warned(self) -> None:
+        config = SafetyConfig.model_validate({"checks": {"price_collar": False}})
+        assert config.warnings() == ["checks.price_collar: off; the specification turns it on"]
+
     @settings(max_examples=60, deadline=None)
     @given(
         given_overrides=st.dictionaries(

@@ -1,6 +1,7 @@
 """``maxtrader config validate``: load every config file and report each problem on one line.
 
-Warnings (valid, but worth a second look: a regime the specification closes, opened) go to
+Warnings (valid, but worth a second look: a regime the specification closes, opened; a check it
+turns on, switched off) go to
 stderr too and do not change the exit status.
 """
 
@@ -64,7 +65,7 @@ def validate_command(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         print(f"{len(problems)} problem(s) in {config_dir}", file=sys.stderr)
         return EXIT_INVALID
-    for line in warnings:  # valid, but a regime the specification closes is open
+    for line in warnings:  # valid, but looser than the specification
         print(line, file=sys.stderr)
     print(f"config OK: {config_dir}")
     noted = f" ({len(warnings)} warning(s))" if warnings else ""

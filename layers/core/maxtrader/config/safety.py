@@ -160,8 +160,13 @@ class SafetyConfig(ConfigModel):
         return Limits.model_validate(merged)
 
     def warnings(self) -> list[str]:
-        """Legal but worth a second look: a regime the specification closes, opened."""
-        out = []
+        """Legal but worth a second look: a regime the specification closes, opened; a check the
+        specification turns on, switched off."""
+        out = [
+            f"checks.{name}: off; the specification turns it on"
+            for name, on in self.checks.model_dump().items()
+            if not on
+        ]
         for regime in CLOSED_REGIMES:
             limits = self.limits_for(regime)
             trades, positions = limits.max_daily_trades, limits.max_concurrent_positions
