@@ -1,8 +1,7 @@
 """``maxtrader config validate``: load every config file and report each problem on one line.
 
 Warnings (valid, but worth a second look: a regime the specification closes, opened; a check it
-turns on, switched off) go to
-stderr too and do not change the exit status.
+turns on, switched off) go to stderr too and do not change the exit status.
 """
 
 from __future__ import annotations
