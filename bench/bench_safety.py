@@ -55,7 +55,11 @@ def _roomy_config() -> Any:
         "min_seconds_between_trades": 0,
         "max_exposure_pct": 1.0,
     }
-    return SafetyConfig.model_validate({"limits": roomy, "regime_overrides": {}})
+    # Overrides merge over the specification's per regime: pin NORMAL_VOL's to the roomy limits.
+    pinned = {k: roomy[k] for k in ("max_daily_trades", "max_concurrent_positions")}
+    return SafetyConfig.model_validate(
+        {"limits": roomy, "regime_overrides": {"NORMAL_VOL": pinned}}
+    )
 
 
 def bench_memory() -> None:

@@ -23,7 +23,7 @@ from maxtrader.domain.clock import FixedClock, trading_date
 from maxtrader.domain.models import AuditKind, OrderIntent, Verdict
 from maxtrader.domain.safety.engine import SafetyEngine
 from tests.support.moto_server import create_state_table
-from tests.support.safety import entry, market
+from tests.support.safety import entry, market, uniform_config
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.slow]
 
@@ -72,7 +72,7 @@ def config_for(r: Round) -> SafetyConfig:
         "min_seconds_between_trades": 0,
         "max_exposure_pct": 1.0,
     }
-    return SafetyConfig.model_validate({"limits": roomy | r.limits, "regime_overrides": {}})
+    return uniform_config(roomy | r.limits)
 
 
 # The server answers one request at a time and moto copies the table for every transaction, so a

@@ -99,10 +99,10 @@ def _put_raw(table: str, item: dict[str, Any]) -> None:
     boto3.client("dynamodb").put_item(TableName=table, Item=item)
 
 
-STATE_KEY = {"pk": {"S": "STRATEGY#renko"}, "sk": {"S": "SPY"}}
+STATE_KEY = {"pk": {"S": "STRATEGY#wave_renko"}, "sk": {"S": "SPY"}}
 GOOD_STATE = {
     **STATE_KEY,
-    "strategy": {"S": "renko"},
+    "strategy": {"S": "wave_renko"},
     "symbol": {"S": "SPY"},
     "last_bar_ts": {"N": "1717421400000000"},
     "payload": {"S": "{}"},
@@ -125,8 +125,8 @@ def test_a_malformed_strategy_state_fails_closed_naming_the_field(
 ) -> None:
     item = {k: v for k, v in (GOOD_STATE | change).items() if v is not None}
     _put_raw(state_table, item)
-    with pytest.raises(StateUnavailableError, match=rf"STRATEGY#renko/SPY.*{field}"):
-        store.strategy_state("renko", "SPY")
+    with pytest.raises(StateUnavailableError, match=rf"STRATEGY#wave_renko/SPY.*{field}"):
+        store.strategy_state("wave_renko", "SPY")
 
 
 @pytest.mark.faults
@@ -199,7 +199,7 @@ def test_a_failed_state_save_raises_and_keeps_the_old_state(
 @pytest.mark.parametrize(
     ("operation", "call"),
     [
-        ("get_item", lambda s: s.strategy_state("renko", "SPY")),
+        ("get_item", lambda s: s.strategy_state("wave_renko", "SPY")),
         ("get_item", lambda s: s.regime(DAY)),
         ("put_item", lambda s: s.save_regime(regime_state())),
         ("query", lambda s: s.bars("SPY", minute(0), minute(5))),

@@ -99,14 +99,20 @@ def test_a_newer_save_replaces_the_stored_state(store: SessionStore) -> None:
 
 
 def test_states_are_kept_per_strategy_and_symbol(store: SessionStore) -> None:
-    a = strategy_state(5, '"a"', strategy="renko", symbol="SPY")
-    b = strategy_state(1, '"b"', strategy="renko", symbol="QQQ")
-    c = strategy_state(1, '"c"', strategy="renko#2", symbol="SPY")  # a '#' cannot collide
+    a = strategy_state(5, '"a"', strategy="wave_renko", symbol="SPY")
+    b = strategy_state(1, '"b"', strategy="wave_renko", symbol="QQQ")
+    c = strategy_state(1, '"c"', strategy="vwap_reversion", symbol="SPY")
     assert all(store.save_strategy_state(x) for x in (a, b, c))
-    assert store.strategy_state("renko", "SPY") == a
-    assert store.strategy_state("renko", "QQQ") == b
-    assert store.strategy_state("renko#2", "SPY") == c
-    assert store.strategy_state("renko", "IWM") is None
+    assert store.strategy_state("wave_renko", "SPY") == a
+    assert store.strategy_state("wave_renko", "QQQ") == b
+    assert store.strategy_state("vwap_reversion", "SPY") == c
+
+
+def test_an_unknown_strategy_name_is_refused_before_any_store() -> None:
+    # Both stores key states by the strategy: free text would open a state per spelling.
+    with pytest.raises(InvalidInputError, match="unknown strategy 'renko#2'"):
+        strategy_state(1, '"c"', strategy="renko#2", symbol="SPY")
+    assert store.strategy_state("wave_renko", "IWM") is None
 
 
 @pytest.mark.property
@@ -151,7 +157,7 @@ def test_a_state_over_the_size_limit_is_refused_with_its_size() -> None:
 )
 def test_a_malformed_state_is_refused(bad: dict[str, object]) -> None:
     fields: dict[str, object] = {
-        "strategy": "renko",
+        "strategy": "wave_renko",
         "symbol": "SPY",
         "last_bar_ts": OPEN,
         "payload": "{}",

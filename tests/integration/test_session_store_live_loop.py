@@ -77,25 +77,25 @@ def test_the_live_loop_makes_the_in_memory_loop_s_decisions(
     store = DynamoDBSessionStore(boto3.client("dynamodb", config=CLIENT_CONFIG), state_table)
     before_open = session.open - timedelta(minutes=1)  # the pre-market run saves the start
     assert store.save_strategy_state(
-        StoredStrategyState(name, "SPY", before_open, first.model_dump_json())
+        StoredStrategyState(strategy.name, "SPY", before_open, first.model_dump_json())
     )
     signals: list[Signal] = []
     refused = 0
     largest = 0
     for bar in deliveries(bars):
         store.put_bars([bar], expires_at=session.close + timedelta(days=2))
-        stored = store.strategy_state(name, "SPY")
+        stored = store.strategy_state(strategy.name, "SPY")
         assert stored is not None
         state, out = strategy.step(strategy.load_state(stored.payload), bar)
         payload = state.model_dump_json()
         largest = max(largest, len(payload.encode()))
-        if store.save_strategy_state(StoredStrategyState(name, "SPY", bar.ts, payload)):
+        if store.save_strategy_state(StoredStrategyState(strategy.name, "SPY", bar.ts, payload)):
             signals += out
         else:
             refused += 1
             assert out == []  # a bar already stepped: the strategy itself ignores it
     assert signals == expected
-    stored = store.strategy_state(name, "SPY")
+    stored = store.strategy_state(strategy.name, "SPY")
     assert stored is not None and strategy.load_state(stored.payload) == final
     assert refused == len(deliveries(bars)) - len(bars)
     assert store.bars("SPY", session.open, session.close) == bars

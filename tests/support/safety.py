@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
 
-from maxtrader.config.safety import SafetyConfig
+from maxtrader.config.safety import Limits, SafetyConfig
 from maxtrader.domain.clock import Clock, iso_week, month_key, trading_date
 from maxtrader.domain.models import (
     Fill,
@@ -38,6 +39,22 @@ def make_engine(
     return SafetyEngine(config or SafetyConfig(), store, clock, **kwargs)
 
 
+def uniform_config(limits: Mapping[str, Any], **sections: Any) -> SafetyConfig:
+    """``limits`` in every regime: each regime's trades and positions pinned to the base values.
+
+    Overrides merge over the specification's per regime, so ``regime_overrides: {}`` keeps
+    NORMAL_VOL's 3 positions and UNKNOWN's 0/0; pinning them is how a test says "no override".
+    """
+    base = Limits.model_validate(dict(limits))
+    pinned = {
+        "max_daily_trades": base.max_daily_trades,
+        "max_concurrent_positions": base.max_concurrent_positions,
+    }
+    return SafetyConfig.model_validate(
+        {"limits": dict(limits), "regime_overrides": dict.fromkeys(Regime, pinned), **sections}
+    )
+
+
 def signal_ref(prefix: str = "sig") -> str:
     return f"{prefix}{next(_IDS):010d}"
 
@@ -45,7 +62,7 @@ def signal_ref(prefix: str = "sig") -> str:
 def entry(
     *,
     signal: str | None = None,
-    strategy: str = "renko",
+    strategy: str = "wave_renko",
     symbol: str = "SPY",
     qty: int = 10,
     price: float = 500.0,

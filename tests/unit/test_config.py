@@ -1,15 +1,23 @@
 from __future__ import annotations
 
+import math
 import shutil
 from datetime import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
+from maxtrader.adapters.memory_store import InMemoryStateStore
 from maxtrader.config import load_config, load_safety, load_stage, load_strategies
-from maxtrader.config.safety import Limits
+from maxtrader.config.safety import Limits, SafetyConfig
+from maxtrader.domain.clock import FixedClock
 from maxtrader.domain.errors import ConfigError
 from maxtrader.domain.models import Instrument, Regime
+from tests.support.safety import entry, make_engine, market
 
 
 @pytest.fixture
@@ -97,13 +105,196 @@ class TestRegimeOverrides:
         )
         assert load_safety(broken_dir).limits_for(Regime.HIGH_VOL).max_daily_trades == 50
 
-    def test_regime_without_override_gets_the_base(self, broken_dir: Path) -> None:
+    def test_a_regime_the_file_leaves_out_keeps_the_specifications_override(
+        self, broken_dir: Path
+    ) -> None:
         replace_in(
             broken_dir / "safety.yaml",
             "  HIGH_VOL:           {max_daily_trades: 3, max_concurrent_positions: 1}\n",
             "",
         )
-        assert load_safety(broken_dir).limits_for(Regime.HIGH_VOL) == Limits()
+        limits = load_safety(broken_dir).limits_for(Regime.HIGH_VOL)
+        assert (limits.max_daily_trades, limits.max_concurrent_positions) == (3, 1)
+
+
+def only_high_vol(broken_dir: Path, high_vol: str = "{max_daily_trades: 4}") -> Path:
+    """safety.yaml whose regime_overrides lists HIGH_VOL alone."""
+    path = broken_dir / "safety.yaml"
+    text = path.read_text()
+    start = text.index("regime_overrides:")
+    end = text.index("breakers:")
+    path.write_text(text[:start] + f"regime_overrides:\n  HIGH_VOL: {high_vol}\n\n" + text[end:])
+    return broken_dir
+
+
+class TestOverridesMergePerRegime:
+    """Each regime's keys merge over the specification's override of that regime."""
+
+    def test_a_file_listing_only_high_vol_keeps_the_closed_regimes_closed(
+        self, broken_dir: Path
+    ) -> None:
+        # On main the other four regimes silently lost their overrides: UNKNOWN got 10/3.
+        safety = load_safety(only_high_vol(broken_dir))
+        for regime in (Regime.UNKNOWN, Regime.EXTREME_CALM_PAUSE):
+            limits = safety.limits_for(regime)
+            assert (limits.max_daily_trades, limits.max_concurrent_positions) == (0, 0)
+        assert safety.limits_for(Regime.ULTRA_LOW_VOL).max_concurrent_positions == 2
+        high = safety.limits_for(Regime.HIGH_VOL)
+        assert (high.max_daily_trades, high.max_concurrent_positions) == (4, 1)  # merged per key
+        assert safety.warnings() == []
+
+    def test_empty_overrides_are_the_specifications(self) -> None:
+        assert SafetyConfig.model_validate({"regime_overrides": {}}) == SafetyConfig()
+        assert SafetyConfig.model_validate({"regime_overrides": {"UNKNOWN": {}}}) == SafetyConfig()
+
+    def test_tightening_a_closed_regime_does_not_open_it(self) -> None:
+        config = SafetyConfig.model_validate({"regime_overrides": {"UNKNOWN": {"min_rr": 3.0}}})
+        limits = config.limits_for(Regime.UNKNOWN)
+        assert (limits.max_daily_trades, limits.max_concurrent_positions, limits.min_rr) == (
+            0,
+            0,
+            3.0,
+        )
+        assert config.warnings() == []
+
+    @pytest.mark.parametrize("regime", ["UNKNOWN", "EXTREME_CALM_PAUSE"])
+    def test_opening_a_closed_regime_takes_naming_it_and_is_warned(self, regime: str) -> None:
+        config = SafetyConfig.model_validate(
+            {"regime_overrides": {regime: {"max_daily_trades": 2, "max_concurrent_positions": 1}}}
+        )
+        limits = config.limits_for(Regime(regime))
+        assert (limits.max_daily_trades, limits.max_concurrent_positions) == (2, 1)
+        assert config.warnings() == [
+            f"regime_overrides.{regime}: admits entries (max_daily_trades 2, "
+            f"max_concurrent_positions 1); the specification keeps {regime} at 0/0, no entries"
+        ]
+
+    def test_a_partly_opened_closed_regime_is_warned_too(self) -> None:
+        config = SafetyConfig.model_validate(
+            {"regime_overrides": {"UNKNOWN": {"max_daily_trades": 5}}}
+        )
+        (warning,) = config.warnings()
+        assert warning.startswith("regime_overrides.UNKNOWN: is partly opened")
+
+    def test_a_check_switched_off_is_warned(self) -> None:
+        config = SafetyConfig.model_validate({"checks": {"price_collar": False}})
+        assert config.warnings() == ["checks.price_collar: off; the specification turns it on"]
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        given_overrides=st.dictionaries(
+            st.sampled_from(Regime),
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "max_daily_trades": st.integers(0, 20),
+                    "max_concurrent_positions": st.integers(0, 5),
+                    "min_rr": st.floats(0.5, 4.0),
+                },
+            ),
+        )
+    )
+    def test_the_merge_is_per_key_over_the_specification(
+        self, given_overrides: dict[Regime, dict[str, Any]]
+    ) -> None:
+        config = SafetyConfig.model_validate({"regime_overrides": given_overrides})
+        spec = SafetyConfig()
+        for regime in Regime:
+            limits, default = config.limits_for(regime), spec.limits_for(regime)
+            named = given_overrides.get(regime, {})
+            for field in ("max_daily_trades", "max_concurrent_positions", "min_rr"):
+                assert getattr(limits, field) == named.get(field, getattr(default, field))
+        opened = [
+            r
+            for r in (Regime.EXTREME_CALM_PAUSE, Regime.UNKNOWN)  # the order warnings() uses
+            if config.limits_for(r).max_daily_trades
+            or config.limits_for(r).max_concurrent_positions
+        ]
+        assert [w.split(":")[0] for w in config.warnings()] == [
+            f"regime_overrides.{r.value}" for r in opened
+        ]
+        # A config dumps and re-loads to itself (the backtest's key=value overrides rely on it).
+        assert SafetyConfig.model_validate(config.model_dump()) == config
+
+    @pytest.mark.parametrize(
+        ("overrides", "where"),
+        [
+            (None, "regime_overrides"),
+            ([], "regime_overrides"),
+            ({"UNKNOWN": None}, "regime_overrides.UNKNOWN"),
+            ({"unknown": {}}, "regime_overrides.unknown"),
+        ],
+    )
+    def test_an_empty_or_malformed_section_is_an_error_not_the_defaults(
+        self, overrides: object, where: str
+    ) -> None:
+        # `regime_overrides:` with nothing after it is YAML null: refused, never "no overrides".
+        with pytest.raises(ValidationError) as caught:
+            SafetyConfig.model_validate({"regime_overrides": overrides})
+        locs = [".".join(str(p) for p in e["loc"] if p != "[key]") for e in caught.value.errors()]
+        assert where in locs
+
+    def test_a_null_key_cannot_open_a_closed_regime(self) -> None:
+        config = SafetyConfig.model_validate(
+            {"regime_overrides": {"UNKNOWN": {"max_daily_trades": None}}}
+        )
+        assert config.limits_for(Regime.UNKNOWN).max_daily_trades == 0
+
+    def test_an_unknown_regime_entry_is_rejected_end_to_end(
+        self, broken_dir: Path, clock: FixedClock
+    ) -> None:
+        # On main this file made UNKNOWN trade on the base limits and the entry was approved.
+        engine = make_engine(InMemoryStateStore(), clock, load_safety(only_high_vol(broken_dir)))
+        verdict = engine.reserve(entry(), market(regime=Regime.UNKNOWN))
+        assert not verdict.approved
+        assert {"daily_trades", "concurrent_positions"} <= {c.name for c in verdict.failures}
+        assert engine.reserve(entry(), market(regime=Regime.NORMAL_VOL)).approved
+
+
+class TestConfigFuzz:
+    """Any value in any limit: a ValidationError naming the key, or a limit inside its range."""
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        values=st.dictionaries(
+            st.sampled_from(sorted(Limits.model_fields)),
+            st.one_of(
+                st.booleans(),
+                st.none(),
+                st.integers(-(10**6), 10**6),
+                st.floats(allow_nan=True, allow_infinity=True),
+                st.sampled_from(["yes", "off", "1.5", "", "3", "nan", "1e400"]),
+            ),
+            max_size=6,
+        ),
+        regime=st.sampled_from(Regime),
+    )
+    def test_limits_are_in_range_or_refused_by_name(
+        self, values: dict[str, Any], regime: Regime
+    ) -> None:
+        try:
+            config = SafetyConfig.model_validate(
+                {"limits": values, "regime_overrides": {regime.value: values}}
+            )
+        except ValidationError as exc:
+            for error in exc.errors():
+                assert error["loc"][0] in {"limits", "regime_overrides"}
+                assert str(error["loc"][-1]) in values or error["loc"][-1] == "[key]"
+            return
+        for limits in (config.limits, config.limits_for(regime)):
+            for name, value in limits.model_dump().items():
+                assert not isinstance(value, bool) and math.isfinite(value), name
+                assert value >= 0, name
+                if name.endswith("_pct"):
+                    assert 0 < value <= 1, name
+
+    def test_a_yaml_boolean_is_not_a_number(self, broken_dir: Path) -> None:
+        # YAML 1.1 reads `yes` as true and pydantic read true as 1: min_rr 1.5 became 1.0.
+        replace_in(broken_dir / "safety.yaml", "min_rr: 1.5", "min_rr: yes")
+        with pytest.raises(ConfigError) as caught:
+            load_safety(broken_dir)
+        (problem,) = caught.value.problems
+        assert "limits.min_rr: expected a number, got the boolean True" in problem
 
 
 class TestInvalidConfig:

@@ -17,6 +17,7 @@ from maxtrader.adapters.dynamodb_items import ItemShapeError, key
 from maxtrader.domain.models import Bar, Regime
 from maxtrader.domain.ports import StoredStrategyState
 from maxtrader.domain.regime import RegimeState
+from maxtrader.domain.strategy_names import KNOWN_STRATEGIES
 
 instants = st.datetimes(
     min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
@@ -51,7 +52,7 @@ regimes = st.builds(
 )
 states = st.builds(
     StoredStrategyState,
-    strategy=st.text(min_size=1, max_size=30),
+    strategy=st.sampled_from(sorted(KNOWN_STRATEGIES)),
     symbol=st.text(min_size=1, max_size=10),
     last_bar_ts=instants,
     payload=st.text(max_size=200),
@@ -76,7 +77,7 @@ def test_every_value_survives_a_round_trip(
 BAR = Bar(symbol="SPY", ts=datetime(2024, 6, 3, 13, 30, tzinfo=UTC), open=500.0, high=501.0,
           low=499.0, close=500.5, volume=1200.0, vwap=500.2)  # fmt: skip
 STATE = StoredStrategyState(
-    strategy="renko", symbol="SPY", last_bar_ts=BAR.ts, payload='{"bricks": []}'
+    strategy="wave_renko", symbol="SPY", last_bar_ts=BAR.ts, payload='{"bricks": []}'
 )
 REGIME = RegimeState(
     day=date(2024, 6, 3),
@@ -89,14 +90,14 @@ REGIME = RegimeState(
 GOOD: dict[str, dict[str, Any]] = {
     "bar": items.bar_item(BAR, EXPIRES),
     "state": {
-        **key(*schema.strategy_state_key("renko", "SPY")),
+        **key(*schema.strategy_state_key("wave_renko", "SPY")),
         **items.strategy_state_item(STATE),
     },
     "regime": {**key(*schema.regime_key("2024-06-03")), **items.regime_item(REGIME)},
 }
 DECODE: dict[str, Callable[[dict[str, Any]], object]] = {
     "bar": lambda item: items.bar(item, "SPY"),
-    "state": lambda item: items.strategy_state(item, "renko", "SPY"),
+    "state": lambda item: items.strategy_state(item, "wave_renko", "SPY"),
     "regime": lambda item: items.regime_state(item, date(2024, 6, 3)),
 }
 attribute_values = st.one_of(

@@ -109,7 +109,7 @@ class TestSignal:
         assert a.id == long_signal(entry=100.5, reason="other").id
         assert a.id == signal_id("wave_renko", "SPY", Direction.LONG, TS)
         assert a.id != long_signal(symbol="QQQ").id
-        assert a.id != long_signal(strategy="vwap").id
+        assert a.id != long_signal(strategy="vwap_reversion").id
         assert a.id != long_signal(bar_ts=TS + timedelta(minutes=1)).id
         assert a.id != long_signal(side=Direction.SHORT, stop=101.0, target=98.0).id
 
@@ -223,7 +223,7 @@ class TestPosition:
         fields: dict[str, object] = dict(
             symbol="SPY",
             underlying="SPY",
-            strategy="s",
+            strategy="wave_renko",
             signal_id="sig",
             instrument="equity",
             direction="long",

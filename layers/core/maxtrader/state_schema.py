@@ -7,8 +7,12 @@ See docs/safety-layer.md for the item layout.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Final
+
+from maxtrader.domain.errors import InvalidInputError
+from maxtrader.domain.strategy_names import KNOWN_STRATEGIES
 
 PARTITION_KEY: Final = "pk"
 SORT_KEY: Final = "sk"
@@ -60,48 +64,85 @@ ALERT_PREFIX: Final = "ALERT#"
 ALERT_SK: Final = "COOLDOWN"
 
 
+# Key parts are checked where keys are built: a counter keyed by free text (a misspelt strategy, a
+# date in another format) would be a fresh, empty counter, i.e. a limit that silently resets.
+SWITCH_NAMES: Final = frozenset({"kill_switch", "safe_mode"})
+BREAKER_NAMES: Final = frozenset({"rapid_loss", "error_rate", "drawdown"})
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_PERIOD = re.compile(r"\d{4}-\d{2}-\d{2}|\d{4}-W\d{2}|\d{4}-\d{2}")
+MAX_ID_LENGTH: Final = 256
+
+
+def _one_of(kind: str, value: str, known: frozenset[str]) -> str:
+    if value not in known:
+        raise InvalidInputError(f"{kind} {value!r:.80} is not one of {', '.join(sorted(known))}")
+    return value
+
+
+def _matching(kind: str, value: str, pattern: re.Pattern[str], shape: str) -> str:
+    if not isinstance(value, str) or pattern.fullmatch(value) is None:
+        raise InvalidInputError(f"{kind} {value!r:.80} is not {shape}")
+    return value
+
+
+def _id(kind: str, value: str) -> str:
+    """Ids we or the broker made: non-empty, bounded, printable (no newline or NUL in a key)."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_LENGTH or not value.isprintable():
+        raise InvalidInputError(
+            f"{kind} {value!r:.80} is not 1-{MAX_ID_LENGTH} printable characters"
+        )
+    return value
+
+
 def switch_key(name: str) -> Key:
-    return (CONTROL_PK, name)
+    return (CONTROL_PK, _one_of("switch", name, SWITCH_NAMES))
 
 
 def breaker_key(name: str) -> Key:
-    return (BREAKER_PK, name)
+    return (BREAKER_PK, _one_of("breaker", name, BREAKER_NAMES))
 
 
 def entries_key(day: str, strategy: str | None = None) -> Key:
-    return (f"DAY#{day}", "ENTRIES" if strategy is None else f"ENTRIES#{strategy}")
+    pk = f"DAY#{_matching('trading date', day, _DAY, 'YYYY-MM-DD')}"
+    if strategy is None:
+        return (pk, "ENTRIES")
+    return (pk, f"ENTRIES#{_one_of('strategy', strategy, KNOWN_STRATEGIES)}")
 
 
 def pnl_key(period: str) -> Key:
-    return (f"PNL#{period}", "REALIZED")
+    shape = "a New York day, ISO week or month (YYYY-MM-DD, YYYY-Www, YYYY-MM)"
+    return (f"PNL#{_matching('period', period, _PERIOD, shape)}", "REALIZED")
 
 
 def signal_key(signal_id: str) -> Key:
-    return (f"SIGNAL#{signal_id}", "ENTRY")
+    return (f"SIGNAL#{_id('signal id', signal_id)}", "ENTRY")
 
 
 def ticket_key(client_order_id: str) -> Key:
-    return (TICKET_PK, client_order_id)
+    return (TICKET_PK, _id("client_order_id", client_order_id))
 
 
 def fill_key(fill_id: str) -> Key:
-    return (f"FILL#{fill_id}", "APPLIED")
+    return (f"FILL#{_id('fill id', fill_id)}", "APPLIED")
 
 
 def audit_pk(day: str) -> str:
-    return f"AUDIT#{day}"
+    return f"AUDIT#{_matching('trading date', day, _DAY, 'YYYY-MM-DD')}"
 
 
 def strategy_state_key(strategy: str, symbol: str) -> Key:
-    return (f"{STRATEGY_STATE_PREFIX}{strategy}", symbol)
+    return (
+        f"{STRATEGY_STATE_PREFIX}{_one_of('strategy', strategy, KNOWN_STRATEGIES)}",
+        _id("symbol", symbol),
+    )
 
 
 def regime_key(day: str) -> Key:
-    return (REGIME_PK, day)
+    return (REGIME_PK, _matching("trading date", day, _DAY, "YYYY-MM-DD"))
 
 
 def bar_pk(symbol: str) -> str:
-    return f"{BAR_PREFIX}{symbol}"
+    return f"{BAR_PREFIX}{_id('symbol', symbol)}"
 
 
 def bar_sk(start: datetime) -> str:
@@ -110,4 +151,5 @@ def bar_sk(start: datetime) -> str:
 
 
 def alert_key(dedup_key: str) -> Key:
+    # ``Alert`` bounds the key (MAX_ALERT_KEY_BYTES, longer than an id): not re-checked here.
     return (f"{ALERT_PREFIX}{dedup_key}", ALERT_SK)

@@ -58,7 +58,7 @@ class Scripted:
     plan: dict[str, tuple[Direction, float, float]]
     instrument: Instrument = Instrument.EQUITY
     max_hold_minutes: int = 600
-    name: str = "scripted"
+    name: str = "wave_renko"  # a known strategy: per-strategy limits count under it
     regime: Regime = Regime.NORMAL_VOL
     min_rr: float = 0.0
     history_sessions: int = 1

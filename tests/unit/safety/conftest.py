@@ -10,7 +10,7 @@ from maxtrader.adapters.memory_store import InMemoryStateStore
 from maxtrader.config.safety import SafetyConfig
 from maxtrader.domain.clock import FixedClock
 from maxtrader.domain.safety.engine import SafetyEngine
-from tests.support.safety import make_engine
+from tests.support.safety import make_engine, uniform_config
 
 
 @pytest.fixture
@@ -29,5 +29,5 @@ def config() -> SafetyConfig:
 
 
 def overrides(**limits: Any) -> SafetyConfig:
-    """A config whose NORMAL_VOL limits are the defaults with ``limits`` replaced."""
-    return SafetyConfig.model_validate({"limits": limits, "regime_overrides": {}})
+    """A config whose limits, in every regime, are the defaults with ``limits`` replaced."""
+    return uniform_config(limits)

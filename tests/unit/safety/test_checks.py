@@ -258,7 +258,11 @@ def test_a_looser_override_stands() -> None:
     config = SafetyConfig.model_validate(
         {
             "limits": {"max_daily_trades": 2},
-            "regime_overrides": {"HIGH_VOL": {"max_daily_trades": 8}},
+            # NORMAL_VOL pinned to the base (unnamed, it would keep the specification's 10).
+            "regime_overrides": {
+                "HIGH_VOL": {"max_daily_trades": 8},
+                "NORMAL_VOL": {"max_daily_trades": 2},
+            },
         }
     )
     limits = config.limits_for(Regime.HIGH_VOL)

@@ -15,7 +15,14 @@ from maxtrader.domain.models import AuditKind, OrderPurpose, Regime
 from maxtrader.domain.safety.checks import DEFAULT_CHECKS
 from maxtrader.domain.safety.engine import STATE_UNAVAILABLE, SafetyEngine
 from maxtrader.domain.safety.state import Reservation, StateConflictError
-from tests.support.safety import entry, exit_of, make_engine, market, reservation_for
+from tests.support.safety import (
+    entry,
+    exit_of,
+    make_engine,
+    market,
+    reservation_for,
+    uniform_config,
+)
 
 DAY = "2024-06-03"
 
@@ -30,7 +37,7 @@ def test_a_clean_entry_is_approved_with_every_check_recorded(
     verdict = engine.reserve(entry(), market())
     assert verdict.approved
     assert [c.name for c in verdict.checks] == [c.name for c in DEFAULT_CHECKS]
-    assert store.day_entries(DAY) == 1 and store.day_entries(DAY, "renko") == 1
+    assert store.day_entries(DAY) == 1 and store.day_entries(DAY, "wave_renko") == 1
     assert store.portfolio().slots == 1 and store.portfolio().exposure == pytest.approx(50.0)
     [record] = store.audit_log(DAY)
     assert record.kind is AuditKind.VERDICT and record.detail["approved"] is True
@@ -83,16 +90,14 @@ def test_regime_limits_apply(engine: SafetyEngine, clock: FixedClock) -> None:
 
 
 def test_counted_limits_across_a_day(store: InMemoryStateStore, clock: FixedClock) -> None:
-    config = SafetyConfig.model_validate(
-        {"limits": {"max_concurrent_positions": 50}, "regime_overrides": {}}
-    )
+    config = uniform_config({"max_concurrent_positions": 50})
     engine = make_engine(store, clock, config)
     approved = []
     for i in range(12):
-        strategy = "a" if i < 7 else "b"
+        strategy = "wave_renko" if i < 7 else "vwap_reversion"
         approved.append(engine.reserve(entry(strategy=strategy, qty=1), market()).approved)
         clock.advance(60)
-    # 5 per strategy for "a", then "b" until the global 10.
+    # 5 per strategy for wave_renko, then vwap_reversion until the global 10.
     assert approved == [True] * 5 + [False, False] + [True] * 5
     assert store.day_entries(DAY) == 10
 
@@ -214,7 +219,7 @@ def test_the_store_re_checks_each_counted_guard(
     # A decision taken on a stale snapshot cannot overrun a limit: the write re-checks it.
     store.reserve(reservation_for(entry(), clock.now()))
     with pytest.raises(StateConflictError) as caught:
-        store.reserve(reservation_for(entry(strategy="renko"), clock.now(), **guard))
+        store.reserve(reservation_for(entry(strategy="wave_renko"), clock.now(), **guard))
     assert reason in caught.value.reasons
     assert store.day_entries(DAY) == 1 and store.portfolio().slots == 1
 

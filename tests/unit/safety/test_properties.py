@@ -82,7 +82,7 @@ def test_invariants_hold_for_any_sequence(ops: tuple[str, ...], data: st.DataObj
             regime = data.draw(
                 st.sampled_from([Regime.NORMAL_VOL] * 3 + [Regime.HIGH_VOL, Regime.UNKNOWN])
             )
-            strategy = data.draw(st.sampled_from(["a", "b"]))
+            strategy = data.draw(st.sampled_from(["wave_renko", "vwap_reversion"]))
             qty = data.draw(st.sampled_from([1, 10, 60, 90, 100, 110]))
             stop_distance = data.draw(st.sampled_from([0.5, 5.0, 9.0, 10.0]))
             side = data.draw(st.sampled_from([OrderSide.BUY, OrderSide.SELL]))

@@ -1,18 +1,43 @@
-"""DynamoDB attribute values <-> the safety state values (the item layout of state_schema.py).
+"""DynamoDB items <-> the safety state values (the item layout of state_schema.py).
 
-Instants are integer epoch microseconds (exact, and comparable in condition expressions); money is
-a DynamoDB number written from the float's shortest repr. Decoding an item of unexpected shape
-raises ``ItemShapeError``; the store turns it into ``StateUnavailableError``.
+Fail closed: an ABSENT item is the legitimate state of a fresh table (a switch off, a breaker
+never tripped, no entries yet, version 0); a PRESENT item must carry every attribute its writers
+always write, each in range (no negative counter or exposure, a peak or equity > 0, instants in
+plausible years, known strategies and enum values). Anything else raises ``ItemShapeError``,
+which the store turns into ``StateUnavailableError``: never a default that loosens a limit.
+Attribute values and their strict readers are in dynamodb_values.py.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from maxtrader.adapters.dynamodb_values import (
+    Item,
+    ItemShapeError,
+    b,
+    bad,
+    instant,
+    instant_list,
+    key,
+    micros,
+    n,
+    opt_instant,
+    opt_num,
+    opt_text,
+    raw,
+    req_flag,
+    req_instant,
+    req_int,
+    req_num,
+    req_text,
+    s,
+    ts_value,
+    ttl,
+    where,
+)
 from maxtrader.domain.models import AuditKind, AuditRecord, Direction, Instrument
 from maxtrader.domain.safety.state import (
     BreakerName,
@@ -24,106 +49,24 @@ from maxtrader.domain.safety.state import (
     Ticket,
     TicketStatus,
 )
+from maxtrader.domain.strategy_names import KNOWN_STRATEGIES
 
-Item = dict[str, Any]
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
+__all__ = [
+    "Item",
+    "ItemShapeError",
+    "b",
+    "instant",
+    "key",
+    "micros",
+    "n",
+    "s",
+    "ts_value",
+    "ttl",
+]
 
-
-class ItemShapeError(ValueError):
-    """A stored item does not have the shape this code writes."""
-
-
-# --- attribute values ------------------------------------------------------------------------
-def s(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
-def n(value: float | int) -> dict[str, str]:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{value} is not a storable number")
-    return {"N": repr(value) if isinstance(value, float) else str(value)}
-
-
-def b(value: bool) -> dict[str, bool]:
-    return {"BOOL": value}
-
-
-def micros(ts: datetime) -> int:
-    return (ts - _EPOCH) // _US
-
-
-def ts_value(ts: datetime) -> dict[str, str]:
-    return n(micros(ts))
-
-
-def ttl(ts: datetime, days: int) -> dict[str, str]:
-    return n(int((ts + timedelta(days=days)).timestamp()))
-
-
-def key(pk: str, sk: str) -> dict[str, dict[str, str]]:
-    return {"pk": s(pk), "sk": s(sk)}
-
-
-# --- readers -----------------------------------------------------------------------------------
-def _get(item: Mapping[str, Any], name: str, kind: str) -> Any:
-    try:
-        return item[name][kind]
-    except (KeyError, TypeError) as exc:
-        raise ItemShapeError(
-            f"item {_where(item)}: attribute {name!r} is not of type {kind}"
-        ) from exc
-
-
-def _opt(item: Mapping[str, Any], name: str, kind: str) -> Any:
-    return _get(item, name, kind) if name in item else None
-
-
-def num(item: Mapping[str, Any], name: str, default: float = 0.0) -> float:
-    raw = _opt(item, name, "N")
-    if raw is None:
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ItemShapeError(f"item {_where(item)}: {name!r} is not a number") from exc
-
-
-def integer(item: Mapping[str, Any], name: str, default: int = 0) -> int:
-    raw = _opt(item, name, "N")
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ItemShapeError(f"item {_where(item)}: {name!r} is not an integer") from exc
-
-
-def text(item: Mapping[str, Any], name: str, default: str = "") -> str:
-    raw = _opt(item, name, "S")
-    return default if raw is None else str(raw)
-
-
-def flag(item: Mapping[str, Any], name: str) -> bool:
-    raw = _opt(item, name, "BOOL")
-    return bool(raw)
-
-
-def instant(item: Mapping[str, Any], name: str) -> datetime | None:
-    raw = _opt(item, name, "N")
-    if raw is None:
-        return None
-    try:
-        return _EPOCH + int(raw) * _US
-    except (ValueError, OverflowError) as exc:
-        raise ItemShapeError(f"item {_where(item)}: {name!r} is not an instant") from exc
-
-
-def _where(item: Mapping[str, Any]) -> str:
-    try:
-        return f"{item['pk']['S']}/{item['sk']['S']}"
-    except (KeyError, TypeError):
-        return "<no key>"
+# Exposure is a sum of float deltas: a release can leave a rounding crumb below zero. Anything
+# further below is corruption (a negative exposure would make room past the cap).
+EXPOSURE_ROUNDING = 1e-6
 
 
 # --- state values ----------------------------------------------------------------------------
@@ -141,16 +84,16 @@ def switch_item(state: SwitchState) -> Item:
 
 
 def switch_state(name: SwitchName, item: Mapping[str, Any] | None) -> SwitchState:
-    if not item:
-        return SwitchState(name=name)
+    if item is None:
+        return SwitchState(name=name)  # never set: off, version 0
     return SwitchState(
         name=name,
-        on=flag(item, "on"),
-        automatic=flag(item, "automatic"),
-        actor=text(item, "actor", "system") or "system",
-        reason=text(item, "reason"),
-        changed_at=instant(item, "changed_at"),
-        version=integer(item, "version"),
+        on=req_flag(item, "on"),
+        automatic=req_flag(item, "automatic"),
+        actor=req_text(item, "actor", non_empty=True),
+        reason=req_text(item, "reason"),
+        changed_at=opt_instant(item, "changed_at"),
+        version=req_int(item, "version", minimum=1),
     )
 
 
@@ -168,51 +111,63 @@ def breaker_item(state: BreakerState) -> Item:
 
 
 def breaker_state(name: BreakerName, item: Mapping[str, Any] | None) -> BreakerState:
-    if not item:
+    if item is None:
         return BreakerState(name=name)
-    raw_events = _opt(item, "events", "L") or []
-    try:
-        events = tuple(_EPOCH + int(e["N"]) * _US for e in raw_events)
-    except (KeyError, TypeError, ValueError, OverflowError) as exc:
-        raise ItemShapeError(f"item {_where(item)}: malformed events") from exc
+    # A losing fill creates the rapid-loss item with its events and version only: no reason yet.
     return BreakerState(
         name=name,
-        until=instant(item, "until"),
-        tripped_at=instant(item, "tripped_at"),
-        reason=text(item, "reason"),
-        events=events,
-        version=integer(item, "version"),
+        until=opt_instant(item, "until"),
+        tripped_at=opt_instant(item, "tripped_at"),
+        reason=opt_text(item, "reason") or "",
+        events=instant_list(item, "events"),
+        version=req_int(item, "version", minimum=1),
     )
 
 
 def portfolio_state(item: Mapping[str, Any] | None) -> PortfolioState:
-    if not item:
+    if item is None:
         return PortfolioState()
-    raw_marks = _opt(item, "marks", "M") or {}
-    try:
-        marks = {sym: float(v["N"]) for sym, v in raw_marks.items()}
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ItemShapeError(f"item {_where(item)}: malformed marks") from exc
-    peak = num(item, "peak", -1.0)
-    equity = num(item, "equity", -1.0)
+    exposure = req_num(item, "exposure", minimum=-EXPOSURE_ROUNDING)
     return PortfolioState(
-        slots=integer(item, "slots"),
-        exposure=num(item, "exposure"),
-        last_entry_at=instant(item, "last_entry_at"),
-        unrealized=num(item, "unrealized"),
-        peak_equity=peak if peak > 0 else None,
-        equity=equity if equity > 0 else None,
-        marks=marks,
+        slots=req_int(item, "slots"),
+        exposure=max(exposure, 0.0),
+        last_entry_at=opt_instant(item, "last_entry_at"),
+        unrealized=opt_num(item, "unrealized") or 0.0,  # absent until the first fill
+        peak_equity=opt_num(item, "peak", positive=True),
+        equity=opt_num(item, "equity", positive=True),
+        marks=_marks(item),
     )
 
 
+def _marks(item: Mapping[str, Any]) -> dict[str, float]:
+    stored: dict[str, Any] = raw(item, "marks", "M", required=False) or {}
+    marks = {}
+    for symbol, value in stored.items():
+        try:
+            marks[symbol] = req_num({symbol: value}, symbol, positive=True)
+        except ItemShapeError as exc:
+            problem = str(exc).split(": ", 1)[-1]  # "attribute 'SPY' ...", without "<no key>"
+            raise bad(item, "marks", f"holds a bad mark: {problem}") from None
+    return marks
+
+
+def entries(item: Mapping[str, Any] | None) -> int:
+    """A day's entry counter (all strategies or one): absent is a fresh day, 0."""
+    return 0 if item is None else req_int(item, "entries")
+
+
+def realized(item: Mapping[str, Any] | None) -> float:
+    """A period's realized P&L: absent is a period without a close yet, 0."""
+    return 0.0 if item is None else req_num(item, "realized")
+
+
 def health_state(item: Mapping[str, Any] | None) -> HealthState:
-    if not item:
+    if item is None:
         return HealthState()
     return HealthState(
-        broker_failures=integer(item, "broker_failures"),
-        checked_at=instant(item, "checked_at"),
-        version=integer(item, "version"),
+        broker_failures=req_int(item, "broker_failures"),
+        checked_at=opt_instant(item, "checked_at"),
+        version=req_int(item, "version", minimum=1),
     )
 
 
@@ -255,35 +210,45 @@ def ticket_item(t: Ticket) -> Item:
 
 
 def ticket(item: Mapping[str, Any]) -> Ticket:
+    strategy = req_text(item, "strategy")
+    if strategy not in KNOWN_STRATEGIES:
+        raise bad(item, "strategy", f"is not a known strategy: {strategy!r:.40}")
+    broker_order_id = opt_text(item, "broker_order_id")
+    if broker_order_id is not None and not broker_order_id.strip():
+        raise bad(item, "broker_order_id", "is empty")
+    return Ticket(
+        client_order_id=req_text(item, "client_order_id", non_empty=True),
+        signal_id=req_text(item, "signal_id", non_empty=True),
+        strategy=strategy,
+        symbol=req_text(item, "symbol", non_empty=True),
+        underlying=req_text(item, "underlying", non_empty=True),
+        instrument=_enum(item, "instrument", Instrument),
+        direction=_enum(item, "direction", Direction),
+        status=_enum(item, "status", TicketStatus),
+        reserved_qty=req_int(item, "reserved_qty", minimum=1),
+        max_loss=req_num(item, "max_loss", minimum=0.0),
+        reserved_at=req_instant(item, "reserved_at"),
+        qty=req_int(item, "qty"),
+        avg_price=req_num(item, "avg_price", minimum=0.0),
+        realized=req_num(item, "realized"),
+        stop=opt_num(item, "stop", positive=True),
+        target=opt_num(item, "target", positive=True),
+        broker_order_id=broker_order_id,
+        opened_at=opt_instant(item, "opened_at"),
+        closed_at=opt_instant(item, "closed_at"),
+        version=req_int(item, "version", minimum=1),
+    )
+
+
+_E = TypeVar("_E", Instrument, Direction, TicketStatus)
+
+
+def _enum(item: Mapping[str, Any], name: str, kind: type[_E]) -> _E:
+    value = req_text(item, name)
     try:
-        reserved_at = instant(item, "reserved_at")
-        if reserved_at is None:
-            raise ItemShapeError(f"item {_where(item)}: no reserved_at")
-        stop, target = (num(item, k, -1.0) for k in ("stop", "target"))
-        return Ticket(
-            client_order_id=_get(item, "client_order_id", "S"),
-            signal_id=_get(item, "signal_id", "S"),
-            strategy=_get(item, "strategy", "S"),
-            symbol=_get(item, "symbol", "S"),
-            underlying=_get(item, "underlying", "S"),
-            instrument=Instrument(_get(item, "instrument", "S")),
-            direction=Direction(_get(item, "direction", "S")),
-            status=TicketStatus(_get(item, "status", "S")),
-            reserved_qty=integer(item, "reserved_qty"),
-            max_loss=num(item, "max_loss"),
-            reserved_at=reserved_at,
-            qty=integer(item, "qty"),
-            avg_price=num(item, "avg_price"),
-            realized=num(item, "realized"),
-            stop=stop if stop > 0 else None,
-            target=target if target > 0 else None,
-            broker_order_id=text(item, "broker_order_id") or None,
-            opened_at=instant(item, "opened_at"),
-            closed_at=instant(item, "closed_at"),
-            version=integer(item, "version", 1),
-        )
-    except ValueError as exc:  # bad enum values included
-        raise ItemShapeError(f"item {_where(item)}: {exc}") from exc
+        return kind(value)
+    except ValueError:
+        raise bad(item, name, f"is not a {kind.__name__}: {value!r:.40}") from None
 
 
 def audit_item(record: AuditRecord) -> Item:
@@ -297,14 +262,16 @@ def audit_item(record: AuditRecord) -> Item:
 
 
 def audit_record(item: Mapping[str, Any]) -> AuditRecord:
+    when = req_instant(item, "ts")
+    text = req_text(item, "detail")
     try:
-        when = instant(item, "ts")
+        detail = json.loads(text)
         return AuditRecord(
-            ts=when,  # None is rejected by validation
-            kind=AuditKind(_get(item, "kind", "S")),
-            subject=_get(item, "subject", "S"),
-            actor=_get(item, "actor", "S"),
-            detail=json.loads(_get(item, "detail", "S")),
+            ts=when,
+            kind=AuditKind(req_text(item, "kind")),
+            subject=req_text(item, "subject"),
+            actor=req_text(item, "actor"),
+            detail=detail,
         )
     except ValueError as exc:  # pydantic's ValidationError and JSONDecodeError are ValueErrors
-        raise ItemShapeError(f"audit item {_where(item)}: {exc}") from exc
+        raise ItemShapeError(f"audit item {where(item)}: {exc}") from exc

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from maxtrader import state_schema as schema
-from maxtrader.adapters.dynamodb_items import b, key, n, ts_value
+from maxtrader.adapters.dynamodb_items import EXPOSURE_ROUNDING, b, key, n, ts_value
 from maxtrader.domain.safety.state import BreakerName, Reservation, SwitchName
 
 GUARD_NAMES = (
@@ -29,7 +29,8 @@ def guard_ops(table: str, reservation: Reservation) -> list[dict[str, Any]]:
     """ConditionChecks on the switches and breakers, conditional ADDs on the counters."""
     r, g, k = reservation, reservation.guards, reservation.keys
     now = ts_value(g.now)
-    off = "attribute_not_exists(#f) OR #f = :false"
+    # Absent item: never set (off). A present one must say off; one without its flag fails.
+    off = "attribute_not_exists(pk) OR #f = :false"
     ops: list[dict[str, Any]] = [
         {
             "ConditionCheck": {
@@ -60,12 +61,16 @@ def guard_ops(table: str, reservation: Reservation) -> list[dict[str, Any]]:
                 "TableName": table,
                 "Key": key(*schema.PORTFOLIO_KEY),
                 "UpdateExpression": "ADD slots :one, exposure :loss SET last_entry_at = :now",
+                # A present item must hold counters in range: a missing or negative one fails
+                # the condition (the re-read then fails closed) instead of making room.
                 "ConditionExpression": (
-                    "(attribute_not_exists(slots) OR slots < :max_slots)"
-                    " AND (attribute_not_exists(exposure) OR exposure <= :cap)"
+                    "(attribute_not_exists(pk) OR (slots >= :zero AND slots < :max_slots"
+                    " AND exposure >= :floor AND exposure <= :cap))"
                     " AND (attribute_not_exists(last_entry_at) OR last_entry_at <= :cutoff)"
                 ),
                 "ExpressionAttributeValues": {
+                    ":zero": n(0),
+                    ":floor": n(-EXPOSURE_ROUNDING),
                     ":one": n(1),
                     ":loss": n(r.ticket.max_loss),
                     ":now": now,
@@ -86,8 +91,10 @@ def guard_ops(table: str, reservation: Reservation) -> list[dict[str, Any]]:
                     "TableName": table,
                     "Key": key(*entries_key),
                     "UpdateExpression": "ADD entries :one",
-                    "ConditionExpression": "attribute_not_exists(entries) OR entries < :max",
-                    "ExpressionAttributeValues": {":one": n(1), ":max": n(limit)},
+                    "ConditionExpression": (
+                        "attribute_not_exists(pk) OR (entries >= :zero AND entries < :max)"
+                    ),
+                    "ExpressionAttributeValues": {":zero": n(0), ":one": n(1), ":max": n(limit)},
                 }
             }
         )

@@ -14,12 +14,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from maxtrader import state_schema as schema
-from maxtrader.adapters.dynamodb_items import (
+from maxtrader.adapters.dynamodb_values import (
     Item,
     ItemShapeError,
     instant,
     n,
-    num,
+    req_num,
     s,
     ts_value,
     ttl,
@@ -119,7 +119,7 @@ def regime_state(item: Mapping[str, Any], day: date) -> RegimeState:
             day=day,
             regime=Regime(required(item, "regime", "S")),
             anchor=None if anchor is None else Regime(required(item, "anchor", "S")),
-            vix=None if vix is None else num(item, "vix"),
+            vix=None if vix is None else req_num(item, "vix"),
             observed_at=instant(item, "observed_at"),
             reason=required(item, "reason", "S"),
         )
@@ -155,12 +155,12 @@ def bar(item: Mapping[str, Any], symbol: str) -> Bar:
     values: dict[str, Any] = {}
     for short, name in _PRICES:
         required(item, short, "N")
-        values[name] = num(item, short)
+        values[name] = req_num(item, short)
     try:
         return Bar(
             symbol=symbol,
             ts=start,
-            vwap=num(item, "vwap") if "vwap" in item else None,
+            vwap=req_num(item, "vwap") if "vwap" in item else None,
             **values,
         )
     except ValidationError as exc:

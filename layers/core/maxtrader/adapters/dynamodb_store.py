@@ -210,11 +210,11 @@ class DynamoDBStateStore:
                     items.breaker_state(name, got[2 + i]) for i, name in enumerate(BreakerName)
                 ),
                 portfolio=items.portfolio_state(got[2 + nb]),
-                day_entries=items.integer(got[3 + nb] or {}, "entries"),
-                strategy_entries=items.integer(got[4 + nb] or {}, "entries"),
-                day_realized=items.num(got[5 + nb] or {}, "realized"),
-                week_realized=items.num(got[6 + nb] or {}, "realized"),
-                month_realized=items.num(got[7 + nb] or {}, "realized"),
+                day_entries=items.entries(got[3 + nb]),
+                strategy_entries=items.entries(got[4 + nb]),
+                day_realized=items.realized(got[5 + nb]),
+                week_realized=items.realized(got[6 + nb]),
+                month_realized=items.realized(got[7 + nb]),
                 signal_seen=got[8 + nb] is not None,
             )
 
@@ -255,13 +255,13 @@ class DynamoDBStateStore:
         return result
 
     def realized(self, period_key: str) -> float:
-        item = self._get(schema.pnl_key(period_key)) or {}
-        result: float = self._decode(lambda: items.num(item, "realized"))
+        item = self._get(schema.pnl_key(period_key))
+        result: float = self._decode(lambda: items.realized(item))
         return result
 
     def day_entries(self, day: str, strategy: str | None = None) -> int:
-        item = self._get(schema.entries_key(day, strategy)) or {}
-        result: int = self._decode(lambda: items.integer(item, "entries"))
+        item = self._get(schema.entries_key(day, strategy))
+        result: int = self._decode(lambda: items.entries(item))
         return result
 
     def audit_log(self, day: str) -> list[AuditRecord]:
@@ -401,8 +401,12 @@ class DynamoDBStateStore:
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "Key": self._key(schema.PORTFOLIO_KEY),
-            "UpdateExpression": "SET unrealized = :u, marks = :m, equity = :e, peak = :p",
+            # The counters are created too (at 0) when a mark comes first: a present portfolio
+            # item always carries them, so one without them is corrupt (the decoder fails closed).
+            "UpdateExpression": "SET unrealized = :u, marks = :m, equity = :e, peak = :p,"
+            " slots = if_not_exists(slots, :zero), exposure = if_not_exists(exposure, :zero)",
             "ExpressionAttributeValues": {
+                ":zero": n(0),
                 ":u": n(unrealized),
                 ":m": {"M": {sym: n(float(p)) for sym, p in marks.items()}},
                 ":e": n(equity),

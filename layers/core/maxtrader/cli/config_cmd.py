@@ -1,4 +1,8 @@
-"""``maxtrader config validate``: load every config file and report each problem on one line."""
+"""``maxtrader config validate``: load every config file and report each problem on one line.
+
+Warnings (valid, but worth a second look: a regime the specification closes, opened; a check it
+turns on, switched off) go to stderr too and do not change the exit status.
+"""
 
 from __future__ import annotations
 
@@ -37,12 +41,17 @@ def validate_command(args: argparse.Namespace) -> int:
 
     problems: list[str] = []
     summaries: list[str] = []
+    warnings: list[str] = []
     for stage in stages:
         try:
             app = load_config(config_dir, stage)
         except ConfigError as exc:
             problems.extend(p for p in exc.problems if p not in problems)
             continue
+        for warning in app.safety.warnings():
+            line = f"warning: {config_dir / 'safety.yaml'}: {warning}"
+            if line not in warnings:
+                warnings.append(line)
         if app.stage is not None:
             placeholders = app.stage.placeholder_contacts()
             warn = f", placeholder contacts: {', '.join(placeholders)}" if placeholders else ""
@@ -55,8 +64,11 @@ def validate_command(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         print(f"{len(problems)} problem(s) in {config_dir}", file=sys.stderr)
         return EXIT_INVALID
+    for line in warnings:  # valid, but looser than the specification
+        print(line, file=sys.stderr)
     print(f"config OK: {config_dir}")
-    print("  safety.yaml, strategies.yaml: valid")
+    noted = f" ({len(warnings)} warning(s))" if warnings else ""
+    print(f"  safety.yaml, strategies.yaml: valid{noted}")
     for line in summaries:
         print(f"  {line}")
     return 0

@@ -7,12 +7,22 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+
+def _not_a_boolean(value: object) -> object:
+    # pydantic reads true as 1 for a number, and YAML 1.1 reads yes/on as true: `min_rr: yes`
+    # would quietly become 1.0 (looser than 1.5). A number must be written as a number.
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got the boolean {value}")
+    return value
+
+
+_Number = BeforeValidator(_not_a_boolean)
 # A fraction written as a decimal: 0.02 means 2 %. Anything outside (0, 1] is a typo.
-Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-NonNegativeInt = Annotated[int, Field(ge=0)]
-PositiveInt = Annotated[int, Field(gt=0)]
+Fraction = Annotated[float, _Number, Field(gt=0, le=1, allow_inf_nan=False)]
+PositiveFloat = Annotated[float, _Number, Field(gt=0, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, _Number, Field(ge=0, allow_inf_nan=False)]
+NonNegativeInt = Annotated[int, _Number, Field(ge=0)]
+PositiveInt = Annotated[int, _Number, Field(gt=0)]
 
 
 def _parse_hhmm(value: object) -> object:

@@ -5,7 +5,9 @@ Defaults are those of ../shared/specs/safety.md.
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Final
+
+from pydantic import Field, field_validator
 
 from maxtrader.config.base import (
     ConfigModel,
@@ -95,6 +97,8 @@ class Health(ConfigModel):
     max_staleness_seconds: PositiveInt = 300
     vix_max_age_seconds: PositiveInt = 900
     max_consecutive_failures: PositiveInt = 3
+    # A bar or VIX value stamped further ahead of our clock than this fails its freshness check.
+    max_clock_skew_seconds: NonNegativeInt = 5
 
 
 class Alerts(ConfigModel):
@@ -114,6 +118,11 @@ def _default_overrides() -> dict[Regime, LimitsOverride]:
     }
 
 
+# The regimes the specification closes to entries (0 trades / 0 positions): a config that opens
+# one is legal, and `maxtrader config validate` warns about it.
+CLOSED_REGIMES: Final = (Regime.EXTREME_CALM_PAUSE, Regime.UNKNOWN)
+
+
 class SafetyConfig(ConfigModel):
     limits: Limits = Limits()
     checks: ExtraChecks = ExtraChecks()
@@ -122,6 +131,26 @@ class SafetyConfig(ConfigModel):
     health: Health = Health()
     alerts: Alerts = Alerts()
 
+    @field_validator("regime_overrides", mode="after")
+    @classmethod
+    def _merged_over_the_specification(
+        cls, given: dict[Regime, LimitsOverride]
+    ) -> dict[Regime, LimitsOverride]:
+        """Each regime's keys merge over the specification's override of that regime.
+
+        A file that lists only HIGH_VOL keeps every other regime's default (UNKNOWN and
+        EXTREME_CALM_PAUSE stay at 0/0), and ``UNKNOWN: {min_rr: 2}`` tightens UNKNOWN without
+        opening it: only the keys a file names replace a default, so opening a closed regime
+        takes naming its trades and positions.
+        """
+        merged = _default_overrides()
+        for regime, override in given.items():
+            keys = merged[regime].model_dump(exclude_none=True)
+            merged[regime] = LimitsOverride.model_validate(
+                keys | override.model_dump(exclude_none=True)
+            )
+        return merged
+
     def limits_for(self, regime: Regime) -> Limits:
         """Base limits with the regime's override merged over them; the override stands."""
         override = self.regime_overrides.get(regime)
@@ -129,3 +158,23 @@ class SafetyConfig(ConfigModel):
             return self.limits
         merged = self.limits.model_dump() | override.model_dump(exclude_none=True)
         return Limits.model_validate(merged)
+
+    def warnings(self) -> list[str]:
+        """Legal but worth a second look: a regime the specification closes, opened; a check the
+        specification turns on, switched off."""
+        out = [
+            f"checks.{name}: off; the specification turns it on"
+            for name, on in self.checks.model_dump().items()
+            if not on
+        ]
+        for regime in CLOSED_REGIMES:
+            limits = self.limits_for(regime)
+            trades, positions = limits.max_daily_trades, limits.max_concurrent_positions
+            if trades or positions:
+                admits = "admits entries" if trades and positions else "is partly opened"
+                out.append(
+                    f"regime_overrides.{regime.value}: {admits} (max_daily_trades {trades}, "
+                    f"max_concurrent_positions {positions}); the specification keeps "
+                    f"{regime.value} at 0/0, no entries"
+                )
+        return out

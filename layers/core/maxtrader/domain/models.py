@@ -12,7 +12,17 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    model_validator,
+)
+
+from maxtrader.domain.strategy_names import known_strategy
 
 # A price is finite and strictly positive; money amounts (P&L) may be negative but finite.
 Price = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -20,6 +30,8 @@ Money = Annotated[float, Field(allow_inf_nan=False)]
 NonNegativeMoney = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Quantity = Annotated[int, Field(gt=0)]
 Symbol = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9:._\-]+$")]
+# Per-strategy limits are counted under this name: only the known strategies, never free text.
+StrategyName = Annotated[str, AfterValidator(known_strategy)]
 
 
 class DomainModel(BaseModel):
@@ -123,7 +135,7 @@ class Signal(DomainModel):
     """A strategy's wish to enter, with the levels that define its risk."""
 
     id: Annotated[str, Field(min_length=8, max_length=64)]
-    strategy: Annotated[str, Field(min_length=1)]
+    strategy: StrategyName
     symbol: Symbol
     side: Direction
     entry: Price
@@ -165,7 +177,7 @@ class OrderIntent(DomainModel):
 
     client_order_id: Annotated[str, Field(min_length=1, max_length=128)]
     signal_id: Annotated[str, Field(min_length=1)]
-    strategy: Annotated[str, Field(min_length=1)]
+    strategy: StrategyName
     symbol: Symbol  # what is traded: the underlying (equity) or an OCC option symbol
     underlying: Symbol
     side: OrderSide
@@ -228,7 +240,7 @@ class Position(DomainModel):
 
     symbol: Symbol
     underlying: Symbol
-    strategy: Annotated[str, Field(min_length=1)]
+    strategy: StrategyName
     signal_id: Annotated[str, Field(min_length=1)]
     instrument: Instrument
     direction: Direction

@@ -55,6 +55,7 @@ from maxtrader.domain.safety.state import (
     SwitchState,
     Ticket,
 )
+from maxtrader.domain.strategy_names import known_strategy
 
 __all__ = [
     "MAX_ALERT_KEY_BYTES",
@@ -180,6 +181,7 @@ class StoredStrategyState:
                 raise InvalidInputError(
                     f"strategy state: {name} {value!r} must hold 1 to {_MAX_NAME_CHARS} characters"
                 )
+        known_strategy(self.strategy)  # both stores key states by it: no free text
         if self.last_bar_ts.tzinfo is None or self.last_bar_ts.utcoffset() is None:
             raise InvalidInputError(
                 f"strategy state {self.strategy}/{self.symbol}: last_bar_ts "

@@ -46,7 +46,7 @@ from maxtrader.domain.models import (
     Verdict,
 )
 from maxtrader.domain.ports import StateStore
-from maxtrader.domain.safety import accounting, audit
+from maxtrader.domain.safety import accounting, audit, operator
 from maxtrader.domain.safety.accounting import FillEffect
 from maxtrader.domain.safety.checks import DEFAULT_CHECKS, Check, CheckContext, max_loss
 from maxtrader.domain.safety.context import MarketContext
@@ -284,18 +284,21 @@ class SafetyEngine:
         return self._controls.refresh_breakers()
 
     def reset_drawdown_peak(self, actor: str, equity: float) -> None:
-        self._controls.reset_peak(actor, equity)
+        self._controls.reset_peak(operator.checked_actor(actor), operator.checked_equity(equity))
 
     # --- operator and health ---------------------------------------------------------------
     def engage_kill_switch(self, actor: str, reason: str) -> None:
+        actor, reason = operator.checked_actor(actor), operator.checked_reason(reason)
         self._controls.set_switch(SwitchName.KILL_SWITCH, True, actor, reason)
 
     def release_kill_switch(self, actor: str, reason: str = "") -> None:
+        actor, reason = operator.checked_actor(actor), operator.checked_reason(reason)
         self._controls.set_switch(SwitchName.KILL_SWITCH, False, actor, reason)
 
     def set_safe_mode(
         self, on: bool, actor: str, automatic: bool = False, reason: str = ""
     ) -> None:
+        actor, reason = operator.checked_actor(actor), operator.checked_reason(reason)
         self._controls.set_switch(SwitchName.SAFE_MODE, on, actor, reason, automatic=automatic)
 
     def evaluate_health(self, inputs: HealthInputs) -> HealthReport:

@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, Field
 from maxtrader.config.safety import Health
 from maxtrader.domain.calendar import MarketCalendar
 from maxtrader.domain.errors import CalendarError
-from maxtrader.domain.models import CheckResult, DomainModel
+from maxtrader.domain.models import CheckResult, DomainModel, Symbol
 from maxtrader.domain.safety.checks.base import failed, passed, verdict_of
 from maxtrader.domain.safety.context import AccountFlags
 from maxtrader.domain.safety.state import HealthState
@@ -30,7 +30,7 @@ class HealthInputs(DomainModel):
     no bar at all maps to None and fails). ``window`` is today's [start, end) trading window.
     """
 
-    newest_bars: dict[str, AwareDatetime | None] = Field(default_factory=dict)
+    newest_bars: dict[Symbol, AwareDatetime | None] = Field(default_factory=dict)
     vix_at: AwareDatetime | None = None
     broker_ok: bool
     account: AccountFlags | None = None
@@ -98,14 +98,16 @@ def _market_hours(
 
 def _freshness(inputs: HealthInputs, config: Health, now: datetime) -> list[CheckResult]:
     lim = float(config.max_staleness_seconds)
+    if not inputs.newest_bars:  # nothing observed is not "all fresh"
+        return [failed("data_freshness", "no traded symbol reported (fail closed)", limit=lim)]
     results = []
     for symbol, newest in sorted(inputs.newest_bars.items()):
         name = f"data_freshness:{symbol}"
         if newest is None:
             results.append(failed(name, f"no bar for {symbol}", limit=lim))
             continue
-        age = (now - newest).total_seconds()
-        results.append(verdict_of(name, age < lim, f"{symbol} newest bar {age:.0f}s old", age, lim))
+        what = f"{symbol} newest bar"
+        results.append(_age_check(name, what, newest, lim, config=config, now=now))
     return results
 
 
@@ -113,8 +115,18 @@ def _vix(inputs: HealthInputs, config: Health, now: datetime) -> CheckResult:
     lim = float(config.vix_max_age_seconds)
     if inputs.vix_at is None:
         return failed("vix_freshness", "no VIX value", limit=lim)
-    age = (now - inputs.vix_at).total_seconds()
-    return verdict_of("vix_freshness", age < lim, f"VIX {age:.0f}s old", age, lim)
+    return _age_check("vix_freshness", "VIX", inputs.vix_at, lim, config=config, now=now)
+
+
+def _age_check(
+    name: str, what: str, stamped: datetime, limit: float, *, config: Health, now: datetime
+) -> CheckResult:
+    """Fresh: at most ``limit`` old, and not from the future beyond the allowed clock skew (a
+    future stamp is a bad clock or a bad record, and would otherwise look fresh forever)."""
+    age = (now - stamped).total_seconds()
+    if age < -config.max_clock_skew_seconds:
+        return failed(name, f"{what} stamped {-age:.0f}s in the future", age, limit)
+    return verdict_of(name, age < limit, f"{what} {age:.0f}s old", age, limit)
 
 
 def _account(flags: AccountFlags | None) -> CheckResult:
