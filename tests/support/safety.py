@@ -94,15 +94,23 @@ def entry(
     )
 
 
-def option_entry(*, premium: float = 2.0, contracts: int = 1, **kw: Any) -> OrderIntent:
-    """A long call: max loss = premium x 100 x contracts + fees."""
+def option_entry(
+    *,
+    premium: float = 2.0,
+    contracts: int = 1,
+    stop: float | None = None,
+    target: float | None = None,
+    **kw: Any,
+) -> OrderIntent:
+    """A long call: max loss = premium x 100 x contracts + fees. ``stop``/``target`` are
+    underlying levels (give ``underlying_price`` too for the engine to compute reward/risk)."""
     return entry(
         symbol="SPY240603C00500000",
         instrument=Instrument.OPTION,
         qty=contracts,
         price=premium,
-        stop=None,
-        target=None,
+        stop=stop,
+        target=target,
         **kw,
     )
 
