@@ -280,6 +280,9 @@ class DynamoDBStateStore:
         result: list[AuditRecord] = self._decode(lambda: [items.audit_record(i) for i in found])
         return result
 
+    def fill_applied(self, fill_id: str) -> bool:
+        return self._get(schema.fill_key(fill_id)) is not None
+
     def start_of_day_equity(self, day: str) -> float | None:
         item = self._get(schema.start_equity_key(day))
         result: float | None = self._decode(lambda: equity_items.start_equity(item, day))

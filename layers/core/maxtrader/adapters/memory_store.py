@@ -126,6 +126,11 @@ class InMemoryStateStore:
         with self._lock:
             return list(self._audit.get(day, []))
 
+    def fill_applied(self, fill_id: str) -> bool:
+        with self._lock:
+            self._fault("fill_applied")
+            return fill_id in self._fills
+
     def start_of_day_equity(self, day: str) -> float | None:
         with self._lock:
             self._fault("start_of_day_equity")

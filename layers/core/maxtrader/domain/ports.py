@@ -101,6 +101,10 @@ class StateStore(Protocol):
         """The audit records of a New York trading date, oldest first."""
         ...
 
+    def fill_applied(self, fill_id: str) -> bool:
+        """Whether a fill with this id has been applied (its idempotency guard exists)."""
+        ...
+
     def start_of_day_equity(self, day: str) -> float | None:
         """The equity the pre-market run stored for a New York trading date (None: not yet)."""
         ...

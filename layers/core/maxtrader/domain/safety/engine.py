@@ -53,7 +53,11 @@ from maxtrader.domain.models import (
 )
 from maxtrader.domain.ports import StateStore
 from maxtrader.domain.safety import accounting, audit
-from maxtrader.domain.safety.accounting import FillEffect, UnknownFillError
+from maxtrader.domain.safety.accounting import (
+    FillAttributionError,
+    FillEffect,
+    UnknownFillError,
+)
 from maxtrader.domain.safety.checks import DEFAULT_CHECKS, Check, CheckContext, max_loss
 from maxtrader.domain.safety.checks.figures import resolve
 from maxtrader.domain.safety.checks.reduce_only import reduce_only
@@ -278,20 +282,13 @@ class SafetyEngine:
 
         try:
             effect = retrying(self._attempts, attempt)
-        except UnknownFillError:
-            drift = audit.record(
-                AuditKind.RECONCILIATION,
-                fill.client_order_id,
-                now,
-                event="unknown_fill",
-                fill_id=fill.fill_id,
-                symbol=fill.symbol,
-                side=fill.side.value,
-                qty=fill.qty,
-                price=fill.price,
-            )
-            self._audit_best_effort([drift])
-            self._controls.events.append(drift)
+        except FillAttributionError as exc:
+            # A redelivered fill no longer fits the position it already changed (an exit fill
+            # after the position went flat): a duplicate is a no-op, whatever else it looks like.
+            if self.store.fill_applied(fill.fill_id):
+                return None
+            if isinstance(exc, UnknownFillError):
+                self._report_drift(fill, now)
             raise
         if effect is not None and effect.breach is not None:
             self._breach_safe_mode(effect)
@@ -310,6 +307,21 @@ class SafetyEngine:
                     )
                 )
         return effect
+
+    def _report_drift(self, fill: Fill, now: datetime) -> None:
+        drift = audit.record(
+            AuditKind.RECONCILIATION,
+            fill.client_order_id,
+            now,
+            event="unknown_fill",
+            fill_id=fill.fill_id,
+            symbol=fill.symbol,
+            side=fill.side.value,
+            qty=fill.qty,
+            price=fill.price,
+        )
+        self._audit_best_effort([drift])
+        self._controls.events.append(drift)
 
     def _breach_safe_mode(self, effect: FillEffect) -> None:
         reason = f"risk breach on {effect.ticket.client_order_id}"

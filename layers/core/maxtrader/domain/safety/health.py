@@ -54,6 +54,11 @@ class HealthReport(DomainModel):
         return tuple(c for c in self.checks if not c.passed)
 
 
+# A bar or VIX value stamped further ahead of the clock than this is not fresh but suspect (a
+# clock or a feed is wrong): it fails, rather than reading as the freshest data there is.
+_MAX_SKEW_SECONDS = 60.0
+
+
 def evaluate(
     inputs: HealthInputs,
     state: HealthState,
@@ -105,6 +110,11 @@ def _freshness(inputs: HealthInputs, config: Health, now: datetime) -> list[Chec
             results.append(failed(name, f"no bar for {symbol}", limit=lim))
             continue
         age = (now - newest).total_seconds()
+        if age < -_MAX_SKEW_SECONDS:
+            results.append(
+                failed(name, f"{symbol} newest bar is {-age:.0f}s in the future", age, lim)
+            )
+            continue
         results.append(verdict_of(name, age < lim, f"{symbol} newest bar {age:.0f}s old", age, lim))
     return results
 
@@ -114,6 +124,8 @@ def _vix(inputs: HealthInputs, config: Health, now: datetime) -> CheckResult:
     if inputs.vix_at is None:
         return failed("vix_freshness", "no VIX value", limit=lim)
     age = (now - inputs.vix_at).total_seconds()
+    if age < -_MAX_SKEW_SECONDS:
+        return failed("vix_freshness", f"VIX is {-age:.0f}s in the future", age, lim)
     return verdict_of("vix_freshness", age < lim, f"VIX {age:.0f}s old", age, lim)
 
 
