@@ -226,7 +226,10 @@ class Controls:
             return True, current
 
         tripped, peak = retrying(self._attempts, trip_drawdown)
-        hwm = retrying(self._attempts, lambda: self._high_water(equity))
+        try:
+            hwm = self._high_water(equity)
+        except StateConflictError:  # a concurrent mark moved it: re-read
+            hwm = retrying(self._attempts, lambda: self._high_water(equity))
         return MarkReport(
             unrealized,
             equity,
