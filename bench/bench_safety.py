@@ -81,7 +81,7 @@ def bench_memory() -> None:
     print(f"{'in-memory store':52} {'p50':>9} {'p99':>9}      {'vs baseline':>8}")
     _row("baseline: OrderIntent.model_validate", baseline, base50)
     _row(
-        "SafetyEngine.evaluate (17 checks, no write)",
+        "SafetyEngine.evaluate (21 checks, no write)",
         _time(lambda: engine.evaluate(intent, ctx), N_MEMORY),
         base50,
     )

@@ -51,7 +51,8 @@ class OrderSide(StrEnum):
 
 
 class OrderPurpose(StrEnum):
-    """Entry opens or adds to a position; exit only reduces one (never blocked by checks)."""
+    """Entry opens or adds to a position; exit only reduces one (reduce-only, checked against
+    the stored position; never blocked by the entry checks)."""
 
     ENTRY = "entry"
     EXIT = "exit"

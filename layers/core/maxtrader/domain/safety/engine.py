@@ -1,4 +1,4 @@
-"""The safety engine: every entry passes it; exits always go through.
+"""The safety engine: every entry passes its checks; an exit passes when it only reduces a position.
 
 Public API (all times come from the injected clock; every change is audited through the store):
 
