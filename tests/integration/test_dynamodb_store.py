@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -224,12 +225,20 @@ def hardened_script(store: StateStore, clock: FixedClock) -> list[object]:
 
 
 def test_both_stores_take_the_hardened_paths_alike(state_table: str, clock: FixedClock) -> None:
+    live, _ = run_on_both(hardened_script, state_table, clock)
+    assert live[5] == ()  # approvals happened too
+
+
+def run_on_both(
+    steps: Callable[[StateStore, FixedClock], list[object]], table: str, clock: FixedClock
+) -> tuple[list[object], list[object]]:
+    """Run ``steps`` on the live and the backtest store from the same instant; each step alike."""
     start = clock.now()
-    live = hardened_script(DynamoDBStateStore.create(state_table), FixedClock(start))
-    backtest = hardened_script(InMemoryStateStore(), FixedClock(start))
+    live = steps(DynamoDBStateStore.create(table), FixedClock(start))
+    backtest = steps(InMemoryStateStore(), FixedClock(start))
     for i, (a, b) in enumerate(zip(live, backtest, strict=True)):
         assert a == b, f"step {i}: {a!r} != {b!r}"
-    assert live[5] == ()  # approvals happened too
+    return live, backtest
 
 
 def test_a_halted_drawdown_stop_blocks_in_the_transaction(

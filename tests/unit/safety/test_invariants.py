@@ -72,6 +72,18 @@ def an_intent(data: st.DataObject) -> OrderIntent:
     )
 
 
+def execution(order: OrderIntent, clock: FixedClock, qty: int, price: float) -> Fill:
+    return Fill(
+        fill_id=f"f{next(_IDS)}",
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        side=order.side,
+        qty=qty,
+        price=price,
+        ts=clock.now(),
+    )
+
+
 def stored_equity(store: InMemoryStateStore) -> float:
     equity = store.portfolio().equity
     assert equity is not None
@@ -127,17 +139,7 @@ def test_no_sequence_breaks_the_limits_reduce_only_or_the_exposure(data: st.Data
             intent = data.draw(st.sampled_from(entries))
             qty = data.draw(st.integers(1, 3 * intent.qty))
             price = intent.est_price * data.draw(st.sampled_from([0.5, 0.99, 1.0, 1.02, 3.0]))
-            deliver(
-                Fill(
-                    fill_id=f"f{next(_IDS)}",
-                    client_order_id=intent.client_order_id,
-                    symbol=intent.symbol,
-                    side=intent.side,
-                    qty=qty,
-                    price=round(price, 2),
-                    ts=clock.now(),
-                )
-            )
+            deliver(execution(intent, clock, qty, round(price, 2)))
         elif op == "exit" and entries:
             intent = data.draw(st.sampled_from(entries))
             ticket_before = store.ticket(intent.client_order_id)
@@ -158,17 +160,7 @@ def test_no_sequence_breaks_the_limits_reduce_only_or_the_exposure(data: st.Data
                 assert ticket_before is not None and ticket_before.status.holds_slot
                 assert out.qty <= ticket_before.qty  # never opens or enlarges
                 assert side is not opening_side(ticket_before.direction)
-                deliver(
-                    Fill(
-                        fill_id=f"f{next(_IDS)}",
-                        client_order_id=out.client_order_id,
-                        symbol=out.symbol,
-                        side=out.side,
-                        qty=out.qty,
-                        price=out.est_price,
-                        ts=clock.now(),
-                    )
-                )
+                deliver(execution(out, clock, out.qty, out.est_price))
         elif op == "mark" and entries:
             symbol = data.draw(st.sampled_from(entries)).symbol
             equity = stored_equity(store) * data.draw(st.sampled_from([0.999, 1.0, 1.001]))
