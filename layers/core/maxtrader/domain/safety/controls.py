@@ -72,6 +72,17 @@ class Controls:
         self._attempts = attempts
         self.events: list[AuditRecord] = []
 
+    def audit_best_effort(self, records: list[AuditRecord]) -> None:
+        """Audit that must not block: an exit, or a rejection caused by the store itself."""
+        try:
+            self._store.append_audit(records)
+        except StateUnavailableError as exc:
+            # The store is down: hand the records to the caller (logs, alerts) instead.
+            self.events.extend(
+                r.model_copy(update={"detail": {**r.detail, "audit_failed": str(exc)}})
+                for r in records
+            )
+
     # --- switches --------------------------------------------------------------------------
     def set_switch(
         self, name: SwitchName, on: bool, actor: str, reason: str, *, automatic: bool = False

@@ -52,22 +52,20 @@ from maxtrader.domain.models import (
     client_order_id,
 )
 from maxtrader.domain.ports import StateStore
-from maxtrader.domain.safety import accounting, audit
+from maxtrader.domain.safety import audit
 from maxtrader.domain.safety.accounting import (
-    FillAttributionError,
     FillEffect,
-    UnknownFillError,
 )
 from maxtrader.domain.safety.checks import DEFAULT_CHECKS, Check, CheckContext, max_loss
 from maxtrader.domain.safety.checks.figures import resolve
 from maxtrader.domain.safety.checks.reduce_only import reduce_only
 from maxtrader.domain.safety.context import MarketContext
 from maxtrader.domain.safety.controls import Controls, MarkReport, retrying
+from maxtrader.domain.safety.fills import FillPosting
 from maxtrader.domain.safety.health import HealthInputs, HealthReport
 from maxtrader.domain.safety.state import (
     BreakerName,
     BreakerState,
-    FillApplication,
     HighWaterMark,
     Reservation,
     ReservationGuards,
@@ -80,9 +78,6 @@ from maxtrader.domain.safety.state import (
 )
 
 STATE_UNAVAILABLE = "state_unavailable"
-# A fill stamped further ahead of the clock than this is refused: its P&L would be booked to a
-# period that has not begun (and escape today's loss limits).
-MAX_FILL_CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(slots=True)
@@ -117,6 +112,7 @@ class SafetyEngine:
         self._attempts = attempts
         self._limits: dict[Regime, Limits] = {}
         self._controls = Controls(config, store, clock, calendar, attempts)
+        self._fills = FillPosting(config, store, clock, self._controls, attempts)
         self._periods: tuple[datetime, str, str, str] | None = None  # New York keys of `now`
 
     # --- entries and exits -----------------------------------------------------------------
@@ -140,7 +136,7 @@ class SafetyEngine:
     def reserve(self, intent: OrderIntent, market: MarketContext) -> Verdict:
         if intent.purpose is OrderPurpose.EXIT:
             verdict, cause = self._exit_verdict(intent)
-            self._audit_best_effort([audit.verdict_record(verdict, intent, cause=cause)])
+            self._controls.audit_best_effort([audit.verdict_record(verdict, intent, cause=cause)])
             return verdict
         now = self.clock.now()
         keys = self._keys(intent, now)
@@ -152,7 +148,9 @@ class SafetyEngine:
                 verdict, loss, limits, equity = self._decide(intent, market, snap, now)
                 if not verdict.approved:
                     # The decision stands even if the store cannot take its audit record now.
-                    self._audit_best_effort([audit.verdict_record(verdict, intent, max_loss=loss)])
+                    self._controls.audit_best_effort(
+                        [audit.verdict_record(verdict, intent, max_loss=loss)]
+                    )
                     return verdict
                 record = audit.verdict_record(verdict, intent, max_loss=loss)
                 self.store.reserve(
@@ -173,7 +171,7 @@ class SafetyEngine:
                 cause = f"{type(exc).__name__}: {exc}"
                 break
         verdict = self._unavailable_verdict(intent, now)
-        self._audit_best_effort([audit.verdict_record(verdict, intent, cause=cause)])
+        self._controls.audit_best_effort([audit.verdict_record(verdict, intent, cause=cause)])
         return verdict
 
     def confirm(self, client_order_id_: str, broker_order_id: str, actor: str = "system") -> Ticket:
@@ -234,111 +232,7 @@ class SafetyEngine:
         not applied. A fill beyond its reservation is applied at its real risk, audited as a
         ``risk_breach``, reported as an event and turns safe mode on (an operator clears it).
         """
-        now = self.clock.now()
-        if fill.ts > now + MAX_FILL_CLOCK_SKEW:
-            raise InvalidInputError(
-                f"fill {fill.fill_id} is stamped {fill.ts.isoformat()}, after now "
-                f"{now.isoformat()} (+{MAX_FILL_CLOCK_SKEW})"
-            )
-
-        def attempt() -> FillEffect | None:
-            ticket, purpose = accounting.ticket_for(self.store, fill, signal_id)
-            mark = self.store.portfolio().marks.get(ticket.symbol)
-            effect = accounting.apply_fill(
-                ticket, fill, mark, purpose, self.config.figures.breach_tolerance_pct
-            )
-            records = [audit.fill_record(fill, effect, ticket)]
-            if effect.losing_close:
-                # Stored with the fill, so a crash between the two cannot lose it for the breaker.
-                records.append(
-                    audit.record(
-                        AuditKind.FILL,
-                        f"losing_close:{effect.ticket.client_order_id}",
-                        fill.ts,
-                        realized=effect.ticket.realized,
-                    )
-                )
-            if effect.breach is not None:
-                records.append(audit.breach_record(fill, effect, now))
-            applied = self.store.apply_fill(
-                FillApplication(
-                    fill_id=fill.fill_id,
-                    ticket=effect.ticket,
-                    expected_version=ticket.version,
-                    realized=effect.realized,
-                    day=trading_date(fill.ts),
-                    week=iso_week(fill.ts),
-                    month=month_key(fill.ts),
-                    slot_delta=effect.slot_delta,
-                    exposure_delta=effect.exposure_delta,
-                    unrealized_delta=effect.unrealized_delta,
-                    loss_at=fill.ts if effect.losing_close else None,
-                    audit=tuple(records),
-                )
-            )
-            if applied and effect.breach is not None:
-                self._controls.events.append(records[-1])
-            return effect if applied else None
-
-        try:
-            effect = retrying(self._attempts, attempt)
-        except FillAttributionError as exc:
-            # A redelivered fill no longer fits the position it already changed (an exit fill
-            # after the position went flat): a duplicate is a no-op, whatever else it looks like.
-            if self.store.fill_applied(fill.fill_id):
-                return None
-            if isinstance(exc, UnknownFillError):
-                self._report_drift(fill, now)
-            raise
-        if effect is not None and effect.breach is not None:
-            self._breach_safe_mode(effect)
-        if effect is not None and effect.losing_close:
-            try:
-                self._controls.record_event(BreakerName.RAPID_LOSS, fill.ts, None, recorded=True)
-            except StateUnavailableError as exc:
-                # The fill and its loss are stored; refresh_breakers() (the monitor) or the next
-                # losing close applies the trip rule. Tell the caller now.
-                self._controls.events.append(
-                    audit.record(
-                        AuditKind.BREAKER_TRIP,
-                        "rapid_loss",
-                        self.clock.now(),
-                        check_failed=f"{type(exc).__name__}: {exc}",
-                    )
-                )
-        return effect
-
-    def _report_drift(self, fill: Fill, now: datetime) -> None:
-        drift = audit.record(
-            AuditKind.RECONCILIATION,
-            fill.client_order_id,
-            now,
-            event="unknown_fill",
-            fill_id=fill.fill_id,
-            symbol=fill.symbol,
-            side=fill.side.value,
-            qty=fill.qty,
-            price=fill.price,
-        )
-        self._audit_best_effort([drift])
-        self._controls.events.append(drift)
-
-    def _breach_safe_mode(self, effect: FillEffect) -> None:
-        reason = f"risk breach on {effect.ticket.client_order_id}"
-        try:
-            self._controls.set_switch(SwitchName.SAFE_MODE, True, "system:risk-breach", reason)
-        except StateUnavailableError as exc:
-            self._controls.events.append(
-                audit.record(
-                    AuditKind.SAFE_MODE,
-                    "safe_mode",
-                    self.clock.now(),
-                    "system:risk-breach",
-                    on=True,
-                    reason=reason,
-                    audit_failed=f"{type(exc).__name__}: {exc}",
-                )
-            )
+        return self._fills.apply(fill, signal_id)
 
     def mark_to_market(
         self,
@@ -497,17 +391,6 @@ class SafetyEngine:
             checks=(check,),
             decided_at=now,
         )
-
-    def _audit_best_effort(self, records: list[AuditRecord]) -> None:
-        """Audit that must not block: an exit, or a rejection caused by the store itself."""
-        try:
-            self.store.append_audit(records)
-        except StateUnavailableError as exc:
-            # The store is down: hand the records to the caller (logs, alerts) instead.
-            self._controls.events.extend(
-                r.model_copy(update={"detail": {**r.detail, "audit_failed": str(exc)}})
-                for r in records
-            )
 
     def _refresh_expired(self, snap: Snapshot) -> None:
         now = self.clock.now()
