@@ -69,10 +69,12 @@ def bench_memory() -> None:
     from maxtrader.domain.clock import FixedClock
     from maxtrader.domain.models import OrderIntent
     from maxtrader.domain.safety.engine import SafetyEngine
-    from tests.support.safety import entry, market
+    from tests.support.safety import entry, market, seed_figures
 
     clock = FixedClock(datetime(2024, 6, 3, 14, tzinfo=UTC))
-    engine = SafetyEngine(_roomy_config(), InMemoryStateStore(), clock)
+    store = InMemoryStateStore()
+    seed_figures(store, clock)  # the stored equity figures the engine decides on
+    engine = SafetyEngine(_roomy_config(), store, clock)
     intent, ctx = entry(), market()
     raw = intent.model_dump()
     intents = iter([entry() for _ in range(N_MEMORY + 100)])
@@ -83,7 +85,7 @@ def bench_memory() -> None:
     print(f"{'in-memory store':52} {'p50':>9} {'p99':>9}      {'vs baseline':>8}")
     _row("baseline: OrderIntent.model_validate", baseline, base50)
     _row(
-        "SafetyEngine.evaluate (17 checks, no write)",
+        "SafetyEngine.evaluate (21 checks, no write)",
         _time(lambda: engine.evaluate(intent, ctx), N_MEMORY),
         base50,
     )
@@ -93,7 +95,9 @@ def bench_memory() -> None:
         base50,
     )
     # Per bar in a backtest: mark the open positions.
-    few = SafetyEngine(_roomy_config(), InMemoryStateStore(), clock)
+    few_store = InMemoryStateStore()
+    seed_figures(few_store, clock)
+    few = SafetyEngine(_roomy_config(), few_store, clock)
     for _ in range(3):
         few.reserve(entry(), ctx)
     _row(
@@ -131,7 +135,7 @@ def _bench_moto() -> None:
     from maxtrader.domain.clock import FixedClock
     from maxtrader.domain.safety.engine import SafetyEngine
     from tests.support.moto_server import create_state_table
-    from tests.support.safety import entry, exit_of, market
+    from tests.support.safety import entry, exit_of, fill_of, market, seed_figures
 
     table = create_state_table()
     client = boto3.client("dynamodb", config=CLIENT_CONFIG)
@@ -142,6 +146,7 @@ def _bench_moto() -> None:
     )
     store = DynamoDBStateStore(client, table)
     clock = FixedClock(datetime(2024, 6, 3, 14, tzinfo=UTC))
+    seed_figures(store, clock)
     engine = SafetyEngine(_roomy_config(), store, clock)
     ctx = market()
     key = {"pk": {"S": "PORTFOLIO"}, "sk": {"S": "STATE"}}
@@ -153,9 +158,9 @@ def _bench_moto() -> None:
     # not us: a fresh table every BATCH reservations keeps the figure about the engine.
     reserve: list[float] = []
     for _ in range(N_MOTO // BATCH):
-        fresh = SafetyEngine(
-            _roomy_config(), DynamoDBStateStore(client, create_state_table()), clock
-        )
+        fresh_store = DynamoDBStateStore(client, create_state_table())
+        seed_figures(fresh_store, clock)
+        fresh = SafetyEngine(_roomy_config(), fresh_store, clock)
         intents = iter([entry() for _ in range(BATCH)])
         reserve += _time(lambda: fresh.reserve(next(intents), ctx), BATCH)  # noqa: B023
     print(f"\n{'moto server (127.0.0.1, single-threaded)':52} {'p50':>9} {'p99':>9}", end="")
@@ -168,10 +173,12 @@ def _bench_moto() -> None:
         action()
         return Counter(sent)
 
-    approved = count(lambda: engine.reserve(entry(), ctx))
+    held = entry()
+    approved = count(lambda: engine.reserve(held, ctx))
+    engine.on_fill(fill_of(held, clock))
     engine.engage_kill_switch("bench", "count a rejection")
     rejected = count(lambda: engine.reserve(entry(), ctx))
-    leaving = count(lambda: engine.reserve(exit_of(entry()), ctx))
+    leaving = count(lambda: engine.reserve(exit_of(held), ctx))  # reduce-only: reads its ticket
     print(f"\n{'DynamoDB requests per decision':52} {'requests':>9}   detail")
     print(f"{'ideal (issue 3): one consistent read + one transaction':52} {2:9d}")
     for name, counted in (

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from maxtrader.domain.clock import FixedClock
+
+# Before any adapter is imported: moto on a loaded 2-core machine can take longer than the 3 s a
+# Lambda allows a DynamoDB call (tests assert outcomes, not latency).
+os.environ.setdefault("MAXTRADER_AWS_READ_TIMEOUT_SECONDS", "20")
 
 # moto_endpoint (a moto server on 127.0.0.1, per worker), aws_env, state_table (from the template).
 pytest_plugins = ["tests.support.moto_server"]

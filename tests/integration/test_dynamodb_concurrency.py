@@ -23,7 +23,7 @@ from maxtrader.domain.clock import FixedClock, trading_date
 from maxtrader.domain.models import AuditKind, OrderIntent, Verdict
 from maxtrader.domain.safety.engine import SafetyEngine
 from tests.support.moto_server import create_state_table
-from tests.support.safety import entry, market, uniform_config
+from tests.support.safety import entry, market, seed_figures, uniform_config
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.slow]
 
@@ -93,6 +93,7 @@ def test_racing_threads_take_exactly_the_free_slots(aws_env: str) -> None:
             table = create_state_table()  # a small table per round keeps moto's copies cheap
             stores = [DynamoDBStateStore(c, table) for c in clients]
             audit_store = stores[0]
+            seed_figures(audit_store, clock)  # what the pre-market run and the monitor store
             setup = SafetyEngine(config_for(Round("setup", {}, 0, 0)), audit_store, clock)
             for _ in range(r.taken):
                 assert setup.reserve(entry(qty=r.qty), market()).approved

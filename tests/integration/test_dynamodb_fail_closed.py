@@ -32,7 +32,7 @@ from maxtrader.domain.safety.state import (
     SwitchName,
     SwitchState,
 )
-from tests.support.safety import entry, make_engine, market, reservation_for
+from tests.support.safety import entry, make_engine, market, reservation_for, seed_figures
 
 DAY = "2024-06-03"
 # Three positions at most (NORMAL_VOL's override); nothing else in the way of eight entries.
@@ -46,9 +46,16 @@ def put(table: str, pk_sk: tuple[str, str], **attributes: Any) -> None:
     client.put_item(TableName=table, Item={**key(*pk_sk), **attributes})
 
 
+@pytest.fixture(autouse=True)
+def _seeded(state_table: str, clock: FixedClock) -> None:
+    """The pre-market run's and the monitor's figures, stored BEFORE a test corrupts an item
+    (seeding after would overwrite the corruption under test)."""
+    seed_figures(DynamoDBStateStore.create(state_table), clock)
+
+
 def engine_on(table: str, clock: FixedClock) -> tuple[SafetyEngine, DynamoDBStateStore]:
     store = DynamoDBStateStore.create(table)
-    return make_engine(store, clock, CONFIG), store
+    return make_engine(store, clock, CONFIG, seed=None), store
 
 
 def eight_entries(engine: SafetyEngine, clock: FixedClock) -> list[tuple[str, ...]]:
@@ -146,9 +153,10 @@ def test_any_corrupt_snapshot_item_rejects_the_entry(
     engine, _ = engine_on(state_table, clock)
     verdict = engine.reserve(entry(), market())
     assert [c.reason for c in verdict.failures] == [STATE_UNAVAILABLE]
-    assert "Item" not in boto3.client("dynamodb").get_item(
+    portfolio = boto3.client("dynamodb").get_item(
         TableName=state_table, Key=key(*schema.PORTFOLIO_KEY), ConsistentRead=True
-    )  # nothing reserved
+    )["Item"]
+    assert (portfolio["slots"], portfolio["exposure"]) == (n(0), n(0))  # nothing reserved
 
 
 def test_a_peak_at_or_below_zero_is_not_no_peak(state_table: str, clock: FixedClock) -> None:
@@ -189,7 +197,7 @@ def test_a_corrupt_ticket_is_not_skipped_when_marking(state_table: str, clock: F
     )
     with pytest.raises(StateUnavailableError, match="'strategy' is not a known strategy"):
         engine.mark_to_market({"SPY": 490.0}, 99_000.0)
-    assert store.portfolio().equity is None  # nothing marked
+    assert store.portfolio().equity == 100_000.0  # nothing marked: the seeded figure stands
 
 
 # --- any single corruption of a permissive snapshot rejects the entry ---------------------------

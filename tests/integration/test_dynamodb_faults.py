@@ -107,17 +107,29 @@ def test_the_same_signal_goes_through_once_the_store_recovers(
     assert store.day_entries(DAY) == 1
 
 
-def test_exits_go_through_a_throttled_store(
-    flaky: FlakyClient, store: DynamoDBStateStore, engine: SafetyEngine
+def test_a_reducing_exit_goes_through_when_only_its_audit_write_is_throttled(
+    flaky: FlakyClient, store: DynamoDBStateStore, engine: SafetyEngine, clock: FixedClock
 ) -> None:
     intent = entry()
     engine.reserve(intent, market())
-    for operation in ("transact_write_items", "transact_get_items", "get_item", "query"):
-        flaky.fail(operation, throttled(), times=5)
+    engine.on_fill(fill_of(intent, clock))
+    flaky.fail("transact_write_items", throttled(), times=5)
     verdict = engine.reserve(exit_of(intent), market())
     assert verdict.approved
     [event] = engine.drain_events()
     assert "ProvisionedThroughputExceeded" in str(event.detail["audit_failed"])
+
+
+def test_an_exit_is_rejected_when_the_throttled_store_cannot_show_its_position(
+    flaky: FlakyClient, store: DynamoDBStateStore, engine: SafetyEngine, clock: FixedClock
+) -> None:
+    intent = entry()
+    engine.reserve(intent, market())
+    engine.on_fill(fill_of(intent, clock))
+    for operation in ("transact_write_items", "transact_get_items", "get_item", "query"):
+        flaky.fail(operation, throttled(), times=5)
+    verdict = engine.reserve(exit_of(intent), market())
+    assert not verdict.approved and verdict.failures[0].reason == "state_unavailable"
 
 
 def test_a_fill_that_cannot_be_written_changes_nothing_and_applies_once_later(

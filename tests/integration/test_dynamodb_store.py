@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,15 @@ from maxtrader.domain.models import AuditKind, Regime, TradingState
 from maxtrader.domain.ports import StateStore
 from maxtrader.domain.safety.engine import STATE_UNAVAILABLE
 from maxtrader.domain.safety.state import BreakerName, StateConflictError, TicketStatus
-from tests.support.safety import entry, exit_of, fill_of, make_engine, market, reservation_for
+from tests.support.safety import (
+    entry,
+    exit_of,
+    fill_of,
+    make_engine,
+    market,
+    option_entry,
+    reservation_for,
+)
 
 DAY = "2024-06-03"
 
@@ -163,10 +172,112 @@ def test_an_approved_entry_is_one_consistent_read_and_one_transaction(
         lambda params, model, **_: calls.append((model.name, params)),
     )
     store = DynamoDBStateStore(client, state_table)
-    engine = make_engine(store, clock)
+    engine = make_engine(store, clock)  # seeds the stored figures (not counted)
+    calls.clear()
     assert engine.reserve(entry(), market()).approved
     assert [name for name, _ in calls] == ["TransactGetItems", "TransactWriteItems"]
     calls.clear()
     engine.trading_state()
     # Kill switch, then safe mode: both strongly consistent.
     assert [(name, params["ConsistentRead"]) for name, params in calls] == [("GetItem", True)] * 2
+
+
+def hardened_script(store: StateStore, clock: FixedClock) -> list[object]:
+    """The hardened paths: stored figures, reduce-only exits and retries, breaches, collared
+    marks, the high-water-mark stop; everything observable, to compare the two stores."""
+    engine = make_engine(store, clock, seed=None)
+    early = entry(signal="sig-e-00001")
+    seen: list[object] = [engine.reserve(early, market()).failures]  # nothing stored yet
+    seen.append(engine.record_start_of_day_equity(100_000.0))
+    seen.append(engine.record_start_of_day_equity(100_000.0))  # a retried pre-market run
+    try:
+        engine.record_start_of_day_equity(90_000.0)
+    except StateConflictError as exc:
+        seen.append(str(exc))
+    seen.append(store.start_of_day_equity(DAY))
+    engine.mark_to_market({}, 100_000.0)
+    held, option = entry(signal="sig-h-00001"), option_entry(signal="sig-o-00001")
+    seen.append(engine.reserve(held, market()).failures)
+    clock.advance(61)
+    seen.append(engine.reserve(option, market(last_price=2.0)).failures)
+    seen.append(engine.on_fill(fill_of(held, clock, fill_id="h-1")))
+    seen.append(engine.on_fill(fill_of(option, clock, price=6.0, fill_id="o-1")))  # a breach
+    seen.append(engine.trading_state())
+    seen.append(engine.reserve(exit_of(held).model_copy(update={"qty": 11}), market()).failures)
+    retry = exit_of(option).model_copy(update={"client_order_id": "mt-sig-o-00001-exit-2"})
+    seen.append(engine.reserve(retry, market()).failures)
+    seen.append(engine.mark_to_market({option.symbol: 60.0}, 100_000.0))  # refused
+    seen.append(store.refused_marks())
+    seen.append(engine.on_fill(fill_of(retry, clock, price=5.0, fill_id="o-2")))
+    seen.append(engine.on_fill(fill_of(retry, clock, price=5.0, fill_id="o-2")))  # replayed
+    seen.append(store.fill_applied("o-2"))
+    seen.append(engine.mark_to_market({}, 89_000.0))  # 11 % below the high-water mark
+    seen.append(store.high_water_mark())
+    engine.set_safe_mode(False, "ops")
+    clock.advance(61)
+    late = entry(signal="sig-l-00001")
+    seen.append(
+        engine.reserve(late, market(equity=89_000.0, start_of_day_equity=100_000.0)).failures
+    )
+    seen.append(engine.rearm_drawdown_stop("ops", "reviewed"))
+    seen.append(store.portfolio())
+    seen.append([(r.kind, r.subject, r.actor, r.detail) for r in store.audit_log(DAY)])
+    seen.append([e.kind for e in engine.drain_events()])
+    return seen
+
+
+def test_both_stores_take_the_hardened_paths_alike(state_table: str, clock: FixedClock) -> None:
+    live, _ = run_on_both(hardened_script, state_table, clock)
+    assert live[5] == ()  # approvals happened too
+
+
+def run_on_both(
+    steps: Callable[[StateStore, FixedClock], list[object]], table: str, clock: FixedClock
+) -> tuple[list[object], list[object]]:
+    """Run ``steps`` on the live and the backtest store from the same instant; each step alike."""
+    start = clock.now()
+    live = steps(DynamoDBStateStore.create(table), FixedClock(start))
+    backtest = steps(InMemoryStateStore(), FixedClock(start))
+    for i, (a, b) in enumerate(zip(live, backtest, strict=True)):
+        assert a == b, f"step {i}: {a!r} != {b!r}"
+    return live, backtest
+
+
+def test_a_halted_drawdown_stop_blocks_in_the_transaction(
+    state_table: str, clock: FixedClock
+) -> None:
+    store = DynamoDBStateStore.create(state_table)
+    intent = entry()
+    engine = make_engine(store, clock)
+    engine.mark_to_market({}, 120_000.0)
+    engine.mark_to_market({}, 100_000.0)  # 16.7 % below: halted
+    with pytest.raises(StateConflictError) as caught:
+        store.reserve(reservation_for(intent, clock.now()))
+    assert "drawdown_stop" in caught.value.reasons
+    assert store.ticket(intent.client_order_id) is None
+
+
+@pytest.mark.parametrize(
+    ("key", "item"),
+    [
+        (("PORTFOLIO", "HWM"), {"version": {"N": "3"}, "value": {"N": "100000"}}),  # no flag
+        (("PORTFOLIO", "HWM"), {"halted": {"BOOL": False}, "version": {"N": "0"}}),
+        (
+            ("PORTFOLIO", "HWM"),
+            {"halted": {"BOOL": False}, "version": {"N": "2"}, "value": {"N": "-5"}},
+        ),
+        (("DAY#2024-06-03", "START_EQUITY"), {"equity": {"N": "0"}}),
+        (("DAY#2024-06-03", "START_EQUITY"), {"equity": {"S": "100000"}}),
+    ],
+)
+def test_a_malformed_figure_item_fails_closed(
+    key: tuple[str, str], item: dict[str, Any], state_table: str, clock: FixedClock
+) -> None:
+    store = DynamoDBStateStore.create(state_table)
+    engine = make_engine(store, clock)
+    boto3.client("dynamodb").put_item(
+        TableName=state_table, Item={"pk": {"S": key[0]}, "sk": {"S": key[1]}, **item}
+    )
+    verdict = engine.reserve(entry(), market())
+    assert [c.reason for c in verdict.checks] == [STATE_UNAVAILABLE]
+    assert store.day_entries(DAY) == 0

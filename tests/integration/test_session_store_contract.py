@@ -106,13 +106,13 @@ def test_states_are_kept_per_strategy_and_symbol(store: SessionStore) -> None:
     assert store.strategy_state("wave_renko", "SPY") == a
     assert store.strategy_state("wave_renko", "QQQ") == b
     assert store.strategy_state("vwap_reversion", "SPY") == c
+    assert store.strategy_state("wave_renko", "IWM") is None
 
 
 def test_an_unknown_strategy_name_is_refused_before_any_store() -> None:
     # Both stores key states by the strategy: free text would open a state per spelling.
     with pytest.raises(InvalidInputError, match="unknown strategy 'renko#2'"):
         strategy_state(1, '"c"', strategy="renko#2", symbol="SPY")
-    assert store.strategy_state("wave_renko", "IWM") is None
 
 
 @pytest.mark.property

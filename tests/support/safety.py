@@ -34,8 +34,17 @@ EQUITY = 100_000.0
 
 
 def make_engine(
-    store: StateStore, clock: Clock, config: SafetyConfig | None = None, **kwargs: Any
+    store: StateStore,
+    clock: Clock,
+    config: SafetyConfig | None = None,
+    *,
+    seed: float | None = EQUITY,
+    **kwargs: Any,
 ) -> SafetyEngine:
+    """An engine whose store holds today's start-of-day equity and a marked equity of ``seed``
+    (as the pre-market run and the monitor leave them); ``seed=None``: an empty store."""
+    if seed is not None:
+        seed_figures(store, clock, seed)
     return SafetyEngine(config or SafetyConfig(), store, clock, **kwargs)
 
 
@@ -53,6 +62,15 @@ def uniform_config(limits: Mapping[str, Any], **sections: Any) -> SafetyConfig:
     return SafetyConfig.model_validate(
         {"limits": dict(limits), "regime_overrides": dict.fromkeys(Regime, pinned), **sections}
     )
+
+
+def seed_figures(store: StateStore, clock: Clock, equity: float = EQUITY) -> None:
+    """What the pre-market run and the monitor leave in the store (without their audit records,
+    which tests count): today's start-of-day equity and a marked ``equity``, nothing held."""
+    if store.start_of_day_equity(trading_date(clock.now())) is not None:
+        return  # a second engine on the same store: it finds what the first one left
+    store.put_start_of_day_equity(trading_date(clock.now()), equity)
+    store.update_marks(unrealized=0.0, marks={}, equity=equity, peak=equity)
 
 
 def signal_ref(prefix: str = "sig") -> str:
@@ -93,15 +111,23 @@ def entry(
     )
 
 
-def option_entry(*, premium: float = 2.0, contracts: int = 1, **kw: Any) -> OrderIntent:
-    """A long call: max loss = premium x 100 x contracts + fees."""
+def option_entry(
+    *,
+    premium: float = 2.0,
+    contracts: int = 1,
+    stop: float | None = None,
+    target: float | None = None,
+    **kw: Any,
+) -> OrderIntent:
+    """A long call: max loss = premium x 100 x contracts + fees. ``stop``/``target`` are
+    underlying levels (give ``underlying_price`` too for the engine to compute reward/risk)."""
     return entry(
         symbol="SPY240603C00500000",
         instrument=Instrument.OPTION,
         qty=contracts,
         price=premium,
-        stop=None,
-        target=None,
+        stop=stop,
+        target=target,
         **kw,
     )
 
@@ -124,6 +150,7 @@ def market(
     last_price: float | None = 500.0,
     reward_risk: float | None = 2.0,
     account: AccountFlags | None = None,
+    buying_power: float | None = None,
 ) -> MarketContext:
     return MarketContext(
         regime=regime,
@@ -132,6 +159,7 @@ def market(
         last_price=last_price,
         reward_risk=reward_risk,
         account=account or AccountFlags(),
+        buying_power=4 * equity if buying_power is None else buying_power,
     )
 
 

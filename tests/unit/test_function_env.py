@@ -55,6 +55,7 @@ class TestTheContract:
             "MAXTRADER_CONFIG_DIR",
             "MAXTRADER_LOG_LEVEL",
             "MAXTRADER_TRADING_MODE",
+            "MAXTRADER_AWS_READ_TIMEOUT_SECONDS",
         }
 
     def test_a_complete_environment_loads_with_paper_and_info_by_default(self) -> None:
@@ -128,6 +129,9 @@ class TestRejections:
             ("MAXTRADER_CONFIG_DIR", "/nonexistent/configs", "is not a directory"),
             ("MAXTRADER_CONFIG_DIR", "", "must name a directory"),  # Path("") is the cwd
             ("MAXTRADER_CONFIG_DIR", "configs", "not an absolute path"),
+            ("MAXTRADER_AWS_READ_TIMEOUT_SECONDS", "soon", "not a number of seconds"),
+            ("MAXTRADER_AWS_READ_TIMEOUT_SECONDS", "0", "greater than 0"),
+            ("MAXTRADER_AWS_READ_TIMEOUT_SECONDS", "nan", "greater than 0"),
         ],
     )
     def test_a_malformed_value_names_its_variable_and_value(

@@ -80,6 +80,17 @@ SecretName = Annotated[
 ConfigDir = Annotated[Path, BeforeValidator(_directory)]
 
 
+def _seconds(value: object) -> float:
+    # The environment holds text; a strict model would refuse "3" as a float.
+    try:
+        return float(value) if isinstance(value, str) else value  # type: ignore[return-value]
+    except ValueError:
+        raise ValueError(f"{value!r} is not a number of seconds") from None
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds), Field(gt=0, le=60, allow_inf_nan=False)]
+
+
 class FunctionEnv(BaseModel):
     """The environment of every MaxTrader function (each reads the fields it needs)."""
 
@@ -96,6 +107,8 @@ class FunctionEnv(BaseModel):
     config_dir: ConfigDir | None = None  # default: the package's own configs
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     trading_mode: Literal["paper", "live"] = "paper"  # live only when a stage says so
+    # How long one AWS call may take before the caller fails closed (adapters/dynamodb_store.py).
+    aws_read_timeout_seconds: Seconds = 3.0
 
     @property
     def live(self) -> bool:

@@ -28,6 +28,8 @@ TABLE_LOGICAL_ID: Final = "StateTable"
 # HEALTH                  STATE                broker_failures, checked_at, version
 # DAY#<date>              ENTRIES              entries today (all strategies)
 # DAY#<date>              ENTRIES#<strategy>   entries today of one strategy
+# DAY#<date>              START_EQUITY         the start-of-day equity (pre-market run), write-once
+# PORTFOLIO               HWM                  the high-water mark and its drawdown stop
 # PNL#<period>            REALIZED             realized P&L of a day, ISO week or month
 # SIGNAL#<signal_id>      ENTRY                the duplicate-signal guard
 # TICKET                  <client_order_id>    one entry's lifecycle and position; while it holds
@@ -47,6 +49,7 @@ BREAKER_PK: Final = "BREAKER"
 TICKET_PK: Final = "TICKET"
 PORTFOLIO_KEY: Final[Key] = ("PORTFOLIO", "STATE")
 HEALTH_KEY: Final[Key] = ("HEALTH", "STATE")
+HIGH_WATER_KEY: Final[Key] = ("PORTFOLIO", "HWM")
 GUARD_TTL_DAYS: Final = 35  # signal and fill guards outlive any replay of a month's data
 CLOSED_TICKET_TTL_DAYS: Final = 400  # the audit log keeps the history; tickets are working state
 
@@ -107,6 +110,10 @@ def entries_key(day: str, strategy: str | None = None) -> Key:
     if strategy is None:
         return (pk, "ENTRIES")
     return (pk, f"ENTRIES#{_one_of('strategy', strategy, KNOWN_STRATEGIES)}")
+
+
+def start_equity_key(day: str) -> Key:
+    return (f"DAY#{day}", "START_EQUITY")
 
 
 def pnl_key(period: str) -> Key:

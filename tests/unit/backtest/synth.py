@@ -94,7 +94,12 @@ class Scripted:
 
 
 def run_config(*overrides: str) -> RunConfig:
-    base = RunConfig(SafetyConfig(), StrategiesConfig(), BacktestSettings())
+    # The scenarios size 1000 shares on $0.50 stops (5x equity) and gap 30 cents past $1 stops:
+    # allow that notional, and that much risk over the reservation without a breach.
+    safety = SafetyConfig.model_validate(
+        {"limits": {"max_notional_x_equity": 8.0}, "figures": {"breach_tolerance_pct": 0.5}}
+    )
+    base = RunConfig(safety, StrategiesConfig(), BacktestSettings())
     return apply_overrides(base, list(overrides))
 
 

@@ -9,7 +9,7 @@ import pytest
 from maxtrader.adapters.memory_store import InMemoryStateStore
 from maxtrader.domain.clock import FixedClock
 from maxtrader.domain.models import AuditKind, OrderSide
-from maxtrader.domain.safety.accounting import FillAttributionError
+from maxtrader.domain.safety.accounting import FillAttributionError, UnknownFillError
 from maxtrader.domain.safety.engine import SafetyEngine, UnknownOrderError
 from maxtrader.domain.safety.state import TicketStatus
 from tests.support.safety import entry, exit_of, fill_of, make_engine, market, option_entry
@@ -87,7 +87,7 @@ def test_fills_that_cannot_be_attributed_change_nothing(
 ) -> None:
     intent = entry()
     engine.reserve(intent, market())
-    with pytest.raises(FillAttributionError, match="matches 0 open positions"):
+    with pytest.raises(UnknownFillError, match="names no order of ours"):
         engine.on_fill(
             fill_of(entry(signal="someoneelse1"), clock).model_copy(
                 update={"client_order_id": "manual-1"}
@@ -102,16 +102,26 @@ def test_fills_that_cannot_be_attributed_change_nothing(
     assert ticket is not None and ticket.qty == 10 and store.realized("2024-06-03") == 0.0
 
 
-def test_an_unknown_exit_is_matched_to_the_only_open_position_on_its_symbol(
+def test_a_broker_leg_is_attributed_only_through_the_signal_it_is_named_for(
     engine: SafetyEngine, store: InMemoryStateStore, clock: FixedClock
 ) -> None:
+    """Regression: a fill with an unknown id was attached to the only open position on its
+    symbol. Now it is drift; a broker-side leg is applied only when the caller names its signal."""
     intent = entry()
     engine.reserve(intent, market())
     engine.on_fill(fill_of(intent, clock))
     stop_leg = fill_of(exit_of(intent), clock, price=495.0).model_copy(
         update={"client_order_id": "broker-generated-leg"}
     )
-    effect = engine.on_fill(stop_leg)
+    with pytest.raises(UnknownFillError) as caught:
+        engine.on_fill(stop_leg)
+    assert caught.value.fill == stop_leg
+    ticket = store.ticket(intent.client_order_id)
+    assert ticket is not None and ticket.qty == 10  # not merged by symbol
+    [drift] = [e for e in engine.drain_events() if e.kind is AuditKind.RECONCILIATION]
+    assert drift.detail["event"] == "unknown_fill" and drift.subject == "broker-generated-leg"
+    assert drift in store.audit_log("2024-06-03")
+    effect = engine.on_fill(stop_leg, signal_id=intent.signal_id)
     assert effect is not None and effect.closed
 
 
@@ -183,4 +193,4 @@ def test_bad_marks_are_rejected_and_change_nothing(
         engine.mark_to_market({"SPY": float("nan")}, equity=100_000.0)
     with pytest.raises(ValueError, match="finite and positive"):
         engine.mark_to_market({"SPY": 500.0}, equity=0.0)
-    assert store.portfolio().peak_equity is None
+    assert store.portfolio().peak_equity == 100_000.0  # the seeded mark, unchanged

@@ -130,7 +130,8 @@ def test_after_its_pause_the_drawdown_breaker_measures_from_the_equity_at_the_re
     ]
     assert events[-1].actor == "system:drawdown-reset"
     assert events[-1].detail["old_peak"] == 100_000.0 and events[-1].detail["new_peak"] == 95_000.0
-    assert engine.reserve(entry(), market()).approved
+    # The caller's equity agrees with the marked one (a stale 100,000 would fail closed).
+    assert engine.reserve(entry(), market(equity=95_000.0, start_of_day_equity=100_000.0)).approved
     # A further 3 % from the new base trips it again.
     assert not engine.mark_to_market({}, 92_150.01).tripped
     assert engine.mark_to_market({}, 92_150.0).tripped
@@ -162,7 +163,7 @@ def test_without_rebase_the_drawdown_re_trips_until_an_operator_resets_the_peak(
     clock.advance(timedelta(minutes=120))
     engine.reset_drawdown_peak("ops@example.com", 96_000.0)
     assert not engine.mark_to_market({}, 96_000.0).tripped
-    assert engine.reserve(entry(), market()).approved
+    assert engine.reserve(entry(), market(equity=96_000.0, start_of_day_equity=100_000.0)).approved
 
 
 def test_refresh_breakers_records_resets_once(engine: SafetyEngine, clock: FixedClock) -> None:

@@ -19,6 +19,7 @@ from maxtrader.domain.safety.checks import (
     max_loss,
     sizing,
 )
+from maxtrader.domain.safety.checks.figures import resolve
 from maxtrader.domain.safety.context import AccountFlags, MarketContext
 from maxtrader.domain.safety.state import (
     BreakerName,
@@ -55,9 +56,15 @@ def run(
     limits: Any = BASE,
 ) -> CheckResult:
     intent = intent or entry()
-    ctx = CheckContext(
-        intent, ctx_market or market(), limits, snap or snapshot(), NOW, max_loss(intent)
-    )
+    ctx_market = ctx_market or market()
+    snap = snap or snapshot()
+    # The stored figures the engine trusts; here they agree with the market's, as in production.
+    if snap.portfolio.equity is None:
+        snap = replace(snap, portfolio=replace(snap.portfolio, equity=ctx_market.equity))
+    if snap.start_of_day_equity is None:
+        snap = replace(snap, start_of_day_equity=ctx_market.start_of_day_equity)
+    figures = resolve(intent, ctx_market, snap, SafetyConfig().figures.tolerance_pct)
+    ctx = CheckContext(intent, ctx_market, limits, snap, NOW, max_loss(intent), figures)
     return check(ctx)
 
 
@@ -167,11 +174,20 @@ def test_total_exposure_boundary() -> None:
 
 
 def test_reward_risk_boundary() -> None:
-    assert run(sizing.reward_risk, ctx_market=market(reward_risk=1.50001)).passed
-    assert run(sizing.reward_risk, ctx_market=market(reward_risk=1.5)).passed
-    low = run(sizing.reward_risk, ctx_market=market(reward_risk=1.49999))
+    # Computed from the intent's own levels (entry 500, stop 495): target 507.5 is exactly 1.5.
+    def rr(target: float | None, given: float | None = None) -> CheckResult:
+        return run(
+            sizing.reward_risk,
+            intent=entry(target=target),
+            ctx_market=market(reward_risk=given),
+        )
+
+    assert rr(507.50005).passed and rr(507.5).passed
+    low = rr(507.49995)
     assert not low.passed and low.limit == 1.5
-    assert not run(sizing.reward_risk, ctx_market=market(reward_risk=None)).passed
+    # Without a target the intent gives nothing to compute from: the caller's figure, else none.
+    assert rr(None, 1.5).passed and not rr(None, 1.49999).passed
+    assert not rr(None, None).passed
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from maxtrader.domain.safety.state import Reservation, StateConflictError
 from tests.support.safety import (
     entry,
     exit_of,
+    fill_of,
     make_engine,
     market,
     reservation_for,
@@ -76,7 +77,7 @@ def test_disabled_extra_checks_are_not_evaluated(
         {"checks": {"price_collar": False, "duplicate_signal": False}}
     )
     engine = make_engine(store, clock, config)
-    verdict = engine.reserve(entry(price=520.0, stop=515.0), market())
+    verdict = engine.reserve(entry(price=520.0, stop=515.0, target=530.0), market())
     assert verdict.approved
     assert not {"price_collar", "duplicate_signal"} & {c.name for c in verdict.checks}
 
@@ -112,23 +113,40 @@ def test_entries_are_counted_on_the_new_york_trading_date(
     assert store.day_entries("2024-06-03") == 1 and store.day_entries("2024-06-04") == 0
 
 
-@pytest.mark.parametrize("setup", ["kill", "safe", "breaker", "store_down"])
-def test_exits_are_never_blocked(
+@pytest.mark.parametrize("setup", ["kill", "safe", "breaker"])
+def test_reducing_exits_pass_whatever_blocks_entries(
     setup: str, engine: SafetyEngine, store: InMemoryStateStore, clock: FixedClock
 ) -> None:
     intent = entry()
+    assert engine.reserve(intent, market()).approved
+    engine.on_fill(fill_of(intent, clock))
     if setup == "kill":
         engine.engage_kill_switch("ops", "halt")
     elif setup == "safe":
         engine.set_safe_mode(True, "ops")
-    elif setup == "breaker":
+    else:
         for _ in range(5):
             engine.record_order_error("timeout")
-    else:
-        store.fail_next(StateUnavailableError("throttled"), times=10)
-    assert not engine.reserve(intent, market()).approved
+    clock.advance(61)
+    assert not engine.reserve(entry(), market()).approved
     verdict = engine.reserve(exit_of(intent), market(reward_risk=None, last_price=None))
     assert verdict.approved and verdict.purpose is OrderPurpose.EXIT
+    assert [c.name for c in verdict.checks] == ["reduce_only"]
+
+
+def test_an_exit_the_store_cannot_verify_is_rejected_as_state_unavailable(
+    engine: SafetyEngine, store: InMemoryStateStore, clock: FixedClock
+) -> None:
+    """An unverified "exit" could open a position: without the stored ticket it fails closed
+    (the operator's flatten goes through the broker's close-position instead)."""
+    intent = entry()
+    engine.reserve(intent, market())
+    engine.on_fill(fill_of(intent, clock))
+    store.fail_next(StateUnavailableError("throttled"), times=10)
+    verdict = engine.reserve(exit_of(intent), market())
+    assert not verdict.approved and verdict.failures[0].reason == STATE_UNAVAILABLE
+    [event] = engine.drain_events()  # the audit could not be written either: handed over
+    assert event.detail["audit_failed"] and "throttled" in str(event.detail["cause"])
 
 
 def test_store_failure_rejects_with_state_unavailable_and_writes_nothing(

@@ -63,7 +63,7 @@ def test_market_context_is_validated_and_any_valid_one_gets_a_verdict(
         assert named <= set(raw), named  # every error names a field of the input
         return
     for value in (ctx.equity, ctx.start_of_day_equity):
-        assert math.isfinite(value) and value > 0
+        assert value is None or (math.isfinite(value) and value > 0)  # None: nothing to check
     store = InMemoryStateStore()
     verdict = make_engine(store, FixedClock(NOW)).reserve(entry(), ctx)
     if not verdict.approved:
@@ -79,7 +79,7 @@ def test_market_context_is_validated_and_any_valid_one_gets_a_verdict(
 )
 def test_bad_marks_change_nothing(marks: dict[str, float], equity: float) -> None:
     store = InMemoryStateStore()
-    engine = make_engine(store, FixedClock(NOW))
+    engine = make_engine(store, FixedClock(NOW), seed=None)
     good = (
         all(math.isfinite(p) and p > 0 for p in marks.values())
         and math.isfinite(equity)

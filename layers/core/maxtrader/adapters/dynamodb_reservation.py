@@ -17,6 +17,7 @@ GUARD_NAMES = (
     "kill_switch",
     "safe_mode",
     *(f"circuit_breaker:{name.value}" for name in BreakerName),
+    "drawdown_stop",
     "portfolio",  # positions, exposure and trade frequency share the portfolio item
     "daily_trades",
     "strategy_daily_trades",
@@ -55,6 +56,17 @@ def guard_ops(table: str, reservation: Reservation) -> list[dict[str, Any]]:
         }
         for name in BreakerName
     ]
+    ops.append(
+        {
+            "ConditionCheck": {
+                "TableName": table,
+                "Key": key(*schema.HIGH_WATER_KEY),
+                "ConditionExpression": "attribute_not_exists(#h) OR #h = :false",
+                "ExpressionAttributeNames": {"#h": "halted"},
+                "ExpressionAttributeValues": {":false": b(False)},
+            }
+        }
+    )
     ops.append(
         {
             "Update": {

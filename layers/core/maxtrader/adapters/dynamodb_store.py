@@ -14,6 +14,7 @@ The item layout is in ``maxtrader.state_schema`` and docs/safety-layer.md.
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from maxtrader import state_schema as schema
+from maxtrader.adapters import dynamodb_equity_items as equity_items
 from maxtrader.adapters import dynamodb_items as items
 from maxtrader.adapters.dynamodb_items import Item, ItemShapeError, key, n, s, ts_value
 from maxtrader.adapters.dynamodb_reservation import GUARD_NAMES, guard_ops
@@ -35,6 +37,7 @@ from maxtrader.domain.safety.state import (
     BreakerState,
     FillApplication,
     HealthState,
+    HighWaterMark,
     PortfolioState,
     Reservation,
     Snapshot,
@@ -49,8 +52,13 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 # Fail fast rather than hang a Lambda: one retry, short timeouts; the engine then fails closed.
+# The read timeout can be raised (MAXTRADER_AWS_READ_TIMEOUT_SECONDS, validated with the function
+# environment): the test suite does, because a local emulator on a loaded machine is slow.
+READ_TIMEOUT_ENV = "MAXTRADER_AWS_READ_TIMEOUT_SECONDS"
 CLIENT_CONFIG = Config(
-    retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=3
+    retries={"max_attempts": 2, "mode": "standard"},
+    connect_timeout=2,
+    read_timeout=float(os.environ.get(READ_TIMEOUT_ENV, "3")),
 )
 _CONFLICT_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
@@ -198,6 +206,8 @@ class DynamoDBStateStore:
             schema.pnl_key(keys.week),
             schema.pnl_key(keys.month),
             schema.signal_key(keys.signal_id),
+            schema.start_equity_key(keys.day),
+            schema.HIGH_WATER_KEY,
         ]
         got = self._get_many(wanted)
         nb = len(BreakerName)
@@ -216,6 +226,8 @@ class DynamoDBStateStore:
                 week_realized=items.realized(got[6 + nb]),
                 month_realized=items.realized(got[7 + nb]),
                 signal_seen=got[8 + nb] is not None,
+                start_of_day_equity=equity_items.start_equity(got[9 + nb], keys.day),
+                high_water=equity_items.high_water(got[10 + nb]),
             )
 
         result: Snapshot = self._decode(build)
@@ -267,6 +279,24 @@ class DynamoDBStateStore:
     def audit_log(self, day: str) -> list[AuditRecord]:
         found = self._query(schema.audit_pk(day))
         result: list[AuditRecord] = self._decode(lambda: [items.audit_record(i) for i in found])
+        return result
+
+    def fill_applied(self, fill_id: str) -> bool:
+        return self._get(schema.fill_key(fill_id)) is not None
+
+    def start_of_day_equity(self, day: str) -> float | None:
+        item = self._get(schema.start_equity_key(day))
+        result: float | None = self._decode(lambda: equity_items.start_equity(item, day))
+        return result
+
+    def high_water_mark(self) -> HighWaterMark:
+        item = self._get(schema.HIGH_WATER_KEY)
+        result: HighWaterMark = self._decode(lambda: equity_items.high_water(item))
+        return result
+
+    def refused_marks(self) -> dict[str, str]:
+        item = self._get(schema.PORTFOLIO_KEY)
+        result: dict[str, str] = self._decode(lambda: equity_items.refused_marks(item))
         return result
 
     # --- writes --------------------------------------------------------------------------------
@@ -389,6 +419,31 @@ class DynamoDBStateStore:
         put = self._versioned_put(schema.HEALTH_KEY, items.health_item(state), expected_version)
         self._transact([put])
 
+    def put_start_of_day_equity(
+        self, day: str, equity: float, audit: Sequence[AuditRecord] = ()
+    ) -> bool:
+        k = schema.start_equity_key(day)
+        put = self._put(
+            k,
+            equity_items.start_equity_item(equity),
+            "attribute_not_exists(pk)",
+        )
+        try:
+            self._transact([put, *self._audit_puts(audit)])
+        except _Cancelled as exc:
+            stored = self.start_of_day_equity(day)
+            if stored == equity:
+                return False
+            raise StateConflictError(f"start-of-day equity of {day} is already {stored}") from exc
+        return True
+
+    def put_high_water_mark(
+        self, state: HighWaterMark, expected_version: int, audit: Sequence[AuditRecord] = ()
+    ) -> None:
+        item = equity_items.high_water_item(state)
+        put = self._versioned_put(schema.HIGH_WATER_KEY, item, expected_version)
+        self._transact([put, *self._audit_puts(audit)])
+
     def update_marks(
         self,
         *,
@@ -397,21 +452,29 @@ class DynamoDBStateStore:
         equity: float,
         peak: float,
         reset_peak: bool = False,
+        refused: Mapping[str, str] | None = None,
     ) -> None:
+        values: dict[str, Any] = {
+            ":zero": n(0),
+            ":u": n(unrealized),
+            ":m": {"M": {sym: n(float(p)) for sym, p in marks.items()}},
+            ":e": n(equity),
+            ":p": n(peak),
+        }
+        # The counters are created too (at 0) when a mark comes first: a present portfolio
+        # item always carries them, so one without them is corrupt (the decoder fails closed).
+        expr = (
+            "SET unrealized = :u, marks = :m, equity = :e, peak = :p,"
+            " slots = if_not_exists(slots, :zero), exposure = if_not_exists(exposure, :zero)"
+        )
+        if refused is not None:
+            expr += ", refused = :r"
+            values[":r"] = equity_items.refused_value(refused)
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "Key": self._key(schema.PORTFOLIO_KEY),
-            # The counters are created too (at 0) when a mark comes first: a present portfolio
-            # item always carries them, so one without them is corrupt (the decoder fails closed).
-            "UpdateExpression": "SET unrealized = :u, marks = :m, equity = :e, peak = :p,"
-            " slots = if_not_exists(slots, :zero), exposure = if_not_exists(exposure, :zero)",
-            "ExpressionAttributeValues": {
-                ":zero": n(0),
-                ":u": n(unrealized),
-                ":m": {"M": {sym: n(float(p)) for sym, p in marks.items()}},
-                ":e": n(equity),
-                ":p": n(peak),
-            },
+            "UpdateExpression": expr,
+            "ExpressionAttributeValues": values,
         }
         if not reset_peak:
             kwargs["ConditionExpression"] = "attribute_not_exists(peak) OR peak <= :p"

@@ -20,6 +20,7 @@ from maxtrader.domain.safety.state import (
     BreakerState,
     FillApplication,
     HealthState,
+    HighWaterMark,
     PortfolioState,
     Reservation,
     Snapshot,
@@ -44,6 +45,9 @@ class InMemoryStateStore:
         self._holding: dict[str, Ticket] = {}  # the open ones: a backtest marks them every bar
         self._fills: set[str] = set()
         self._health = HealthState()
+        self._start_equity: dict[str, float] = {}
+        self._high_water = HighWaterMark()
+        self._refused: dict[str, str] = {}
         self._audit: dict[str, list[AuditRecord]] = defaultdict(list)
         self._faults: list[tuple[str | None, Exception]] = []
 
@@ -73,6 +77,8 @@ class InMemoryStateStore:
                 week_realized=self._realized[keys.week],
                 month_realized=self._realized[keys.month],
                 signal_seen=keys.signal_id in self._signals,
+                start_of_day_equity=self._start_equity.get(keys.day),
+                high_water=self._high_water,
             )
 
     def switch(self, name: SwitchName) -> SwitchState:
@@ -120,6 +126,27 @@ class InMemoryStateStore:
         with self._lock:
             return list(self._audit.get(day, []))
 
+    def fill_applied(self, fill_id: str) -> bool:
+        with self._lock:
+            self._fault("fill_applied")
+            return fill_id in self._fills
+
+    def start_of_day_equity(self, day: str) -> float | None:
+        with self._lock:
+            self._fault("start_of_day_equity")
+            return self._start_equity.get(day)
+
+    def high_water_mark(self) -> HighWaterMark:
+        with self._lock:
+            if self._faults:
+                self._fault("high_water_mark")
+            return self._high_water
+
+    def refused_marks(self) -> dict[str, str]:
+        with self._lock:
+            self._fault("refused_marks")
+            return dict(self._refused)
+
     # --- writes ------------------------------------------------------------------------------
     def reserve(self, reservation: Reservation) -> None:
         r, g, k = reservation, reservation.guards, reservation.keys
@@ -132,6 +159,7 @@ class InMemoryStateStore:
                     ("kill_switch", self._switches[SwitchName.KILL_SWITCH].on),
                     ("safe_mode", self._switches[SwitchName.SAFE_MODE].on),
                     ("circuit_breaker", any(b.paused(g.now) for b in self._breakers.values())),
+                    ("drawdown_stop", self._high_water.halted),
                     ("concurrent_positions", p.slots >= g.max_slots),
                     ("total_exposure", p.exposure > g.exposure_cap),
                     (
@@ -225,6 +253,31 @@ class InMemoryStateStore:
                 raise StateConflictError("health state changed")
             self._health = state
 
+    def put_start_of_day_equity(
+        self, day: str, equity: float, audit: Sequence[AuditRecord] = ()
+    ) -> bool:
+        with self._lock:
+            self._fault("put_start_of_day_equity")
+            stored = self._start_equity.get(day)
+            if stored == equity:
+                return False
+            if stored is not None:
+                raise StateConflictError(f"start-of-day equity of {day} is already {stored}")
+            self._start_equity[day] = equity
+            self._append(audit)
+            return True
+
+    def put_high_water_mark(
+        self, state: HighWaterMark, expected_version: int, audit: Sequence[AuditRecord] = ()
+    ) -> None:
+        with self._lock:
+            if self._faults:
+                self._fault("put_high_water_mark")
+            if self._high_water.version != expected_version:
+                raise StateConflictError("high-water mark changed")
+            self._high_water = state
+            self._append(audit)
+
     def update_marks(
         self,
         *,
@@ -233,6 +286,7 @@ class InMemoryStateStore:
         equity: float,
         peak: float,
         reset_peak: bool = False,
+        refused: Mapping[str, str] | None = None,
     ) -> None:
         with self._lock:
             if self._faults:
@@ -251,6 +305,8 @@ class InMemoryStateStore:
                 equity=equity,
                 marks=dict(marks),
             )
+            if refused is not None and (refused or self._refused):
+                self._refused = dict(refused)
 
     def append_audit(self, records: Sequence[AuditRecord]) -> None:
         with self._lock:

@@ -191,6 +191,7 @@ class _Run:
         if self.cfg.backtest.drawdown_peak_reset == "session":
             book.safety.reset_drawdown_peak(OPERATOR, start_equity)
         book.safety.mark_to_market({}, start_equity)
+        book.safety.record_start_of_day_equity(start_equity, "backtest:premarket")
         book.collect_events(ctx)
         self.bar_count += len(merged)
         if strategy is not None:

@@ -85,6 +85,7 @@ def decide(book: Book, signal: Signal, bar: Bar, strategy: Any, ctx: SessionCtx)
         limit_price=limit,
         stop=signal.stop,
         target=signal.target,
+        underlying_price=bar.close if contract is not None else None,
         fees=fees,
     )
     market = MarketContext(
@@ -93,6 +94,8 @@ def decide(book: Book, signal: Signal, bar: Bar, strategy: Any, ctx: SessionCtx)
         start_of_day_equity=ctx.start_equity,
         last_price=last,
         reward_risk=signal.reward_risk,
+        # The simulator has no margin model: its buying power is the configured notional cap.
+        buying_power=book.safety.limits_for(ctx.regime).max_notional_x_equity * equity,
         account=CLEAR_ACCOUNT,
     )
     verdict = book.safety.reserve(intent, market)

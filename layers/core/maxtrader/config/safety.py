@@ -5,7 +5,7 @@ Defaults are those of ../shared/specs/safety.md.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Annotated, Final
 
 from pydantic import Field, field_validator
 
@@ -35,6 +35,9 @@ class Limits(ConfigModel):
     max_weekly_loss_pct: Fraction = 0.05
     max_monthly_loss_pct: Fraction = 0.10
     price_collar_pct: Fraction = 0.01
+    # One order's notional (qty x price x multiplier) vs equity; 4 = a margin account's intraday
+    # buying power. It is also capped by the broker's buying power (MarketContext).
+    max_notional_x_equity: PositiveFloat = 4.0
 
 
 class LimitsOverride(ConfigModel):
@@ -53,6 +56,7 @@ class LimitsOverride(ConfigModel):
     max_weekly_loss_pct: Fraction | None = None
     max_monthly_loss_pct: Fraction | None = None
     price_collar_pct: Fraction | None = None
+    max_notional_x_equity: PositiveFloat | None = None
 
 
 class ExtraChecks(ConfigModel):
@@ -87,10 +91,36 @@ class DrawdownBreaker(ConfigModel):
     rebase_peak_on_reset: bool = True
 
 
+class HighWaterMarkStop(ConfigModel):
+    # (high-water mark - equity) / high-water mark at which entries halt until an operator
+    # re-arms the stop. Unlike the drawdown breaker's peak, the mark is never re-based by a pause.
+    max_drawdown_pct: Fraction = 0.10
+
+
 class Breakers(ConfigModel):
     rapid_loss: RapidLossBreaker = RapidLossBreaker()
     error_rate: ErrorRateBreaker = ErrorRateBreaker()
     drawdown: DrawdownBreaker = DrawdownBreaker()
+    high_water_mark: HighWaterMarkStop = HighWaterMarkStop()
+
+
+class Figures(ConfigModel):
+    """How far a caller's equity, start-of-day equity or reward/risk may differ (relative) from
+    what the engine computes or has stored before the entry fails closed; and how far a fill's
+    real risk may exceed its reservation before it is a breach (alert + safe mode; the exposure
+    always follows the real risk)."""
+
+    tolerance_pct: Fraction = 0.01
+    breach_tolerance_pct: Fraction = 0.10
+
+
+class Marks(ConfigModel):
+    """The collar a mark must pass to be booked: within ``collar_pct`` of the reference the caller
+    gives (last trade or model value); without one, within ``max_ratio_to_entry`` x of the
+    position's average price either way."""
+
+    collar_pct: Fraction = 0.25
+    max_ratio_to_entry: Annotated[float, Field(gt=1, allow_inf_nan=False)] = 5.0
 
 
 class Health(ConfigModel):
@@ -130,6 +160,8 @@ class SafetyConfig(ConfigModel):
     breakers: Breakers = Breakers()
     health: Health = Health()
     alerts: Alerts = Alerts()
+    figures: Figures = Figures()
+    marks: Marks = Marks()
 
     @field_validator("regime_overrides", mode="after")
     @classmethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, NamedTuple, Self
 
 from pydantic import (
     AfterValidator,
@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.strategy_names import known_strategy
 
 # A price is finite and strictly positive; money amounts (P&L) may be negative but finite.
@@ -61,7 +62,8 @@ class OrderSide(StrEnum):
 
 
 class OrderPurpose(StrEnum):
-    """Entry opens or adds to a position; exit only reduces one (never blocked by checks)."""
+    """Entry opens or adds to a position; exit only reduces one (reduce-only, checked against
+    the stored position; never blocked by the entry checks)."""
 
     ENTRY = "entry"
     EXIT = "exit"
@@ -167,9 +169,47 @@ class Signal(DomainModel):
         return abs(self.target - self.entry) / abs(self.entry - self.stop)
 
 
-def client_order_id(signal_id_: str, purpose: OrderPurpose) -> str:
-    """The broker-side idempotency key: one order per signal and purpose."""
-    return f"mt-{signal_id_}-{purpose.value}"
+def client_order_id(signal_id_: str, purpose: OrderPurpose, attempt: int = 1) -> str:
+    """The broker-side idempotency key: one order per signal and purpose.
+
+    An entry has exactly one order (``mt-<signal>-entry``). An exit may be retried (its first order
+    was rejected or canceled): attempt 1 is ``mt-<signal>-exit``, attempt n >= 2 is
+    ``mt-<signal>-exit-<n>``, so every retry is a new broker order that still names its signal.
+    """
+    if attempt < 1 or (attempt > 1 and purpose is not OrderPurpose.EXIT):
+        raise InvalidInputError(f"attempt {attempt} is not valid for an {purpose.value} order")
+    base = f"mt-{signal_id_}-{purpose.value}"
+    return base if attempt == 1 else f"{base}-{attempt}"
+
+
+class OrderRef(NamedTuple):
+    """What one of our client order ids names."""
+
+    signal_id: str
+    purpose: OrderPurpose
+    attempt: int
+
+
+_PURPOSES = {p.value: p for p in OrderPurpose}
+
+
+def parse_client_order_id(value: str) -> OrderRef | None:
+    """Inverse of ``client_order_id``; None for an id we did not make (a broker-side leg, a
+    foreign or hand-typed order). Only the canonical spelling parses (no ``-exit-1``, no
+    leading zeros), so one order has exactly one id."""
+    if not value.startswith("mt-"):
+        return None
+    rest, attempt = value[3:], 1
+    head, _, tail = rest.rpartition("-")
+    if tail.isdigit() and tail.isascii():
+        if tail.startswith("0") or int(tail) < 2:
+            return None
+        rest, attempt = head, int(tail)
+    signal, _, purpose = rest.rpartition("-")
+    kind = _PURPOSES.get(purpose)
+    if not signal or kind is None or (attempt > 1 and kind is not OrderPurpose.EXIT):
+        return None
+    return OrderRef(signal, kind, attempt)
 
 
 class OrderIntent(DomainModel):
@@ -188,6 +228,9 @@ class OrderIntent(DomainModel):
     limit_price: Price | None = None
     stop: Price | None = None  # underlying levels, for equity brackets and for exits
     target: Price | None = None
+    # The underlying's price the levels are measured from (options: the safety layer computes
+    # reward/risk from it; an equity order's own price is its entry).
+    underlying_price: Price | None = None
     max_loss: NonNegativeMoney = 0.0
     fees: NonNegativeMoney = 0.0
 
@@ -309,6 +352,9 @@ class AuditKind(StrEnum):
     RECONCILIATION = "reconciliation"
     HEALTH = "health"
     REGIME = "regime"
+    RISK_BREACH = "risk_breach"  # a fill beyond its reservation (quantity or max loss)
+    MARK_REFUSED = "mark_refused"  # a mark outside its collar: not booked
+    START_OF_DAY = "start_of_day"  # the pre-market run's start-of-day equity
 
 
 class AuditRecord(DomainModel):

@@ -47,6 +47,7 @@ from maxtrader.domain.safety.state import (
     BreakerState,
     FillApplication,
     HealthState,
+    HighWaterMark,
     PortfolioState,
     Reservation,
     Snapshot,
@@ -105,6 +106,22 @@ class StateStore(Protocol):
         """The audit records of a New York trading date, oldest first."""
         ...
 
+    def fill_applied(self, fill_id: str) -> bool:
+        """Whether a fill with this id has been applied (its idempotency guard exists)."""
+        ...
+
+    def start_of_day_equity(self, day: str) -> float | None:
+        """The equity the pre-market run stored for a New York trading date (None: not yet)."""
+        ...
+
+    def high_water_mark(self) -> HighWaterMark:
+        """The never-re-based equity high-water mark and its drawdown stop (absent: none)."""
+        ...
+
+    def refused_marks(self) -> dict[str, str]:
+        """Symbols whose latest mark failed its collar, with the reason (health reads them)."""
+        ...
+
     # --- writes (atomic, conditional) ------------------------------------------------------
     def reserve(self, reservation: Reservation) -> None:
         """Write an approved entry if every guard still holds, else raise StateConflictError."""
@@ -136,6 +153,17 @@ class StateStore(Protocol):
 
     def put_health(self, state: HealthState, expected_version: int) -> None: ...
 
+    def put_start_of_day_equity(
+        self, day: str, equity: float, audit: Sequence[AuditRecord] = ()
+    ) -> bool:
+        """Store a day's start-of-day equity once: False (nothing written) when that very value
+        is already stored; StateConflictError when a different one is."""
+        ...
+
+    def put_high_water_mark(
+        self, state: HighWaterMark, expected_version: int, audit: Sequence[AuditRecord] = ()
+    ) -> None: ...
+
     def update_marks(
         self,
         *,
@@ -144,9 +172,11 @@ class StateStore(Protocol):
         equity: float,
         peak: float,
         reset_peak: bool = False,
+        refused: Mapping[str, str] | None = None,
     ) -> None:
         """Store the marks; ``peak`` only rises (a lower one raises StateConflictError) unless
-        ``reset_peak`` (the operator's reset)."""
+        ``reset_peak`` (the operator's reset). ``refused`` replaces the refused marks (None:
+        leave them as they are)."""
         ...
 
     def append_audit(self, records: Sequence[AuditRecord]) -> None: ...

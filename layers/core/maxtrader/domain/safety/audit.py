@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
-from maxtrader.domain.models import AuditKind, AuditRecord, CheckResult, OrderIntent, Verdict
-from maxtrader.domain.safety.state import BreakerState, SwitchState
+from maxtrader.domain.errors import InvalidInputError
+from maxtrader.domain.models import (
+    AuditKind,
+    AuditRecord,
+    CheckResult,
+    Fill,
+    OrderIntent,
+    Verdict,
+)
+from maxtrader.domain.safety.state import BreakerState, SwitchState, Ticket
+
+if TYPE_CHECKING:
+    from maxtrader.domain.safety.accounting import FillEffect
 
 
 def check_detail(check: CheckResult) -> dict[str, JsonValue]:
@@ -47,6 +59,42 @@ def verdict_record(
         subject=intent.client_order_id,
         actor=actor,
         detail=detail,
+    )
+
+
+def fill_record(fill: Fill, effect: FillEffect, ticket: Ticket) -> AuditRecord:
+    return record(
+        AuditKind.FILL,
+        fill.fill_id,
+        fill.ts,
+        "broker",
+        client_order_id=fill.client_order_id,
+        ticket=ticket.client_order_id,
+        symbol=fill.symbol,
+        side=fill.side.value,
+        qty=fill.qty,
+        price=fill.price,
+        fee=fill.fee,
+        realized=effect.realized,
+        position_qty=effect.ticket.qty,
+    )
+
+
+def breach_record(fill: Fill, effect: FillEffect, now: datetime) -> AuditRecord:
+    """A fill took more risk than reserved: the figures, and the exposure it now holds."""
+    breach = effect.breach
+    if breach is None:
+        raise InvalidInputError("breach_record needs a fill effect with a breach")
+    return record(
+        AuditKind.RISK_BREACH,
+        effect.ticket.client_order_id,
+        now,
+        fill_id=fill.fill_id,
+        reserved_qty=breach.reserved_qty,
+        held_qty=breach.held_qty,
+        reserved_max_loss=breach.reserved_max_loss,
+        held_risk=breach.held_risk,
+        exposure_delta=effect.exposure_delta,
     )
 
 

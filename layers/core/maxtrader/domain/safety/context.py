@@ -31,13 +31,17 @@ class MarketContext(DomainModel):
     """Inputs of one entry decision.
 
     ``last_price`` is the last trade of the traded symbol (the option contract for options), for
-    the price collar; ``reward_risk`` is the signal's. ``account=None`` means the flags are unknown,
-    which fails closed like a set flag.
+    the price collar. ``equity``, ``start_of_day_equity`` and ``reward_risk`` are the caller's
+    figures: the engine decides on its own (stored equity, stored start-of-day equity, the
+    intent's levels) and only cross-checks these (checks/figures.py); None: nothing to check.
+    ``buying_power`` is the broker's (None: unknown, fails closed). ``account=None`` means the
+    flags are unknown, which fails closed like a set flag.
     """
 
     regime: Regime
-    equity: PositiveMoney
-    start_of_day_equity: PositiveMoney
+    equity: PositiveMoney | None = None
+    start_of_day_equity: PositiveMoney | None = None
     last_price: Price | None = None
     reward_risk: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    buying_power: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     account: AccountFlags | None = None

@@ -8,7 +8,7 @@ reset, kill switch, safe mode, health failure) the caller turns into alerts and 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -20,10 +20,11 @@ from maxtrader.domain.clock import Clock
 from maxtrader.domain.errors import InvalidInputError, StateUnavailableError
 from maxtrader.domain.models import AuditKind, AuditRecord
 from maxtrader.domain.ports import StateStore
-from maxtrader.domain.safety import audit, breakers, health
+from maxtrader.domain.safety import audit, breakers, health, marks_collar
 from maxtrader.domain.safety.state import (
     BreakerName,
     BreakerState,
+    HighWaterMark,
     StateConflictError,
     SwitchName,
     SwitchState,
@@ -40,6 +41,9 @@ class MarkReport:
     peak: float
     drawdown: float
     tripped: bool
+    refused: Mapping[str, str] = field(default_factory=dict)  # symbol -> why its mark was refused
+    high_water: float | None = None
+    halted: bool = False  # the high-water-mark drawdown stop holds entries
 
 
 def retrying(attempts: int, action: Callable[[], T]) -> T:
@@ -67,6 +71,17 @@ class Controls:
         self._calendar = calendar
         self._attempts = attempts
         self.events: list[AuditRecord] = []
+
+    def audit_best_effort(self, records: list[AuditRecord]) -> None:
+        """Audit that must not block: an exit, or a rejection caused by the store itself."""
+        try:
+            self._store.append_audit(records)
+        except StateUnavailableError as exc:
+            # The store is down: hand the records to the caller (logs, alerts) instead.
+            self.events.extend(
+                r.model_copy(update={"detail": {**r.detail, "audit_failed": str(exc)}})
+                for r in records
+            )
 
     # --- switches --------------------------------------------------------------------------
     def set_switch(
@@ -142,7 +157,7 @@ class Controls:
         def attempt() -> bool:
             state = self.refresh(self._store.breaker(name))
             new, tripped = breakers.record_event(
-                state, at, self._config.breakers, recorded=recorded
+                state, at, self._clock.now(), self._config.breakers, recorded=recorded
             )
             if recorded and not tripped:
                 return False  # nothing to write
@@ -156,7 +171,12 @@ class Controls:
 
         return retrying(self._attempts, attempt)
 
-    def mark(self, marks: Mapping[str, float], equity: float) -> MarkReport:
+    def mark(
+        self,
+        marks: Mapping[str, float],
+        equity: float,
+        references: Mapping[str, float] | None = None,
+    ) -> MarkReport:
         # Hot path (a backtest marks every minute a position is open): the common all-valid case
         # builds nothing; the error names the bad marks exactly as before.
         valid = equity > 0 and equity != _INF
@@ -167,21 +187,39 @@ class Controls:
             raise InvalidInputError(
                 f"marks and equity must be finite and positive: {bad or equity}"
             )
+        refs = references or {}
+        for p in refs.values():
+            if not (p > 0 and p != _INF):
+                raise InvalidInputError(f"mark references must be finite and positive: {refs}")
 
-        def attempt() -> tuple[float, float]:
+        def attempt() -> tuple[float, float, dict[str, str]]:
             portfolio = self._store.portfolio()
             tickets = self._store.open_tickets()
+            refused: dict[str, str] = {}
             if tickets:
                 held = {t.symbol for t in tickets}
-                merged = {s: p for s, p in {**portfolio.marks, **marks}.items() if s in held}
+                accepted, refused = marks_collar.screen(marks, refs, tickets, self._config.marks)
+                merged = {s: p for s, p in {**portfolio.marks, **accepted}.items() if s in held}
+                for symbol in refused:
+                    marks_collar.no_phantom_profit(merged, symbol, tickets)
                 unrealized = sum([t.unrealized(merged.get(t.symbol)) for t in tickets])
             else:  # nothing held: no mark is kept, and the sum of nothing is (int) 0 as before
                 merged, unrealized = {}, 0
             peak = max(portfolio.peak_equity or equity, equity)
-            self._store.update_marks(unrealized=unrealized, marks=merged, equity=equity, peak=peak)
-            return unrealized, peak
+            self._store.update_marks(
+                unrealized=unrealized, marks=merged, equity=equity, peak=peak, refused=refused
+            )
+            return unrealized, peak, refused
 
-        unrealized, peak = retrying(self._attempts, attempt)
+        unrealized, peak, refused = retrying(self._attempts, attempt)
+        if refused:
+            now = self._clock.now()
+            recs = [
+                audit.record(AuditKind.MARK_REFUSED, symbol, now, mark=marks[symbol], reason=why)
+                for symbol, why in refused.items()
+            ]
+            self._store.append_audit(recs)
+            self.events.extend(recs)
 
         def trip_drawdown() -> tuple[bool, float]:
             stored = self._store.breaker(BreakerName.DRAWDOWN)
@@ -199,7 +237,80 @@ class Controls:
             return True, current
 
         tripped, peak = retrying(self._attempts, trip_drawdown)
-        return MarkReport(unrealized, equity, peak, breakers.drawdown(peak, equity), tripped)
+        try:
+            hwm = self._high_water(equity)
+        except StateConflictError:  # a concurrent mark moved it: re-read
+            hwm = retrying(self._attempts, lambda: self._high_water(equity))
+        return MarkReport(
+            unrealized,
+            equity,
+            peak,
+            breakers.drawdown(peak, equity),
+            tripped,
+            refused,
+            hwm.value,
+            hwm.halted,
+        )
+
+    def _high_water(self, equity: float) -> HighWaterMark:
+        """Raise the high-water mark; halt entries once the drawdown from it reaches the limit.
+        Never re-based here: only an operator's ``rearm_drawdown_stop`` does."""
+        hwm = self._store.high_water_mark()
+        value = max(hwm.value or equity, equity)
+        limit = self._config.breakers.high_water_mark.max_drawdown_pct
+        fall = breakers.drawdown(value, equity)
+        halt = not hwm.halted and fall >= limit
+        if value == hwm.value and not halt:
+            return hwm  # the common case: nothing to write
+        now = self._clock.now()
+        new = replace(hwm, value=value, version=hwm.version + 1)
+        records: list[AuditRecord] = []
+        if halt:
+            reason = f"drawdown {fall:.2%} from the high-water mark {value:.2f} (limit {limit:.2%})"
+            new = replace(new, halted=True, reason=reason, actor="system", changed_at=now)
+            records.append(
+                audit.record(
+                    AuditKind.BREAKER_TRIP, "drawdown_stop", now, reason=reason, equity=equity
+                )
+            )
+        self._store.put_high_water_mark(new, hwm.version, records)
+        self.events.extend(records)
+        return new
+
+    def rearm_drawdown_stop(self, actor: str, reason: str) -> HighWaterMark:
+        """Operator action: lift the high-water-mark stop and measure again from the equity
+        marked now (audited, and an event for the alert). A no-op when it is not halted."""
+        if not actor.strip():
+            raise InvalidInputError("an actor is required to re-arm the drawdown stop")
+
+        def attempt() -> HighWaterMark:
+            hwm = self._store.high_water_mark()
+            if not hwm.halted:
+                return hwm
+            equity = self._store.portfolio().equity
+            now = self._clock.now()
+            new = HighWaterMark(
+                value=equity if equity is not None else hwm.value,
+                halted=False,
+                reason=reason,
+                actor=actor,
+                changed_at=now,
+                version=hwm.version + 1,
+            )
+            rec = audit.record(
+                AuditKind.BREAKER_RESET,
+                "drawdown_stop",
+                now,
+                actor,
+                reason=reason,
+                old_high_water=hwm.value,
+                new_high_water=new.value,
+            )
+            self._store.put_high_water_mark(new, hwm.version, [rec])
+            self.events.append(rec)
+            return new
+
+        return retrying(self._attempts, attempt)
 
     def reset_peak(self, actor: str, equity: float) -> None:
         """Operator action: start measuring drawdown from ``equity`` (audited)."""
@@ -228,6 +339,7 @@ class Controls:
             now = self._clock.now()
             state = self._store.health()
             checks, new = health.evaluate(inputs, state, self._config.health, self._calendar, now)
+            checks = (*checks, health.marks_check(self._store.refused_marks()))
             self._store.put_health(new, state.version)
             return health.HealthReport(
                 checked_at=now,

@@ -1,21 +1,25 @@
-"""The safety engine: every entry passes it; exits always go through.
+"""The safety engine: every entry passes its checks; an exit passes when it only reduces a position.
 
 Public API (all times come from the injected clock; every change is audited through the store):
 
     engine = SafetyEngine(config, store, clock, calendar=None, checks=DEFAULT_CHECKS, attempts=3)
     engine.evaluate(intent, market) -> Verdict          # every check, no write (dry run)
     engine.reserve(intent, market) -> Verdict           # entry: checks + atomic reservation
-                                                        # exit: approved, audited, never blocked
+                                                        # exit: reduce-only against its ticket
     engine.confirm(client_order_id, broker_order_id) -> Ticket
     engine.release(client_order_id, reason) -> Ticket
     engine.on_fill(fill, signal_id=None) -> FillEffect | None   # None: fill already applied
-    engine.mark_to_market(marks, equity) -> MarkReport  # unrealized, peak, drawdown breaker
+    engine.mark_to_market(marks, equity, references=None) -> MarkReport  # collared marks, peak,
+                                                        # drawdown breaker, high-water-mark stop
     engine.record_order_error(reason) -> bool           # True when the error-rate breaker tripped
     engine.refresh_breakers() -> list[BreakerState]     # records resets whose pause is over
     engine.engage_kill_switch(actor, reason) / engine.release_kill_switch(actor, reason="")
     engine.set_safe_mode(on, actor, automatic=False, reason="")
     engine.evaluate_health(inputs) -> HealthReport      # automatic safe mode on/off
     engine.reset_drawdown_peak(actor, equity)
+    engine.rearm_drawdown_stop(actor, reason)           # lift the high-water-mark stop
+    engine.record_start_of_day_equity(equity, actor)    # the pre-market run (write-once per day)
+    with engine.invocation() as inv: ...                # inv.events: this invocation's events
     engine.trading_state() -> TradingState
     engine.drain_events() -> list[AuditRecord]          # trips, resets, switches, health failures
 
@@ -26,8 +30,9 @@ rejects the entry with the single failed check ``state_store`` / reason ``state_
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from maxtrader.config.safety import Limits, SafetyConfig
@@ -44,18 +49,22 @@ from maxtrader.domain.models import (
     Regime,
     TradingState,
     Verdict,
+    client_order_id,
 )
 from maxtrader.domain.ports import StateStore
-from maxtrader.domain.safety import accounting, audit, operator
+from maxtrader.domain.safety import audit, operator
 from maxtrader.domain.safety.accounting import FillEffect
 from maxtrader.domain.safety.checks import DEFAULT_CHECKS, Check, CheckContext, max_loss
+from maxtrader.domain.safety.checks.figures import resolve
+from maxtrader.domain.safety.checks.reduce_only import reduce_only
 from maxtrader.domain.safety.context import MarketContext
 from maxtrader.domain.safety.controls import Controls, MarkReport, retrying
+from maxtrader.domain.safety.fills import FillPosting
 from maxtrader.domain.safety.health import HealthInputs, HealthReport
 from maxtrader.domain.safety.state import (
     BreakerName,
     BreakerState,
-    FillApplication,
+    HighWaterMark,
     Reservation,
     ReservationGuards,
     Snapshot,
@@ -67,7 +76,14 @@ from maxtrader.domain.safety.state import (
 )
 
 STATE_UNAVAILABLE = "state_unavailable"
-_EXIT_CHECK = CheckResult(name="exit", passed=True, reason="exits are never blocked")
+
+
+@dataclass(slots=True)
+class Invocation:
+    """The events of one handler invocation (``SafetyEngine.invocation``)."""
+
+    events: list[AuditRecord] = field(default_factory=list)
+    carried_over: list[AuditRecord] = field(default_factory=list)  # left by code outside one
 
 
 class UnknownOrderError(MaxTraderError, LookupError):
@@ -94,6 +110,7 @@ class SafetyEngine:
         self._attempts = attempts
         self._limits: dict[Regime, Limits] = {}
         self._controls = Controls(config, store, clock, calendar, attempts)
+        self._fills = FillPosting(config, store, clock, self._controls, attempts)
         self._periods: tuple[datetime, str, str, str] | None = None  # New York keys of `now`
 
     # --- entries and exits -----------------------------------------------------------------
@@ -106,7 +123,7 @@ class SafetyEngine:
     def evaluate(self, intent: OrderIntent, market: MarketContext) -> Verdict:
         """Every check against a fresh snapshot; writes nothing (a dry run)."""
         if intent.purpose is OrderPurpose.EXIT:
-            return self._exit_verdict(intent)
+            return self._exit_verdict(intent)[0]
         now = self.clock.now()
         try:
             snap = self.store.snapshot(self._keys(intent, now))
@@ -116,8 +133,8 @@ class SafetyEngine:
 
     def reserve(self, intent: OrderIntent, market: MarketContext) -> Verdict:
         if intent.purpose is OrderPurpose.EXIT:
-            verdict = self._exit_verdict(intent)
-            self._audit_best_effort([audit.verdict_record(verdict, intent)])
+            verdict, cause = self._exit_verdict(intent)
+            self._controls.audit_best_effort([audit.verdict_record(verdict, intent, cause=cause)])
             return verdict
         now = self.clock.now()
         keys = self._keys(intent, now)
@@ -126,16 +143,18 @@ class SafetyEngine:
             try:
                 snap = self.store.snapshot(keys)
                 self._refresh_expired(snap)
-                verdict, loss, limits = self._decide(intent, market, snap, now)
+                verdict, loss, limits, equity = self._decide(intent, market, snap, now)
                 if not verdict.approved:
                     # The decision stands even if the store cannot take its audit record now.
-                    self._audit_best_effort([audit.verdict_record(verdict, intent, max_loss=loss)])
+                    self._controls.audit_best_effort(
+                        [audit.verdict_record(verdict, intent, max_loss=loss)]
+                    )
                     return verdict
                 record = audit.verdict_record(verdict, intent, max_loss=loss)
                 self.store.reserve(
                     self._reservation(
                         intent,
-                        market,
+                        equity or 0.0,
                         keys=keys,
                         limits=limits,
                         loss=loss or 0.0,
@@ -150,7 +169,7 @@ class SafetyEngine:
                 cause = f"{type(exc).__name__}: {exc}"
                 break
         verdict = self._unavailable_verdict(intent, now)
-        self._audit_best_effort([audit.verdict_record(verdict, intent, cause=cause)])
+        self._controls.audit_best_effort([audit.verdict_record(verdict, intent, cause=cause)])
         return verdict
 
     def confirm(self, client_order_id_: str, broker_order_id: str, actor: str = "system") -> Ticket:
@@ -204,76 +223,23 @@ class SafetyEngine:
 
     # --- post-trade ------------------------------------------------------------------------
     def on_fill(self, fill: Fill, signal_id: str | None = None) -> FillEffect | None:
-        """Apply one execution; None when this fill id was applied before."""
+        """Apply one execution to the order it names; None when this fill id was applied before.
 
-        def attempt() -> FillEffect | None:
-            ticket = accounting.ticket_for(self.store, fill, signal_id)
-            portfolio = self.store.portfolio()
-            effect = accounting.apply_fill(ticket, fill, portfolio.marks.get(ticket.symbol))
-            records = [
-                audit.record(
-                    AuditKind.FILL,
-                    fill.fill_id,
-                    fill.ts,
-                    "broker",
-                    client_order_id=fill.client_order_id,
-                    ticket=ticket.client_order_id,
-                    symbol=fill.symbol,
-                    side=fill.side.value,
-                    qty=fill.qty,
-                    price=fill.price,
-                    fee=fill.fee,
-                    realized=effect.realized,
-                    position_qty=effect.ticket.qty,
-                )
-            ]
-            if effect.losing_close:
-                # Stored with the fill, so a crash between the two cannot lose it for the breaker.
-                records.append(
-                    audit.record(
-                        AuditKind.FILL,
-                        f"losing_close:{effect.ticket.client_order_id}",
-                        fill.ts,
-                        realized=effect.ticket.realized,
-                    )
-                )
-            applied = self.store.apply_fill(
-                FillApplication(
-                    fill_id=fill.fill_id,
-                    ticket=effect.ticket,
-                    expected_version=ticket.version,
-                    realized=effect.realized,
-                    day=trading_date(fill.ts),
-                    week=iso_week(fill.ts),
-                    month=month_key(fill.ts),
-                    slot_delta=effect.slot_delta,
-                    exposure_delta=effect.exposure_delta,
-                    unrealized_delta=effect.unrealized_delta,
-                    loss_at=fill.ts if effect.losing_close else None,
-                    audit=tuple(records),
-                )
-            )
-            return effect if applied else None
+        ``signal_id`` names the signal of a broker-side leg (its own id is the broker's). A fill
+        naming no order of ours raises ``UnknownFillError`` (drift: audited, an event) and is
+        not applied. A fill beyond its reservation is applied at its real risk, audited as a
+        ``risk_breach``, reported as an event and turns safe mode on (an operator clears it).
+        """
+        return self._fills.apply(fill, signal_id)
 
-        effect = retrying(self._attempts, attempt)
-        if effect is not None and effect.losing_close:
-            try:
-                self._controls.record_event(BreakerName.RAPID_LOSS, fill.ts, None, recorded=True)
-            except StateUnavailableError as exc:
-                # The fill and its loss are stored; refresh_breakers() (the monitor) or the next
-                # losing close applies the trip rule. Tell the caller now.
-                self._controls.events.append(
-                    audit.record(
-                        AuditKind.BREAKER_TRIP,
-                        "rapid_loss",
-                        self.clock.now(),
-                        check_failed=f"{type(exc).__name__}: {exc}",
-                    )
-                )
-        return effect
-
-    def mark_to_market(self, marks: Mapping[str, float], equity: float) -> MarkReport:
-        return self._controls.mark(marks, equity)
+    def mark_to_market(
+        self,
+        marks: Mapping[str, float],
+        equity: float,
+        references: Mapping[str, float] | None = None,
+    ) -> MarkReport:
+        """Book collared marks (``references``: the last trade or model value per symbol)."""
+        return self._controls.mark(marks, equity, references)
 
     def record_order_error(self, reason: str) -> bool:
         now = self.clock.now()
@@ -285,6 +251,24 @@ class SafetyEngine:
 
     def reset_drawdown_peak(self, actor: str, equity: float) -> None:
         self._controls.reset_peak(operator.checked_actor(actor), operator.checked_equity(equity))
+
+    def rearm_drawdown_stop(self, actor: str, reason: str) -> HighWaterMark:
+        actor, reason = operator.checked_actor(actor), operator.checked_reason(reason)
+        return self._controls.rearm_drawdown_stop(actor, reason)
+
+    def record_start_of_day_equity(self, equity: float, actor: str = "premarket") -> bool:
+        """The pre-market run's figure for today (New York), written once and audited; the
+        engine checks callers' start-of-day equity against it. False: already stored as is."""
+        if not (equity > 0 and equity != float("inf")):
+            raise InvalidInputError(f"start-of-day equity must be finite and positive: {equity}")
+        now = self.clock.now()
+        day = trading_date(now)
+        rec = audit.record(
+            AuditKind.START_OF_DAY, "start_of_day_equity", now, actor, day=day, equity=equity
+        )
+        # A different figure already stored raises StateConflictError: the run must alert, not
+        # overwrite what the day's limits have been measured against.
+        return self.store.put_start_of_day_equity(day, equity, [rec])
 
     # --- operator and health ---------------------------------------------------------------
     def engage_kill_switch(self, actor: str, reason: str) -> None:
@@ -316,6 +300,16 @@ class SafetyEngine:
         events, self._controls.events = self._controls.events, []
         return events
 
+    @contextmanager
+    def invocation(self) -> Iterator[Invocation]:
+        """Scope one handler invocation on a warm engine: whatever it raises, its events are
+        drained into ``Invocation.events`` on the way out, so none reaches the next one."""
+        inv = Invocation(carried_over=self.drain_events())
+        try:
+            yield inv
+        finally:
+            inv.events = self.drain_events()
+
     # --- internals -------------------------------------------------------------------------
     def _keys(self, intent: OrderIntent, now: datetime) -> SnapshotKeys:
         periods = self._periods
@@ -331,10 +325,11 @@ class SafetyEngine:
 
     def _decide(
         self, intent: OrderIntent, market: MarketContext, snap: Snapshot, now: datetime
-    ) -> tuple[Verdict, float | None, Limits]:
+    ) -> tuple[Verdict, float | None, Limits, float | None]:
         limits = self.limits_for(market.regime)
         loss = max_loss(intent)
-        ctx = CheckContext(intent, market, limits, snap, now, loss)
+        figures = resolve(intent, market, snap, self.config.figures.tolerance_pct)
+        ctx = CheckContext(intent, market, limits, snap, now, loss, figures)
         results = tuple(check.fn(ctx) for check in self._checks)
         verdict = Verdict(
             signal_id=intent.signal_id,
@@ -344,12 +339,12 @@ class SafetyEngine:
             checks=results,
             decided_at=now,
         )
-        return verdict, loss, limits
+        return verdict, loss, limits, ctx.equity
 
     def _reservation(
         self,
         intent: OrderIntent,
-        market: MarketContext,
+        equity: float,
         *,
         keys: SnapshotKeys,
         limits: Limits,
@@ -361,22 +356,32 @@ class SafetyEngine:
         guards = ReservationGuards(
             now=now,
             max_slots=limits.max_concurrent_positions,
-            exposure_cap=limits.max_exposure_pct * market.equity - loss,
+            exposure_cap=limits.max_exposure_pct * equity - loss,
             last_entry_cutoff=now - timedelta(seconds=limits.min_seconds_between_trades),
             max_day_entries=limits.max_daily_trades,
             max_strategy_entries=limits.max_daily_trades_per_strategy,
         )
         return Reservation(ticket=ticket, keys=keys, guards=guards, audit=(record,))
 
-    def _exit_verdict(self, intent: OrderIntent) -> Verdict:
-        return Verdict(
+    def _exit_verdict(self, intent: OrderIntent) -> tuple[Verdict, str | None]:
+        """Reduce-only against the signal's stored ticket. A store that cannot say what is open
+        rejects the exit (``state_unavailable``): an unverified "exit" may open a position; the
+        operator's flatten (the broker's close-position) stays available."""
+        now = self.clock.now()
+        try:
+            ticket = self.store.ticket(client_order_id(intent.signal_id, OrderPurpose.ENTRY))
+        except StateUnavailableError as exc:
+            return self._unavailable_verdict(intent, now), f"{type(exc).__name__}: {exc}"
+        check = reduce_only(intent, ticket)
+        verdict = Verdict(
             signal_id=intent.signal_id,
             client_order_id=intent.client_order_id,
             purpose=intent.purpose,
-            approved=True,
-            checks=(_EXIT_CHECK,),
-            decided_at=self.clock.now(),
+            approved=check.passed,
+            checks=(check,),
+            decided_at=now,
         )
+        return verdict, None
 
     def _unavailable_verdict(self, intent: OrderIntent, now: datetime) -> Verdict:
         check = CheckResult(name="state_store", passed=False, reason=STATE_UNAVAILABLE)
@@ -388,17 +393,6 @@ class SafetyEngine:
             checks=(check,),
             decided_at=now,
         )
-
-    def _audit_best_effort(self, records: list[AuditRecord]) -> None:
-        """Audit that must not block: an exit, or a rejection caused by the store itself."""
-        try:
-            self.store.append_audit(records)
-        except StateUnavailableError as exc:
-            # The store is down: hand the records to the caller (logs, alerts) instead.
-            self._controls.events.extend(
-                r.model_copy(update={"detail": {**r.detail, "audit_failed": str(exc)}})
-                for r in records
-            )
 
     def _refresh_expired(self, snap: Snapshot) -> None:
         now = self.clock.now()

@@ -129,6 +129,14 @@ def _age_check(
     return verdict_of(name, age < limit, f"{what} {age:.0f}s old", age, limit)
 
 
+def marks_check(refused: dict[str, str]) -> CheckResult:
+    """Fails while any held symbol's latest mark was refused by its collar (the data is suspect)."""
+    if refused:
+        listed = "; ".join(f"{sym}: {why}" for sym, why in sorted(refused.items()))
+        return failed("marks", f"refused marks: {listed}", observed=len(refused), limit=0)
+    return passed("marks")
+
+
 def _account(flags: AccountFlags | None) -> CheckResult:
     if flags is None:
         return failed("account_flags", "account flags unknown (fail closed)")

@@ -101,6 +101,22 @@ class PortfolioState:
 
 
 @dataclass(frozen=True, slots=True)
+class HighWaterMark:
+    """The highest marked equity ever seen and the drawdown stop it drives.
+
+    ``halted``: the drawdown from ``value`` reached the limit; entries stay halted until an
+    operator re-arms the stop (which re-bases ``value``). Nothing re-bases it automatically.
+    """
+
+    value: float | None = None
+    halted: bool = False
+    reason: str = ""
+    actor: str = "system"
+    changed_at: datetime | None = None
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything an entry decision reads, taken in one consistent read."""
 
@@ -114,6 +130,8 @@ class Snapshot:
     week_realized: float = 0.0
     month_realized: float = 0.0
     signal_seen: bool = False
+    start_of_day_equity: float | None = None  # what the pre-market run stored for the day
+    high_water: HighWaterMark = HighWaterMark()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ from datetime import datetime
 from functools import lru_cache
 
 from maxtrader.config.safety import ExtraChecks, Limits
-from maxtrader.domain.models import CheckResult, Instrument, OrderIntent
+from maxtrader.domain.models import CheckResult, Instrument, OrderIntent, OrderSide
+from maxtrader.domain.safety.checks.figures import Figures
 from maxtrader.domain.safety.context import MarketContext
 from maxtrader.domain.safety.state import Snapshot
 
@@ -18,17 +19,32 @@ def order_price(intent: OrderIntent) -> float:
     return intent.limit_price if intent.limit_price is not None else intent.est_price
 
 
+def unbounded_reason(intent: OrderIntent) -> str:
+    """Why an entry's loss is not bounded ("" when it is): only a long option (premium + fees)
+    or an equity order with a stop on the losing side of its entry, at a non-zero distance."""
+    if intent.instrument is Instrument.OPTION:
+        return "an option sold to open has no bounded loss" if intent.side is OrderSide.SELL else ""
+    price, stop = order_price(intent), intent.stop
+    if stop is None:
+        return "an equity entry needs a stop"
+    if intent.side is OrderSide.BUY and not stop < price:
+        return f"a buy's stop {stop} must be below its entry {price}"
+    if intent.side is OrderSide.SELL and not stop > price:
+        return f"a sell's stop {stop} must be above its entry {price}"
+    return ""
+
+
 def max_loss(intent: OrderIntent) -> float | None:
     """Spec: long option = premium paid + fees; equity = qty x |entry - stop| + fees.
 
-    The intent's own ``max_loss`` is a floor (a caller may know more). None when an equity order
-    has no stop: its loss is unbounded and the sizing checks fail closed.
+    The intent's own ``max_loss`` is a floor (a caller may know more). None when the loss is
+    unbounded (``unbounded_reason``): the sizing checks then fail closed.
     """
-    price = order_price(intent)
-    if intent.instrument is Instrument.OPTION:
-        computed = price * intent.qty * intent.multiplier + intent.fees
-    elif intent.stop is None:
+    if unbounded_reason(intent):
         return None
+    price = order_price(intent)
+    if intent.instrument is Instrument.OPTION or intent.stop is None:
+        computed = price * intent.qty * intent.multiplier + intent.fees
     else:
         computed = intent.qty * abs(price - intent.stop) + intent.fees
     return max(computed, intent.max_loss)
@@ -42,6 +58,15 @@ class CheckContext:
     snapshot: Snapshot
     now: datetime
     max_loss: float | None
+    figures: Figures  # equity, start-of-day equity, reward/risk as the engine resolved them
+
+    @property
+    def equity(self) -> float | None:
+        return self.figures.equity.value
+
+    @property
+    def start_equity(self) -> float | None:
+        return self.figures.start_equity.value
 
 
 CheckFn = Callable[[CheckContext], CheckResult]

@@ -29,6 +29,21 @@ def circuit_breaker(ctx: CheckContext) -> CheckResult:
     return failed("circuit_breaker", f"paused: {names}", observed=len(paused), limit=0)
 
 
+def drawdown_stop(ctx: CheckContext) -> CheckResult:
+    hwm = ctx.snapshot.high_water
+    if hwm.halted:
+        return failed("drawdown_stop", f"drawdown stop halted entries: {hwm.reason}".rstrip(": "))
+    return passed("drawdown_stop")
+
+
+def state_figures(ctx: CheckContext) -> CheckResult:
+    """The stored equity and start-of-day equity exist and the caller's agree with them."""
+    problems = [f.problem for f in (ctx.figures.equity, ctx.figures.start_equity) if f.problem]
+    if problems:
+        return failed("state_figures", "; ".join(problems))
+    return passed("state_figures")
+
+
 def account_flags(ctx: CheckContext) -> CheckResult:
     flags = ctx.market.account
     if flags is None:
