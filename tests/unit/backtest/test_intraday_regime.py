@@ -111,3 +111,19 @@ def test_daily_and_intraday_together_are_refused() -> None:
     bt = Backtester(run_config(), CALENDAR)
     with pytest.raises(InvalidInputError, match="not both"):
         bt.run({"SPY": flat_session(DAY)}, {DAY: 15.0}, vix_intraday=vix_minutes())
+
+
+def test_a_naive_reading_is_refused_naming_it() -> None:
+    naive = VixReading(value=15.0, observed_at=ny(DAY, "09:30").replace(tzinfo=None))
+    bt = Backtester(run_config(), CALENDAR)
+    with pytest.raises(InvalidInputError, match=r"VIX reading 1 .* naive timestamp"):
+        bt.run(
+            {"SPY": flat_session(DAY)}, vix_intraday=[*vix_minutes(("09:30", "09:31", 15.0)), naive]
+        )
+
+
+def test_unsorted_readings_replay_as_sorted_ones() -> None:
+    _, _, router = two_strategies()
+    readings = vix_minutes(("09:30", "11:00", 15.0), ("11:00", "16:00", 11.0))
+    ordered, shuffled = replay(readings, router), replay(readings[::-1], router)
+    assert ordered.trades == shuffled.trades and len(ordered.trades) == 2

@@ -52,3 +52,17 @@ def test_step_bar_steps_every_strategy_and_routes_only_the_regimes() -> None:
     assert not step.flatten
     _, unknown = step_bar(routing, strategies, states, signal_bar, state(Regime.UNKNOWN))
     assert unknown.strategy is None and unknown.signals == ()
+
+
+def test_the_trading_core_imports_no_pandas() -> None:
+    """The bar path (session step, sizing, exits, regime) stays light for a Lambda."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import maxtrader.trading.session, maxtrader.trading.entries, "
+        "maxtrader.trading.exits, maxtrader.trading.regime, maxtrader.trading.positions; "
+        "print(sorted(m for m in ('pandas', 'numpy', 'pyarrow') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -122,7 +122,7 @@ class _Run:
         self.cfg = bt.config
         self.bars = {s: list(b) for s, b in sorted(bars.items()) if b}
         self.daily = DailyVix(vix, bt.calendar)
-        self.intraday = sorted(vix_intraday, key=_observed) if vix_intraday is not None else None
+        self.intraday = _checked(vix_intraday) if vix_intraday is not None else None
         self.stamps = [r.observed_at for r in self.intraday or ()]
         self.routing = Routing(self.cfg.strategies, bt.router)
         self.index = {s: day_index(b, bt.calendar) for s, b in self.bars.items()}
@@ -318,6 +318,17 @@ class _Run:
         if days is None:
             days = self.bar_days[symbol] = BarDays(self.bars[symbol])
         return days.history(idx[prior[0]][0], idx[prior[-1]][1])
+
+
+def _checked(readings: Sequence[VixReading]) -> list[VixReading]:
+    """The readings by time; a naive timestamp cannot be placed on the session's clock."""
+    for i, reading in enumerate(readings):
+        if reading.observed_at.tzinfo is None or reading.observed_at.utcoffset() is None:
+            raise InvalidInputError(
+                f"VIX reading {i} ({reading.value} at {reading.observed_at.isoformat()}) has a "
+                "naive timestamp; attach a timezone"
+            )
+    return sorted(readings, key=_observed)
 
 
 def _observed(reading: VixReading) -> datetime:
