@@ -58,6 +58,13 @@ class OpenTrade:
     risk: float
     contract: PricedContract | None
     mark: float = 0.0
+    # +1 / -1 by the ticket's direction and its multiplier, read on every mark
+    sign: float = field(init=False)
+    multiplier: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sign = 1.0 if self.ticket.direction is Direction.LONG else -1.0
+        self.multiplier = self.ticket.multiplier
 
 
 @dataclass(slots=True)
@@ -122,6 +129,4 @@ def unrealized(p: OpenTrade) -> float:
 
 def pnl_of(p: OpenTrade, price: float) -> float:
     """Fee-less P&L of the open quantity at ``price`` (of the contract held)."""
-    t = p.ticket
-    sign = 1.0 if t.direction is Direction.LONG else -1.0
-    return sign * (price - p.entry_price) * t.qty * t.multiplier
+    return p.sign * (price - p.entry_price) * p.ticket.qty * p.multiplier
