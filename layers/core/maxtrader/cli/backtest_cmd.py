@@ -196,7 +196,11 @@ def load_vix_for_backtest(
     kind_of: Callable[[Path], str] | None = getattr(vix_data, "vix_file_kind", None)
     if kind_of is None or kind_of(path) == "daily":
         return vix_data.load_vix_daily(path), None
-    load_intraday: Callable[..., list[VixReading]] = vix_data.load_vix_intraday  # type: ignore[attr-defined]
+    load_intraday: Callable[..., list[VixReading]] | None = getattr(
+        vix_data, "load_vix_intraday", None
+    )
+    if load_intraday is None:
+        raise UsageError(f"--vix {path}: an intraday VIX file, and no intraday loader is installed")
     return {}, list(load_intraday(path, tz=tz))
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from maxtrader.config.strategies import SessionRules
 from maxtrader.domain.calendar import Session
@@ -73,10 +74,12 @@ class ExitPlan:
     time_stop_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class ExitTrigger:
+class ExitTrigger(NamedTuple):
+    """Why the position exits and the underlying price it executes at (before slippage);
+    a tuple, so ``reason, price = trigger`` reads it too."""
+
     reason: ExitReason
-    underlying: float  # the underlying price the exit executes at, before slippage
+    underlying: float
 
 
 def flatten_time(session: Session, rules: SessionRules) -> datetime:
