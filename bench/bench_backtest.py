@@ -31,6 +31,16 @@ isolated, was ~12; 11.2k calls a year: ~22% of the row) after pricing the option
 ~6-8 us); each entry's ``reserve`` ~0.2 ms (17 checks, each a pydantic CheckResult, and the
 audit record; ~0.1 ms p50 isolated), each fill ~80 us, each exit's ``reserve`` ~30 us: ~0.4 ms a
 trade, ~17% of the row over 325 trades; the strategy itself is ~1.8 us a bar (~26%).
+
+Issue 8 (2026-12-01) moved every decision into maxtrader/trading (sizing, the contract chosen
+from a two-strike chain snapshot, exit triggers, the session step), results byte-identical.
+Measured with 7 helpers sharing the 2 cores (load 5-10, so +-10% between identical runs): old
+and new code alternated, CPU time, best of 3x3 runs: routed 235k -> 217k bars/s, VWAP every
+session 155k -> 143k, pause 1.65M -> 1.40M (with gc off and 7 runs each: 1.44-1.56M old,
+1.41-1.66M new); these bench rows back to back: routed 73-76k -> 78-82k, VWAP 54-55k ->
+46-48k (the machine at 3x its quiet figures). Deterministically (cProfile call counts) the new
+code makes 4% more calls in the VWAP row and 2% in the routed one: the second strike's contract
+and quote (~35 us an entry) and one exit_on_bar call a bar in a position.
 """
 
 from __future__ import annotations

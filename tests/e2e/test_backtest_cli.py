@@ -171,3 +171,51 @@ def test_a_run_leaves_logging_as_it_found_it(spy_csv, tmp_path, capsys):
     err = capsys.readouterr().err
     # Load warnings (the 16:00 auction bars dropped) are printed once, not once per channel.
     assert err.count("outside regular trading hours") == 1
+
+
+def test_an_intraday_vix_file_replays_the_regime_bar_by_bar(spy_csv, tmp_path, capsys, monkeypatch):
+    """--vix with an intraday series goes through data.vix's kind and loader (stand-ins here
+    that read a plain CSV, so the wiring is tested whichever loader is installed). A series
+    holding each session's prior close all day long must trade exactly as the daily default."""
+    from datetime import datetime, timedelta
+
+    from maxtrader.data import vix as vix_data
+    from maxtrader.data.vix import load_vix_daily
+    from maxtrader.domain.calendar import MarketCalendar
+    from maxtrader.domain.ports import VixReading
+
+    calendar = MarketCalendar.xnys("2024-03-01", "2024-05-31")
+    closes = load_vix_daily(VIX)
+    series = tmp_path / "vix_1m.csv"
+    lines = ["observed_at,value"]
+    for session in calendar.sessions_between(
+        datetime(2024, 4, 1).date(), datetime(2024, 4, 30).date()
+    ):
+        prior = calendar.previous_sessions(session.day, 1)[0].day
+        t = session.open
+        while t < session.close:
+            lines.append(f"{t.isoformat()},{closes[prior]}")
+            t += timedelta(minutes=1)
+    series.write_text("\n".join(lines) + "\n")
+
+    def kind(path: Path) -> str:
+        return "intraday" if path == series else "daily"
+
+    def load_intraday(path: Path, *, tz: str | None = None) -> list[VixReading]:
+        rows = path.read_text().splitlines()[1:]
+        return [
+            VixReading(value=float(v), observed_at=datetime.fromisoformat(t))
+            for t, v in (row.split(",") for row in rows)
+        ]
+
+    monkeypatch.setattr(vix_data, "vix_file_kind", kind, raising=False)
+    monkeypatch.setattr(vix_data, "load_vix_intraday", load_intraday, raising=False)
+    runs = {}
+    for name, vix_file in (("daily", VIX), ("intraday", series)):
+        out = tmp_path / f"{name}.json"
+        args = ["backtest", "--data", str(spy_csv), "--vix", str(vix_file), "--start", "2024-04-01"]
+        assert main([*args, "--json", str(out)]) == 0, capsys.readouterr().err
+        runs[name] = BacktestResult.model_validate_json(out.read_text())
+    assert runs["intraday"].settings["regime_source"] == "intraday"
+    assert runs["daily"].settings["regime_source"] == "prior_close"
+    assert runs["daily"].trades and runs["intraday"].trades == runs["daily"].trades

@@ -14,12 +14,9 @@ from maxtrader.domain.models import (
     Direction,
     Fill,
     Instrument,
-    Order,
     OrderIntent,
     OrderPurpose,
     OrderSide,
-    OrderStatus,
-    Position,
     Regime,
     Signal,
     Verdict,
@@ -179,27 +176,6 @@ class TestOrders:
             intent(fees=math.nan)
         _field_error(exc.value, "fees")
 
-    def test_order_fill_quantities_are_consistent(self) -> None:
-        base = dict(
-            broker_id="b1",
-            client_order_id="c1",
-            symbol="SPY",
-            side="buy",
-            qty=5,
-            status=OrderStatus.PARTIALLY_FILLED,
-            submitted_at=TS,
-        )
-        assert (
-            Order.model_validate(base | {"filled_qty": 2, "filled_avg_price": 1.0}).filled_qty == 2
-        )
-        with pytest.raises(ValidationError, match="exceeds qty"):
-            Order.model_validate(base | {"filled_qty": 6, "filled_avg_price": 1.0})
-        with pytest.raises(ValidationError, match="filled_avg_price is required"):
-            Order.model_validate(base | {"filled_qty": 1})
-        with pytest.raises(ValidationError) as exc:
-            Order.model_validate(base | {"status": "teleported"})
-        _field_error(exc.value, "status")
-
     def test_fill_rejects_bad_values(self) -> None:
         base = dict(
             fill_id="f1",
@@ -216,34 +192,6 @@ class TestOrders:
             with pytest.raises(ValidationError) as exc:
                 Fill.model_validate(base | {field: value})
             _field_error(exc.value, field)
-
-
-class TestPosition:
-    def make(self, **overrides: object) -> Position:
-        fields: dict[str, object] = dict(
-            symbol="SPY",
-            underlying="SPY",
-            strategy="wave_renko",
-            signal_id="sig",
-            instrument="equity",
-            direction="long",
-            qty=10,
-            avg_price=100.0,
-            stop=99.0,
-            target=102.0,
-            opened_at=TS,
-            max_loss=10.0,
-        )
-        fields.update(overrides)
-        return Position.model_validate(fields)
-
-    def test_unrealized_pnl_by_direction_and_instrument(self) -> None:
-        assert self.make().unrealized_pnl == 0.0  # no mark yet: no phantom P&L
-        assert self.make(mark=101.0).unrealized_pnl == pytest.approx(10.0)
-        assert self.make(direction="short", mark=101.0).unrealized_pnl == pytest.approx(-10.0)
-        # A long put (short signal) gains when the option's price rises.
-        option = self.make(instrument="option", direction="short", qty=2, avg_price=1.0, mark=1.5)
-        assert option.unrealized_pnl == pytest.approx(100.0)
 
 
 class TestVerdictAndAudit:
@@ -273,3 +221,11 @@ class TestVerdictAndAudit:
         with pytest.raises(ValidationError) as exc:
             AuditRecord.model_validate({"ts": TS, "kind": "gossip", "subject": "x"})
         _field_error(exc.value, "kind")
+
+
+def test_the_unused_position_and_order_models_are_gone() -> None:
+    # One position model (the safety Ticket) and the broker's own order model (BrokerOrder).
+    from maxtrader.domain import models
+
+    for name in ("Position", "Order", "OrderStatus"):
+        assert not hasattr(models, name), name

@@ -63,9 +63,12 @@ class TestOptionModelSanity:
     model = OptionModel(OptionRules(), 1.0, CALENDAR)
 
     def _priced(self, side: Direction, vix: float) -> PricedContract:
-        opened = self.model.open("SPY", side, spot=500.0, now=ny(DAY, "10:00"), vix=vix, day=DAY)
-        assert opened is not None
-        return opened[0]
+        right = OptionRight.CALL if side is LONG else OptionRight.PUT
+        chain, priced = self.model.chain(
+            "SPY", right, spot=500.0, now=ny(DAY, "10:00"), vix=vix, day=DAY
+        )
+        (at_the_money,) = [q for q in chain.quotes if q.contract.strike == 500.0]
+        return priced[at_the_money.contract.symbol]
 
     @pytest.mark.parametrize("spot", [490.0, 500.0, 507.5])
     def test_put_call_parity_at_rate_zero(self, spot):
@@ -81,10 +84,22 @@ class TestOptionModelSanity:
         assert self.model.price(low, 500.0, early).mid > self.model.price(low, 500.0, late).mid
 
     def test_no_contract_without_vix(self):
-        assert (
-            self.model.open("SPY", LONG, spot=500.0, now=ny(DAY, "10:00"), vix=None, day=DAY)
-            is None
+        chain, priced = self.model.chain(
+            "SPY", OptionRight.CALL, spot=500.0, now=ny(DAY, "10:00"), vix=None, day=DAY
         )
+        assert chain.quotes == () and priced == {}
+
+    @pytest.mark.parametrize(
+        ("spot", "strikes"), [(500.4, [500.0, 501.0]), (500.0, [500.0, 501.0])]
+    )
+    def test_the_chain_lists_the_strikes_around_spot_at_the_nearest_expiry(self, spot, strikes):
+        chain, priced = self.model.chain(
+            "SPY", OptionRight.PUT, spot=spot, now=ny(DAY, "10:00"), vix=18.0, day=DAY
+        )
+        assert [q.contract.strike for q in chain.quotes] == strikes
+        assert {q.contract.expiry for q in chain.quotes} == {DAY}  # 0DTE: min_dte 0
+        assert all(q.contract.right is OptionRight.PUT for q in chain.quotes)
+        assert set(priced) == {q.contract.symbol for q in chain.quotes}
 
 
 def _losing_plan(*times: str) -> dict[str, tuple[Direction, float, float]]:

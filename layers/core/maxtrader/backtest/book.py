@@ -1,8 +1,12 @@
-"""The replay's book: pending orders, open positions, realized P&L and the trade list, next to
+"""The replay's book: pending orders, open trades, realized P&L and the trade list, next to
 the SafetyEngine (in-memory store) and the clock every entry and exit goes through.
 
 ``Book`` is shared by the entry side (backtest/entries.py), the exit side (backtest/exits.py)
 and the session loop (backtest/engine.py); ``SessionCtx`` is what one session adds to it.
+
+An open trade's position is the safety ``Ticket`` its entry fill produced (the one position
+model, trading/positions.py: ``Ticket.direction`` is the side of the contract, a bought put is
+LONG); beside it the trade keeps what the report and the option model need.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from maxtrader.domain.clock import FixedClock
 from maxtrader.domain.models import AuditKind, Direction, OrderIntent, Regime, Signal
 from maxtrader.domain.safety.context import AccountFlags
 from maxtrader.domain.safety.engine import SafetyEngine
+from maxtrader.domain.safety.state import Ticket
+from maxtrader.trading.exits import ExitPlan
 
 CLEAR_ACCOUNT = AccountFlags()
 
@@ -37,21 +43,28 @@ class Order:
 
 
 @dataclass(slots=True)
-class Position:
+class OpenTrade:
+    """An open position (``ticket``) and the trade's bookkeeping. ``entry_price`` is the fill's
+    own price (the ticket's average is computed and may differ in the last bit)."""
+
     signal: Signal
-    intent: OrderIntent
+    ticket: Ticket
+    plan: ExitPlan
     regime: Regime
-    symbol: str  # traded symbol
-    direction: Direction  # on the underlying
-    qty: int
     entry_time: datetime
     entry_price: float
     underlying_entry: float
     entry_fee: float
     risk: float
-    time_stop_at: datetime
     contract: PricedContract | None
     mark: float = 0.0
+    # +1 / -1 by the ticket's direction and its multiplier, read on every mark
+    sign: float = field(init=False)
+    multiplier: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sign = 1.0 if self.ticket.direction is Direction.LONG else -1.0
+        self.multiplier = self.ticket.multiplier
 
 
 @dataclass(slots=True)
@@ -67,12 +80,17 @@ class DayTally:
 
 @dataclass(slots=True)
 class SessionCtx:
+    """One session's frame. ``regime`` and ``vix`` are those in force at the decision being
+    made (constant with the daily VIX; updated bar by bar with an intraday series);
+    ``flatten_positions``: the regime in force flattens open positions."""
+
     session: Session
     regime: Regime
     vix: float | None
     flatten_at: datetime
     start_equity: float
     today: DayTally
+    flatten_positions: bool = False
 
 
 class Book:
@@ -90,7 +108,7 @@ class Book:
         self.safety = SafetyEngine(config.safety, self.store, clock, calendar=calendar)
         self.initial = config.backtest.initial_equity
         self.realized = 0.0
-        self.positions: dict[str, Position] = {}
+        self.positions: dict[str, OpenTrade] = {}
         self.pending: dict[str, list[Order]] = {}
         self.trades: list[TradeRecord] = []
 
@@ -103,10 +121,12 @@ class Book:
                 ctx.today.trips[event.subject] += 1
 
 
-def unrealized(p: Position) -> float:
+def unrealized(p: OpenTrade) -> float:
     if not p.mark:
         return 0.0
-    if p.contract is not None:
-        return (p.mark - p.entry_price) * p.qty * 100
-    sign = 1.0 if p.direction is Direction.LONG else -1.0
-    return sign * (p.mark - p.entry_price) * p.qty
+    return pnl_of(p, p.mark)
+
+
+def pnl_of(p: OpenTrade, price: float) -> float:
+    """Fee-less P&L of the open quantity at ``price`` (of the contract held)."""
+    return p.sign * (price - p.entry_price) * p.ticket.qty * p.multiplier

@@ -2,7 +2,7 @@
 
 ``day_index`` gives each session's [lo, hi) in a symbol's sorted bars, ``session_days`` the
 sessions a run replays, ``merge_session`` one session's bars of all symbols in time order with
-the signals of each bar.
+what each strategy signalled on each bar (trading/session.py routes them).
 """
 
 from __future__ import annotations
@@ -48,33 +48,38 @@ def session_days(
 
 
 def merge_session(
-    streams: list[list[Bar]], strategy: Any, states: dict[str, Any]
-) -> tuple[Sequence[Bar], dict[int, list[Signal]]]:
-    """The session's bars of all symbols in time order, and the signals of the bar at each
-    index. A strategy's output depends on its own state and bars only (never on fills or
-    the safety layer), so each symbol's session is stepped at once (``step_many``); ``states``
-    is updated in place with each symbol's state at the session's end."""
-    per_stream: list[dict[int, list[Signal]]] = []
+    streams: list[list[Bar]],
+    strategies: Mapping[str, Any],
+    states: dict[str, dict[str, Any]],
+) -> tuple[Sequence[Bar], dict[int, dict[str, list[Signal]]]]:
+    """The session's bars of all symbols in time order, and what each strategy signalled on the
+    bar at each index (by strategy name). A strategy's output depends on its own state and bars
+    only (never on fills, the regime or the safety layer), so each symbol's session is stepped
+    at once (``step_many``); ``states[name][symbol]`` is updated in place with each state at the
+    session's end."""
+    per_stream: list[dict[int, dict[str, list[Signal]]]] = []
     for stream in streams:
-        if strategy is None:
-            per_stream.append({})
-            continue
         symbol = stream[0].symbol
-        many = getattr(strategy, "step_many", None)
-        if many is not None:
-            states[symbol], events = many(states[symbol], stream)
-        else:
-            states[symbol], events = step_each(strategy, states[symbol], stream)
-        per_stream.append(dict(events))
+        found: dict[int, dict[str, list[Signal]]] = {}
+        for name, strategy in strategies.items():
+            many = getattr(strategy, "step_many", None)
+            state = states[name][symbol]
+            if many is not None:
+                states[name][symbol], events = many(state, stream)
+            else:
+                states[name][symbol], events = step_each(strategy, state, stream)
+            for i, signals in events:
+                found.setdefault(i, {})[name] = signals
+        per_stream.append(found)
     if len(streams) == 1:
         return streams[0], per_stream[0]
     tagged = [[(bar, s, i) for i, bar in enumerate(b)] for s, b in enumerate(streams)]
     merged = list(heapq.merge(*tagged, key=lambda t: _bar_key(t[0])))
-    signals_at: dict[int, list[Signal]] = {}
+    signals_at: dict[int, dict[str, list[Signal]]] = {}
     for k, (_, s, i) in enumerate(merged):
-        found = per_stream[s].get(i)
-        if found:
-            signals_at[k] = found
+        emitted = per_stream[s].get(i)
+        if emitted:
+            signals_at[k] = emitted
     return [t[0] for t in merged], signals_at
 
 

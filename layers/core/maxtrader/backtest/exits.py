@@ -1,6 +1,8 @@
-"""Exits and marks of open positions: flatten, time stop, stop/target (stop first, see
-backtest/fills.py), end of data; each exit goes through the SafetyEngine (never blocked) and
-becomes a TradeRecord. Marks feed ``SafetyEngine.mark_to_market`` (the drawdown breaker).
+"""Exits and marks of open positions. When a position exits is trading/exits.py's decision
+(flatten, the regime's flatten, time stop, stop/target with the stop first); the order is its
+``exit_intent`` (reduce-only); this module prices the fill (backtest/fills.py, the option model),
+sends it through the SafetyEngine (never blocked) and records the TradeRecord. End of data
+closes what is still open at the last close. Marks feed ``SafetyEngine.mark_to_market``.
 """
 
 from __future__ import annotations
@@ -8,19 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from maxtrader.backtest.book import CLEAR_ACCOUNT, Book, Position, SessionCtx
-from maxtrader.backtest.fills import MIN_PRICE, ExitReason, exit_fill_price, touched_exit
+from maxtrader.backtest.book import CLEAR_ACCOUNT, Book, OpenTrade, SessionCtx, pnl_of
+from maxtrader.backtest.fills import MIN_PRICE, exit_fill_price
 from maxtrader.backtest.results import TradeRecord
-from maxtrader.domain.models import (
-    Bar,
-    Direction,
-    Fill,
-    OrderIntent,
-    OrderPurpose,
-    OrderSide,
-    client_order_id,
-)
+from maxtrader.domain.models import Bar, Fill
 from maxtrader.domain.safety.context import MarketContext
+from maxtrader.trading.exits import ExitReason, exit_intent, exit_on_bar
 
 _ONE_MINUTE = timedelta(minutes=1)
 
@@ -28,74 +23,45 @@ _ONE_MINUTE = timedelta(minutes=1)
 def exits(book: Book, bar: Bar, ctx: SessionCtx) -> bool:
     """Close the positions on ``bar``'s symbol whose exit is due; True when any closed."""
     exited = False
-    for sid in [s for s, p in book.positions.items() if p.signal.symbol == bar.symbol]:
+    symbol = bar.symbol
+    for sid in [s for s, p in book.positions.items() if p.ticket.underlying == symbol]:
         pos = book.positions[sid]
-        hit: tuple[ExitReason, float] | None
-        if bar.ts >= ctx.flatten_at:
-            hit = (ExitReason.FLATTEN, bar.open)
-        elif bar.ts >= pos.time_stop_at:
-            hit = (ExitReason.TIME_STOP, bar.open)
-        else:
-            s = pos.signal
-            hit = touched_exit(
-                s.side,
-                stop=s.stop,
-                target=s.target,
-                bar_open=bar.open,
-                bar_high=bar.high,
-                bar_low=bar.low,
-            )
+        hit = exit_on_bar(pos.plan, bar, ctx.flatten_at, regime_flatten=ctx.flatten_positions)
         if hit is not None:
             book.clock.set(bar.ts)
-            close(book, pos, hit[0], hit[1], now=bar.ts, ctx=ctx)
+            close(book, pos, hit.reason, hit.underlying, now=bar.ts, ctx=ctx)
             exited = True
     return exited
 
 
 def close(
     book: Book,
-    pos: Position,
+    pos: OpenTrade,
     reason: ExitReason,
     underlying: float,
     *,
     now: datetime,
     ctx: SessionCtx,
 ) -> None:
-    signal = pos.signal
+    signal, ticket = pos.signal, pos.ticket
     if pos.contract is not None:
         price = max(book.options.price(pos.contract, underlying, now).bid, MIN_PRICE)
-        fee = book.options.commission * pos.qty
-        side = OrderSide.SELL
-        pnl = (price - pos.entry_price) * pos.qty * 100 - pos.entry_fee - fee
+        fee = book.options.commission * ticket.qty
     else:
-        slip = book.cfg.backtest.slippage_for(signal.symbol)
-        price = exit_fill_price(signal.side, reason, underlying, slip)
+        slip = book.cfg.backtest.slippage_for(ticket.underlying)
+        price = exit_fill_price(pos.plan.direction, reason, underlying, slip)
         fee = 0.0
-        side = OrderSide.SELL if signal.side is Direction.LONG else OrderSide.BUY
-        sign = 1.0 if signal.side is Direction.LONG else -1.0
-        pnl = sign * (price - pos.entry_price) * pos.qty - pos.entry_fee - fee
-    coid = client_order_id(signal.id, OrderPurpose.EXIT)
-    exit_intent = OrderIntent(
-        client_order_id=coid,
-        signal_id=signal.id,
-        strategy=signal.strategy,
-        symbol=pos.symbol,
-        underlying=signal.symbol,
-        side=side,
-        purpose=OrderPurpose.EXIT,
-        instrument=pos.intent.instrument,
-        qty=pos.qty,
-        est_price=price,
-    )
-    book.safety.reserve(exit_intent, _exit_market(ctx, price))
+    intent = exit_intent(ticket, est_price=price)
+    pnl = pnl_of(pos, price) - pos.entry_fee - fee
+    book.safety.reserve(intent, _exit_market(ctx, price))
     ctx.today.verdicts["exits"] += 1
     book.safety.on_fill(
         Fill(
-            fill_id=f"{coid}-1",
-            client_order_id=coid,
-            symbol=pos.symbol,
-            side=side,
-            qty=pos.qty,
+            fill_id=f"{intent.client_order_id}-1",
+            client_order_id=intent.client_order_id,
+            symbol=intent.symbol,
+            side=intent.side,
+            qty=intent.qty,
             price=price,
             fee=fee,
             ts=now,
@@ -110,17 +76,17 @@ def close(
     book.trades.append(
         TradeRecord(
             signal_id=signal.id,
-            symbol=pos.symbol,
-            underlying=signal.symbol,
+            symbol=ticket.symbol,
+            underlying=ticket.underlying,
             strategy=signal.strategy,
             regime=pos.regime,
             side=signal.side,
-            instrument=pos.intent.instrument,
+            instrument=ticket.instrument,
             entry_time=pos.entry_time,
             entry_price=pos.entry_price,
             exit_time=now,
             exit_price=price,
-            qty=pos.qty,
+            qty=ticket.qty,
             fees=pos.entry_fee + fee,
             pnl=pnl,
             risk=pos.risk,
@@ -139,13 +105,13 @@ def mark(book: Book, bar: Bar, ctx: SessionCtx) -> None:
     now = bar.ts + _ONE_MINUTE * bar.minutes
     book.clock.set(now)
     for pos in book.positions.values():
-        if pos.signal.symbol != bar.symbol:
+        if pos.ticket.underlying != bar.symbol:
             continue
         if pos.contract is not None:
             pos.mark = max(book.options.price(pos.contract, bar.close, now).mid, MIN_PRICE)
         else:
             pos.mark = bar.close
-        marks[pos.symbol] = pos.mark
+        marks[pos.ticket.symbol] = pos.mark
     book.safety.mark_to_market(marks, book.equity())
     book.collect_events(ctx)
 
@@ -158,7 +124,7 @@ def end_session(book: Book, last_bar: Mapping[str, Bar], ctx: SessionCtx) -> Non
         del book.pending[symbol]
     for sid in list(book.positions):
         pos = book.positions[sid]
-        bar = last_bar[pos.signal.symbol]
+        bar = last_bar[pos.ticket.underlying]
         book.clock.set(bar.closed_at)
         close(book, pos, ExitReason.END_OF_DATA, bar.close, now=bar.closed_at, ctx=ctx)
     book.collect_events(ctx)

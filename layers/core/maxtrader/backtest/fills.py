@@ -1,34 +1,33 @@
-"""Fill simulation: when and at what price a simulated order executes.
+"""Fill simulation: at what price a simulated order executes.
 
 - An order decided when bar t closes fills at bar t+1's OPEN (never at bar t's close), plus
   slippage for market-type fills: buys pay ``open + slippage``, sells get ``open - slippage``.
 - Exits of open positions are checked on every bar from the entry bar on (the entry fills at the
-  open, so the entry bar's whole range comes after it), against the UNDERLYING's high and low:
-    * a bar that opens beyond the stop (a gap) exits at the open; beyond the target, at the open;
-    * a bar whose range touches both the stop and the target exits at the STOP: the path inside
-      a bar is unknown and the pessimistic assumption is the honest one;
-    * otherwise the touched level is the exit price.
-  Stops are stop-market orders (slippage applies), targets are limit orders (they fill at the
-  limit or better, no slippage).
-- Time stops and the session flatten are market orders sent when the deadline passes: they fill
-  at the open of the first bar starting at or after the deadline.
+  open, so the entry bar's whole range comes after it). WHEN an exit is due and at what
+  underlying price (a gap at the open, the touched level, the stop first on a bar touching both,
+  time stops and flattens at the first bar at or after the deadline) is trading/exits.py's
+  decision, shared with live. Here: stops, time stops and flattens are market-type orders
+  (slippage applies), targets are limit orders (they fill at the limit or better, no slippage).
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from maxtrader.domain.models import Direction
+from maxtrader.trading.exits import ExitReason, touched_exit
+
+# ExitReason and touched_exit live in trading/exits.py; re-exported here for the callers that
+# import them from this module (the Alpaca emulator's bracket legs).
+__all__ = [
+    "MIN_PRICE",
+    "ExitReason",
+    "buy_price",
+    "entry_fill_price",
+    "exit_fill_price",
+    "sell_price",
+    "touched_exit",
+]
 
 MIN_PRICE = 0.01
-
-
-class ExitReason(StrEnum):
-    STOP = "stop"
-    TARGET = "target"
-    TIME_STOP = "time_stop"
-    FLATTEN = "flatten"
-    END_OF_DATA = "end_of_data"
 
 
 def buy_price(price: float, slippage: float) -> float:
@@ -37,38 +36,6 @@ def buy_price(price: float, slippage: float) -> float:
 
 def sell_price(price: float, slippage: float) -> float:
     return max(price - slippage, MIN_PRICE)
-
-
-def touched_exit(
-    direction: Direction,
-    *,
-    stop: float,
-    target: float,
-    bar_open: float,
-    bar_high: float,
-    bar_low: float,
-) -> tuple[ExitReason, float] | None:
-    """The stop or target this bar hits (stop first when it touches both), with the
-    underlying price the exit executes at (before slippage), or None."""
-    if direction is Direction.LONG:
-        if bar_open <= stop:
-            return ExitReason.STOP, bar_open
-        if bar_open >= target:
-            return ExitReason.TARGET, bar_open
-        if bar_low <= stop:
-            return ExitReason.STOP, stop
-        if bar_high >= target:
-            return ExitReason.TARGET, target
-        return None
-    if bar_open >= stop:
-        return ExitReason.STOP, bar_open
-    if bar_open <= target:
-        return ExitReason.TARGET, bar_open
-    if bar_high >= stop:
-        return ExitReason.STOP, stop
-    if bar_low <= target:
-        return ExitReason.TARGET, target
-    return None
 
 
 def exit_fill_price(

@@ -1,14 +1,17 @@
 """Option prices in backtests: the domain's Black-Scholes model applied to a synthetic contract.
 
 No historical option quotes exist for the replayed data, so (specs/strategies.md):
-- the contract is the one selection would pick from a daily-expiry chain with ``strike_step``
-  strikes: nearest strike, nearest expiry >= ``min_dte`` (``options.synthetic_contract``);
+- ``chain`` lists the two ``strike_step`` strikes around the underlying at the nearest expiry
+  >= ``min_dte`` (SPY/QQQ list one every session), and the entry picks from it with the same
+  ``trading.entries.choose_contract`` live applies to the broker's chain (nearest strike whose
+  quote passes the spread rule);
 - mid = Black-Scholes (rate 0), IV = prior daily VIX close / 100 x ``iv_scale[underlying]``, time
   in trading minutes / (390 x 252); bid/ask = mid -/+ max($0.01, ``option_half_spread_pct`` x mid);
   a contract whose ask is 0 or whose spread exceeds ``max_spread_pct`` of mid is not bought;
 - commission ``option_commission`` per contract per side.
-IV is held for the whole session (no intraday VIX): the model has no volatility smile and no
-intraday vol moves, which is its main approximation.
+IV is the VIX the entry was decided with (the prior daily close, or the latest intraday reading
+with ``--vix`` an intraday series), held for the position's life: the model has no volatility
+smile and no intraday vol moves within a trade, which is its main approximation.
 
 ``price`` is the hot path (every bar a position is open): plain floats, the minutes to expiry
 derived from the ones computed at the contract's first quote, no model construction.
@@ -16,21 +19,23 @@ derived from the ones computed at the contract's first quote, no model construct
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from maxtrader.config.strategies import OptionRules
+from maxtrader.domain.broker import OptionChain
 from maxtrader.domain.calendar import MarketCalendar
-from maxtrader.domain.models import Direction, OptionRight
+from maxtrader.domain.models import OptionRight
 from maxtrader.domain.options import (
     MINUTES_PER_YEAR,
     OptionContract,
+    OptionQuote,
     black_scholes,
-    contracts_for_budget,
     implied_vol,
     modelled_bid_ask,
-    spread_ok,
-    synthetic_contract,
+    nearest_expiry,
+    occ_symbol,
     trading_minutes_to_expiry,
 )
 
@@ -63,35 +68,43 @@ class OptionModel:
         self.calendar = calendar
         self.commission = rules.option_commission
 
-    def open(
+    def chain(
         self,
         underlying: str,
-        side: Direction,
+        right: OptionRight,
         *,
         spot: float,
         now: datetime,
         vix: float | None,
         day: date,
-    ) -> tuple[PricedContract, Quote] | None:
-        """The contract a signal buys and its quote now; None when no contract qualifies."""
+    ) -> tuple[OptionChain, dict[str, PricedContract]]:
+        """The chain snapshot an entry chooses from: the two ``strike_step`` strikes around
+        ``spot`` (``spot`` and the next one up when it is on a strike) of ``right`` at the
+        nearest expiry, quoted now, with each contract's pricing anchor by symbol. Empty
+        without a usable VIX (no option can be priced: the entry finds no tradeable contract)."""
+        expiry = nearest_expiry(day, self.calendar, min_dte=self.rules.min_dte)
         if vix is None or not vix > 0:
-            return None
-        right = OptionRight.CALL if side is Direction.LONG else OptionRight.PUT
-        contract = synthetic_contract(
-            underlying,
-            spot,
-            right,
-            day,
-            self.calendar,
-            min_dte=self.rules.min_dte,
-            strike_step=self.strike_step,
-        )
-        minutes = trading_minutes_to_expiry(now, contract.expiry, self.calendar)
-        priced = PricedContract(contract, implied_vol(vix, underlying, self.rules), now, minutes)
-        quote = self.price(priced, spot, now)
-        if not spread_ok(quote.bid, quote.ask, self.rules.max_spread_pct):
-            return None
-        return priced, quote
+            return OptionChain(underlying=underlying, expiry=expiry, as_of=now, quotes=()), {}
+        vol = implied_vol(vix, underlying, self.rules)
+        minutes = trading_minutes_to_expiry(now, expiry, self.calendar)
+        lower = math.floor(spot / self.strike_step) * self.strike_step
+        strikes = {round(lower, 6), round(lower + self.strike_step, 6)}
+        quotes: list[OptionQuote] = []
+        priced: dict[str, PricedContract] = {}
+        for strike in sorted(strikes):
+            contract = OptionContract(
+                symbol=occ_symbol(underlying, expiry, right, strike),
+                underlying=underlying,
+                right=right,
+                strike=strike,
+                expiry=expiry,
+            )
+            p = PricedContract(contract, vol, now, minutes)
+            q = self.price(p, spot, now)
+            priced[contract.symbol] = p
+            quotes.append(OptionQuote(contract=contract, bid=q.bid, ask=q.ask))
+        chain = OptionChain(underlying=underlying, expiry=expiry, as_of=now, quotes=tuple(quotes))
+        return chain, priced
 
     def price(self, priced: PricedContract, spot: float, now: datetime) -> Quote:
         """The quote at ``now`` (same session as the anchor or later on the same day)."""
@@ -101,6 +114,3 @@ class OptionModel:
         mid = black_scholes(spot, c.strike, years, priced.vol, c.right)
         bid, ask = modelled_bid_ask(mid, self.rules.option_half_spread_pct)
         return Quote(bid=bid, ask=ask, mid=mid)
-
-    def contracts_for_budget(self, budget: float, ask: float) -> int:
-        return contracts_for_budget(budget, ask)

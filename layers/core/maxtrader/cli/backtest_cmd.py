@@ -1,6 +1,7 @@
 """``maxtrader backtest``: replay bar files through the strategies and the safety layer.
 
     maxtrader backtest --data FILE... [--tz ZONE] [--vix FILE] [--symbols SPY,QQQ]
+        (--vix: a daily close file, or intraday VIX bars for a regime updated bar by bar)
         [--start D] [--end D] [--config-dir DIR] [--set key=value ...] [--json OUT]
         [--report OUT.html] [--walk-forward TRAIN:TEST --grid key=v1,v2 ... [--objective pnl]]
 
@@ -22,9 +23,12 @@ from typing import TYPE_CHECKING, Any
 from maxtrader.domain.errors import CalendarError, ConfigError, DataError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from maxtrader.backtest.results import BacktestResult
     from maxtrader.backtest.settings import RunConfig
     from maxtrader.domain.models import Bar
+    from maxtrader.domain.ports import VixReading
 
 EXIT_INVALID = 2
 
@@ -42,7 +46,13 @@ def register(commands: Any) -> None:
     )
     p.add_argument("--data", nargs="+", required=True, type=Path, metavar="FILE")
     p.add_argument("--tz", default=None, help="zone of naive timestamps, e.g. US/Pacific")
-    p.add_argument("--vix", type=Path, default=None, help="daily VIX (CBOE VIX_History.csv)")
+    p.add_argument(
+        "--vix",
+        type=Path,
+        default=None,
+        help="daily VIX (CBOE VIX_History.csv): the regime from the prior session's close; or "
+        "intraday VIX bars (1 or 5 minutes): the regime updated every 5 minutes, as live",
+    )
     p.add_argument("--symbols", default=None, help="comma-separated subset, e.g. SPY,QQQ")
     p.add_argument("--start", default=None, help="first session, YYYY-MM-DD")
     p.add_argument("--end", default=None, help="last session, YYYY-MM-DD")
@@ -142,10 +152,9 @@ def _run(args: argparse.Namespace) -> BacktestResult:
 
     bars = _load_bars(args.data, args.tz, args.symbols)
     vix: dict[date, float] = {}
+    vix_intraday: list[VixReading] | None = None
     if args.vix is not None:
-        from maxtrader.data.vix import load_vix_daily  # noqa: PLC0415 - pandas-free, lazy anyway
-
-        vix = load_vix_daily(args.vix)
+        vix, vix_intraday = load_vix_for_backtest(args.vix, args.tz)
     else:
         print("no --vix: every regime is UNKNOWN and nothing is traded", file=sys.stderr)
     calendar = MarketCalendar.xnys()
@@ -154,6 +163,7 @@ def _run(args: argparse.Namespace) -> BacktestResult:
         return Backtester(cfg, calendar).run(
             bars,
             vix,
+            vix_intraday=vix_intraday,
             start=start,
             end=end,
             progress=_progress_bar() if sys.stderr.isatty() else None,
@@ -171,6 +181,27 @@ def _run(args: argparse.Namespace) -> BacktestResult:
         run=replay,
         objective=args.objective,
     )
+
+
+def load_vix_for_backtest(
+    path: Path, tz: str | None
+) -> tuple[dict[date, float], list[VixReading] | None]:
+    """``--vix``: (daily closes, None) for a daily file, ({}, readings) for an intraday one.
+
+    The file's kind and the intraday loader are ``data.vix.vix_file_kind`` and
+    ``data.vix.load_vix_intraday`` (the hot-path work of issue 8); until they are present every
+    file loads as daily, as before (a bar file then gives its daily closes)."""
+    from maxtrader.data import vix as vix_data  # noqa: PLC0415 - pandas-free, lazy anyway
+
+    kind_of: Callable[[Path], str] | None = getattr(vix_data, "vix_file_kind", None)
+    if kind_of is None or kind_of(path) == "daily":
+        return vix_data.load_vix_daily(path), None
+    load_intraday: Callable[..., list[VixReading]] | None = getattr(
+        vix_data, "load_vix_intraday", None
+    )
+    if load_intraday is None:
+        raise UsageError(f"--vix {path}: an intraday VIX file, and no intraday loader is installed")
+    return {}, list(load_intraday(path, tz=tz))
 
 
 def _load_bars(paths: Sequence[Path], tz: str | None, symbols: str | None) -> dict[str, list[Bar]]:

@@ -50,7 +50,14 @@ class Regime(StrEnum):
 
 
 class Direction(StrEnum):
-    """Direction of a signal on the underlying."""
+    """Long or short. Which thing is long depends on where it stands, and never changes:
+
+    - ``Signal.side`` (and a backtest ``TradeRecord.side``): the direction on the UNDERLYING.
+      A short signal traded in option mode buys a put.
+    - ``Ticket.direction`` (domain/safety/state.py, the one position model): the side of the
+      CONTRACT held. A bought put is LONG (its P&L rises with the put's price).
+      ``maxtrader.trading.positions.underlying_direction(ticket)`` maps one to the other.
+    """
 
     LONG = "long"
     SHORT = "short"
@@ -77,16 +84,6 @@ class Instrument(StrEnum):
 class OptionRight(StrEnum):
     CALL = "call"
     PUT = "put"
-
-
-class OrderStatus(StrEnum):
-    NEW = "new"
-    ACCEPTED = "accepted"
-    PARTIALLY_FILLED = "partially_filled"
-    FILLED = "filled"
-    CANCELED = "canceled"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
 
 
 class TradingState(StrEnum):
@@ -243,28 +240,6 @@ class OrderIntent(DomainModel):
         return self.qty * self.est_price * self.multiplier
 
 
-class Order(DomainModel):
-    """The broker's view of an order."""
-
-    broker_id: Annotated[str, Field(min_length=1)]
-    client_order_id: Annotated[str, Field(min_length=1, max_length=128)]
-    symbol: Symbol
-    side: OrderSide
-    qty: Quantity
-    status: OrderStatus
-    filled_qty: Annotated[int, Field(ge=0)] = 0
-    filled_avg_price: Price | None = None
-    submitted_at: AwareDatetime
-
-    @model_validator(mode="after")
-    def _fill_within_qty(self) -> Self:
-        if self.filled_qty > self.qty:
-            raise ValueError(f"filled_qty ({self.filled_qty}) exceeds qty ({self.qty})")
-        if self.filled_qty > 0 and self.filled_avg_price is None:
-            raise ValueError("filled_avg_price is required when filled_qty > 0")
-        return self
-
-
 class Fill(DomainModel):
     """One execution. Positions and realized P&L are the sum of fills."""
 
@@ -276,37 +251,6 @@ class Fill(DomainModel):
     price: Price
     fee: NonNegativeMoney = 0.0
     ts: AwareDatetime
-
-
-class Position(DomainModel):
-    """An open position, with the underlying levels that drive its exits."""
-
-    symbol: Symbol
-    underlying: Symbol
-    strategy: StrategyName
-    signal_id: Annotated[str, Field(min_length=1)]
-    instrument: Instrument
-    direction: Direction
-    qty: Quantity
-    avg_price: Price
-    stop: Price
-    target: Price
-    opened_at: AwareDatetime
-    max_loss: NonNegativeMoney
-    time_stop_at: AwareDatetime | None = None
-    mark: Price | None = None
-
-    @property
-    def multiplier(self) -> int:
-        return 100 if self.instrument is Instrument.OPTION else 1
-
-    @property
-    def unrealized_pnl(self) -> float:
-        """Mark-to-market P&L; zero until a mark is known (fail-safe: no phantom profit)."""
-        if self.mark is None:
-            return 0.0
-        sign = 1 if self.direction is Direction.LONG or self.instrument is Instrument.OPTION else -1
-        return sign * (self.mark - self.avg_price) * self.qty * self.multiplier
 
 
 class CheckResult(DomainModel):

@@ -16,6 +16,7 @@ Public API
     modelled_bid_ask(mid, pct) -> (bid, ask)                    mid -/+ half_spread, bid >= 0
     spread_ok(bid, ask, max_spread_pct) -> bool        one spread rule for live and backtest
     backtest_quote(contract, *, spot, vix, now, calendar, rules) -> OptionQuote
+    nearest_expiry(day, calendar, *, min_dte) -> date     the expiry an entry's chain is read for
     synthetic_contract(underlying, spot, right, day, calendar, *, min_dte, strike_step=1.0)
         The contract selection would pick from a daily-expiry chain with ``strike_step`` strikes
         (SPY/QQQ list expiries every session): for backtests, where no historical chain exists.
@@ -209,6 +210,15 @@ def backtest_quote(
     return OptionQuote(contract=contract, bid=bid, ask=ask)
 
 
+def nearest_expiry(day: date, calendar: MarketCalendar, *, min_dte: int) -> date:
+    """The first session on or after ``day`` at least ``min_dte`` calendar days away (SPY/QQQ
+    list an expiry every session): the chain an entry asks the broker for."""
+    expiry = day if calendar.session(day) is not None else calendar.next_session(day).day
+    while (expiry - day).days < min_dte:
+        expiry = calendar.next_session(expiry).day
+    return expiry
+
+
 def synthetic_contract(
     underlying: str,
     spot: float,
@@ -222,9 +232,7 @@ def synthetic_contract(
     """Nearest strike on a ``strike_step`` grid, nearest session expiry >= min_dte days away."""
     if not (spot > 0 and strike_step > 0):
         raise InvalidInputError("spot and strike_step must be positive")
-    expiry = day if calendar.session(day) is not None else calendar.next_session(day).day
-    while (expiry - day).days < min_dte:
-        expiry = calendar.next_session(expiry).day
+    expiry = nearest_expiry(day, calendar, min_dte=min_dte)
     lower = math.floor(spot / strike_step) * strike_step
     upper = lower + strike_step
     # equidistant: the in-the-money strike, as select_contract does

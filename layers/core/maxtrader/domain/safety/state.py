@@ -147,7 +147,9 @@ class SnapshotKeys:
 
 @dataclass(frozen=True, slots=True)
 class Ticket:
-    """One entry's lifecycle and, once filled, its position."""
+    """One entry's lifecycle and, once filled, its position: the one position model of the
+    system (live and backtest). ``direction`` is the side of the CONTRACT held (LONG = bought:
+    a bought put is LONG), not the direction on the underlying; see trading/positions.py."""
 
     client_order_id: str
     signal_id: str
