@@ -34,6 +34,32 @@ def template(stage: str) -> dict[str, Any]:
     return data
 
 
+def resources_of_type(stage: str, resource_type: str) -> dict[str, dict[str, Any]]:
+    """Logical id -> resource, for every resource of ``resource_type`` in the stage's template."""
+    return {
+        logical_id: resource
+        for logical_id, resource in template(stage)["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def validation_report(stage: str) -> dict[str, Any]:
+    """The validation plugins' report (cdk-nag) of the stage's synth."""
+    report: dict[str, Any] = json.loads((synth(stage) / "validation-report.json").read_text())
+    return report
+
+
+def synth_warnings(stage: str) -> list[str]:
+    """The warning annotations of the stage's stack, as the CLI would print them."""
+    metadata = json.loads((synth(stage) / f"MaxTrader-{stage}.metadata.json").read_text())
+    return [
+        str(entry["data"])
+        for entries in metadata.values()
+        for entry in entries
+        if entry["type"] == "aws:cdk:warning"
+    ]
+
+
 def create_table_kwargs(stage: str, table_name: str, logical_id: str) -> dict[str, Any]:
     """CreateTable arguments from the synthesized AWS::DynamoDB::Table resource."""
     resource = template(stage)["Resources"][logical_id]
