@@ -60,6 +60,13 @@ def synth_warnings(stage: str) -> list[str]:
     ]
 
 
+def asset_dir(assembly: Path, stack_name: str, layer: dict[str, Any]) -> Path:
+    """The staged directory of a LayerVersion's code asset in a synthesized assembly."""
+    key = layer["Properties"]["Content"]["S3Key"]
+    files = json.loads((assembly / f"{stack_name}.assets.json").read_text())["files"]
+    return assembly / files[key.removesuffix(".zip")]["source"]["path"]
+
+
 def create_table_kwargs(stage: str, table_name: str, logical_id: str) -> dict[str, Any]:
     """CreateTable arguments from the synthesized AWS::DynamoDB::Table resource."""
     resource = template(stage)["Resources"][logical_id]
