@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -60,11 +61,11 @@ def synth_warnings(stage: str) -> list[str]:
     ]
 
 
-def asset_dir(assembly: Path, stack_name: str, layer: dict[str, Any]) -> Path:
+def asset_dir(assembly: Path, stack_name: str, layer: Mapping[str, Any]) -> Path:
     """The staged directory of a LayerVersion's code asset in a synthesized assembly."""
     key = layer["Properties"]["Content"]["S3Key"]
     files = json.loads((assembly / f"{stack_name}.assets.json").read_text())["files"]
-    return assembly / files[key.removesuffix(".zip")]["source"]["path"]
+    return assembly / str(files[key.removesuffix(".zip")]["source"]["path"])
 
 
 def create_table_kwargs(stage: str, table_name: str, logical_id: str) -> dict[str, Any]:
