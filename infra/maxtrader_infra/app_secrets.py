@@ -16,9 +16,10 @@ from constructs import Construct
 from maxtrader.config.stage import ResourceNames
 
 # The JSON shape of each secret (keys -> what goes there).
-ALPACA_SHAPE: Final = {"api_key": "Alpaca API key id", "secret_key": "Alpaca API secret key"}
+# The same keys as maxtrader.adapters.secrets' models read (tests/infra compares them).
+ALPACA_SHAPE: Final = {"key_id": "Alpaca API key id", "secret_key": "Alpaca API secret key"}
 MASSIVE_SHAPE: Final = {"api_key": "Massive (Polygon) API key"}
-WEBHOOK_KEY_FIELD: Final = "hmac_key"
+WEBHOOK_KEY_FIELD: Final = "secret"  # a rotation adds "previous" (still accepted meanwhile)
 WEBHOOK_SHAPE: Final = {WEBHOOK_KEY_FIELD: "generated: the relay signs each POST to the ingest URL"}
 WEBHOOK_KEY_LENGTH: Final = 64
 

@@ -245,3 +245,14 @@ def test_layers_target_python_313_on_arm64() -> None:
     for layer in layers.values():
         assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
         assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_secret_shapes_are_the_keys_the_secrets_adapter_reads() -> None:
+    adapter = pytest.importorskip("maxtrader.adapters.secrets")
+    for shape, model in (
+        (app_secrets.ALPACA_SHAPE, adapter.AlpacaSecret),
+        (app_secrets.MASSIVE_SHAPE, adapter.MassiveSecret),
+        (app_secrets.WEBHOOK_SHAPE, adapter.WebhookSecret),
+    ):
+        required = {name for name, field in model.model_fields.items() if field.is_required()}
+        assert set(shape) == required, model.__name__
