@@ -50,7 +50,9 @@ def make_deploy(tmp_path: Path, config_dir: Path | None = None) -> tuple[int, st
     (cached / "python").mkdir(parents=True)
     (cached / build.COMPLETE).write_text(json.dumps({"unzipped_bytes": 0}))
     env = os.environ | {"PYTHONPATH": str(REPO / "layers" / "core")}
-    env.pop("MAXTRADER_CONFIG_DIR", None)
+    # Nothing from an enclosing make (`make test STAGE=...`) or a config override leaks in.
+    for inherited in ("MAXTRADER_CONFIG_DIR", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "STAGE"):
+        env.pop(inherited, None)
     if config_dir is not None:
         env["MAXTRADER_CONFIG_DIR"] = str(config_dir)
     result = subprocess.run(

@@ -256,3 +256,14 @@ def test_secret_shapes_are_the_keys_the_secrets_adapter_reads() -> None:
     ):
         required = {name for name, field in model.model_fields.items() if field.is_required()}
         assert set(shape) == required, model.__name__
+
+
+@pytest.mark.parametrize(
+    ("queue", "dlq"),
+    [
+        ("maxtrader-x-signals.fifo", "maxtrader-x-signals-dlq.fifo"),
+        ("maxtrader-x-bars", "maxtrader-x-bars-dlq"),
+    ],
+)
+def test_a_fifo_queue_gets_a_fifo_dlq_name(queue: str, dlq: str) -> None:
+    assert queues.dlq_name(queue) == dlq
