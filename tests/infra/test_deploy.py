@@ -16,14 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.infra.stage_files import FILLED_PRODUCTION, edited_configs
 from tests.infra.test_deps_layer import build
 
 REPO = Path(__file__).resolve().parents[2]
-FILLED_CONTACTS = {
-    "emails: [oncall@example.com]": "emails: [oncall@maxtrader-ops.net]",
-    '"+15555550100"': '"+14155550199"',
-    '"222222222222"': '"480326190245"',
-}
 
 # A cdk that records its argv; `synth --output DIR` writes a tiny template for cfn-lint.
 FAKE_CDK = """#!{python}
@@ -90,13 +86,8 @@ def test_production_with_placeholders_is_refused_before_cdk_runs(tmp_path: Path)
 
 
 def test_production_with_placeholder_account_only_is_still_refused(tmp_path: Path) -> None:
-    configs = tmp_path / "configs"
-    shutil.copytree(REPO / "configs", configs)
-    stage = configs / "stages" / "production.yaml"
-    text = stage.read_text()
-    for placeholder, real in list(FILLED_CONTACTS.items())[:2]:
-        text = text.replace(placeholder, real)
-    stage.write_text(text)
+    contacts_only = dict(list(FILLED_PRODUCTION.items())[:2])
+    configs = edited_configs(tmp_path, "production", contacts_only)
     code, output, calls = make_deploy(tmp_path, configs)
     assert code != 0
     assert "placeholder AWS account: 222222222222" in output
@@ -108,14 +99,7 @@ def test_filled_production_goes_on_to_synth_lint_and_deploy_the_same_assembly(
     tmp_path: Path,
 ) -> None:
     """The positive control: the same run with real-looking contacts reaches cdk, in order."""
-    configs = tmp_path / "configs"
-    shutil.copytree(REPO / "configs", configs)
-    stage = configs / "stages" / "production.yaml"
-    text = stage.read_text()
-    for placeholder, real in FILLED_CONTACTS.items():
-        assert placeholder in text
-        text = text.replace(placeholder, real)
-    stage.write_text(text)
+    configs = edited_configs(tmp_path, "production", FILLED_PRODUCTION)
     code, output, calls = make_deploy(tmp_path, configs)
     assert code == 0, output
     assert "preflight passed" in output

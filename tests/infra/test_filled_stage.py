@@ -4,33 +4,22 @@ the synth has no placeholder warnings, subscribes the webhooks and stays nag- an
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from cfnlint.api import lint_file
 
+from tests.infra.stage_files import FILLED_PRODUCTION, edited_configs
+
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.xdist_group("cdk")
-FILLED = {
-    "emails: [oncall@example.com]": "emails: [oncall@maxtrader-ops.net]",
-    '"+15555550100"': '"+14155550199"',
-    '"222222222222"': '"480326190245"',
-    "webhooks: []": 'webhooks: ["https://alerts.maxtrader-ops.net/sns"]',
-}
+FILLED = FILLED_PRODUCTION | {"webhooks: []": 'webhooks: ["https://alerts.maxtrader-ops.net/sns"]'}
 
 
 def test_a_filled_production_stage_synthesizes_clean(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    configs = tmp_path / "configs"
-    shutil.copytree(REPO / "configs", configs)
-    stage_file = configs / "stages" / "production.yaml"
-    text = stage_file.read_text()
-    for placeholder, value in FILLED.items():
-        assert placeholder in text
-        text = text.replace(placeholder, value)
-    stage_file.write_text(text)
+    configs = edited_configs(tmp_path, "production", FILLED)
     monkeypatch.setenv("MAXTRADER_CONFIG_DIR", str(configs))
     from app import build_app
 
