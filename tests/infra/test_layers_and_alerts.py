@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -111,3 +114,32 @@ def test_a_built_layer_is_what_the_deps_layer_ships(tmp_path: Path) -> None:
     )
     asset = asset_dir(assembly, "T", deps)
     assert (asset / "python" / "yaml" / "__init__.py").is_file()
+
+
+def test_the_core_layer_alone_provides_the_package_and_its_configs() -> None:
+    """Imported from the staged layer (as /opt/python is on Lambda), not from the checkout."""
+    core = next(
+        layer
+        for layer in resources_of_type("production", "AWS::Lambda::LayerVersion").values()
+        if layer["Properties"]["LayerName"].endswith("-core")
+    )
+    site = asset_dir(synth("production"), "MaxTrader-production", core) / "python"
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import maxtrader;"
+        "assert maxtrader.__file__.startswith(sys.argv[1]), maxtrader.__file__;"
+        "from maxtrader.config.loader import load_config;"
+        "from maxtrader.function_env import FunctionEnv;"
+        "stage = load_config(stage='production').stage;"
+        "print(FunctionEnv.for_stage(stage).state_table)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MAXTRADER_CONFIG_DIR")}
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(site)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "maxtrader-production-state"
