@@ -14,12 +14,15 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help test lint typecheck synth bench clean
+.PHONY: help test lint typecheck synth bench clean layer layer-size deploy
 
 help:
 	@echo "make test                    lint, type-check and run every test (bootstraps .venv and the CDK CLI)"
 	@echo "make synth STAGE=staging     synthesize the stage's CloudFormation offline (CDK_OUTDIR honoured)"
 	@echo "make bench                   run the benchmarks in bench/ and print their figures"
+	@echo "make layer                   build the dependency layer (pip, no Docker; cached by its inputs)"
+	@echo "make layer-size              build it if needed and print its unzipped size (limit 200 MB)"
+	@echo "make deploy STAGE=staging    preflight, layer, synth, cfn-lint, then cdk deploy (not in CI)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,4 +59,28 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf cdk.out .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf cdk.out .build .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# The third-party layer: layers/deps/build.py keys its output by a hash of its inputs, so a second
+# run does nothing. It fails when the layer comes out over 200 MB unzipped.
+LAYER_OUT ?= .build/layers/deps
+LAYER_BUILD = $(BIN)/python layers/deps/build.py --out-root "$(LAYER_OUT)"
+
+layer: $(STAMP)
+	$(LAYER_BUILD)
+
+layer-size: layer
+	$(BIN)/python layers/deps/layer_size.py "$$($(LAYER_BUILD) --print-dir)"
+
+# Refuses a production stage with placeholder contacts or account before anything else, then
+# deploys exactly the assembly it synthesized with the real layer and linted.
+DEPLOY_OUT ?= cdk.out/deploy-$(STAGE)
+
+deploy: $(STAMP) $(CDK)
+	$(BIN)/python infra/deploy_preflight.py $(STAGE)
+	$(LAYER_BUILD)
+	rm -rf "$(DEPLOY_OUT)"
+	$(CDK) synth -c stage=$(STAGE) -c maxtrader:depsLayerDir="$$($(LAYER_BUILD) --print-dir)" \
+		--output "$(DEPLOY_OUT)" --quiet
+	$(BIN)/cfn-lint "$(DEPLOY_OUT)"/*.template.json
+	$(CDK) deploy --app "$(DEPLOY_OUT)" --require-approval broadening MaxTrader-$(STAGE)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,39 @@ def template(stage: str) -> dict[str, Any]:
         (synth(stage) / f"MaxTrader-{stage}.template.json").read_text()
     )
     return data
+
+
+def resources_of_type(stage: str, resource_type: str) -> dict[str, dict[str, Any]]:
+    """Logical id -> resource, for every resource of ``resource_type`` in the stage's template."""
+    return {
+        logical_id: resource
+        for logical_id, resource in template(stage)["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def validation_report(stage: str) -> dict[str, Any]:
+    """The validation plugins' report (cdk-nag) of the stage's synth."""
+    report: dict[str, Any] = json.loads((synth(stage) / "validation-report.json").read_text())
+    return report
+
+
+def synth_warnings(stage: str) -> list[str]:
+    """The warning annotations of the stage's stack, as the CLI would print them."""
+    metadata = json.loads((synth(stage) / f"MaxTrader-{stage}.metadata.json").read_text())
+    return [
+        str(entry["data"])
+        for entries in metadata.values()
+        for entry in entries
+        if entry["type"] == "aws:cdk:warning"
+    ]
+
+
+def asset_dir(assembly: Path, stack_name: str, layer: Mapping[str, Any]) -> Path:
+    """The staged directory of a LayerVersion's code asset in a synthesized assembly."""
+    key = layer["Properties"]["Content"]["S3Key"]
+    files = json.loads((assembly / f"{stack_name}.assets.json").read_text())["files"]
+    return assembly / str(files[key.removesuffix(".zip")]["source"]["path"])
 
 
 def create_table_kwargs(stage: str, table_name: str, logical_id: str) -> dict[str, Any]:

@@ -11,19 +11,37 @@ import re
 from dataclasses import dataclass
 from datetime import time
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from maxtrader.config.base import ClockTime, ConfigModel, PositiveInt
 
 # Contacts no real operator would use: the shipped files carry these until someone fills them in.
 _PLACEHOLDER_EMAIL = re.compile(r"@example\.(com|org|net)$|^changeme@", re.IGNORECASE)
 _PLACEHOLDER_PHONE = re.compile(r"^\+1555555\d{4}$|^\+10{10}$")
+# Account ids of documentation and of the shipped files: one digit twelve times, or 123456789012.
+_PLACEHOLDER_ACCOUNT = re.compile(r"^(\d)\1{11}$|^123456789012$")
 
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 E164Phone = Annotated[str, Field(pattern=r"^\+[1-9]\d{7,14}$")]
 StageName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,20}$")]
 AwsRegion = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+
+
+def _https_url(value: str) -> str:
+    """An https URL with a host and no credentials (SNS delivers alerts to it)."""
+    parts = urlsplit(value)
+    if parts.scheme != "https":
+        raise ValueError(f"{value!r} is not an https URL (alerts never travel in clear text)")
+    if not parts.hostname:
+        raise ValueError(f"{value!r} has no host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"{value!r} carries credentials: keep them out of the stage file")
+    return value
+
+
+HttpsUrl = Annotated[str, Field(max_length=2048), AfterValidator(_https_url)]
 
 
 class AwsTarget(ConfigModel):
@@ -53,6 +71,14 @@ class MassiveSettings(ConfigModel):
 class AlertContacts(ConfigModel):
     emails: list[Email] = Field(default_factory=list)
     sms: list[E164Phone] = Field(default_factory=list)
+    # HTTPS endpoints (a monitoring or chat tool) subscribed to the alerts topic.
+    webhooks: list[HttpsUrl] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_webhooks(self) -> Self:
+        if len(set(self.webhooks)) != len(self.webhooks):
+            raise ValueError("webhooks must not repeat")
+        return self
 
 
 class Schedules(ConfigModel):
@@ -124,3 +150,9 @@ class StageConfig(ConfigModel):
         if not self.alerts.emails and not self.alerts.sms:
             found.append("(no alert contacts at all)")
         return found
+
+    def placeholder_account(self) -> str | None:
+        """The AWS account id when it is an obvious placeholder (synth warns, a production
+        deploy refuses), else None."""
+        account = self.aws.account
+        return account if _PLACEHOLDER_ACCOUNT.match(account) else None
