@@ -13,10 +13,11 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from maxtrader.domain.clock import SystemClock
+from maxtrader.domain.clock import Clock, SystemClock
 from maxtrader.domain.errors import SecretUnavailableError, StateUnavailableError
 from maxtrader.ingest import (
     BarQueueUnavailableError,
@@ -32,6 +33,7 @@ from maxtrader.webhook import SIGNATURE_HEADER
 
 app = LambdaFunctionUrlResolver()
 _RETRYABLE = (StateUnavailableError, BarQueueUnavailableError, SecretUnavailableError)
+clock: Clock = SystemClock()  # the wall clock; tests replace it with a FixedClock
 
 
 def _json(status: int, body: dict[str, Any]) -> Response[str]:
@@ -54,7 +56,7 @@ def ingest() -> Response[str]:
         keys=factory.webhook_secrets(),
         symbols=factory.stage_config().symbols,
     )
-    result = ingest_bars(request, deps, SystemClock())
+    result = ingest_bars(request, deps, clock)
     record_result(metrics, result)
     logger.info("bars ingested", extra=result.answer())
     return _json(HTTPStatus.OK, result.answer())
@@ -70,7 +72,9 @@ def _error_response(exc: Exception) -> Response[str]:
         # Nothing acknowledged: the sender retries and the idempotent path converges.
         logger.error("ingest unavailable", extra={"error": type(exc).__name__, "detail": str(exc)})
         return _json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": "unavailable", "retry": True})
-    logger.exception("ingest failed")
+    if isinstance(exc, ServiceError):  # the resolver's own: no such route (404), ...
+        return _json(exc.status_code, {"error": HTTPStatus(exc.status_code).phrase.lower()})
+    logger.error("ingest failed", exc_info=exc)
     return _json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal", "retry": True})
 
 
