@@ -54,6 +54,10 @@ def stage_config() -> StageConfig:
     return load_stage(env.stage, env.config_dir)
 
 
+_CACHED = (session_store, bar_queue, secrets, webhook_secrets, stage_config, function_env)
+
+
 def clear() -> None:
-    for cached in (session_store, bar_queue, secrets, webhook_secrets, stage_config, function_env):
+    """Forget every adapter built so far (the originals: a test may have patched the names)."""
+    for cached in _CACHED:
         cached.cache_clear()
