@@ -11,7 +11,7 @@ import base64
 import json
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -63,8 +63,8 @@ class Wire:
         self.stage = stage
         self.dynamodb = RecordingClient(boto3.client("dynamodb"))
         self.sqs = RecordingClient(boto3.client("sqs"))
-        store = DynamoDBSessionStore(self.dynamodb, stage.table)
-        queue = SqsBarQueue(self.sqs, stage.queue_url)
+        store = DynamoDBSessionStore(cast(Any, self.dynamodb), stage.table)
+        queue = SqsBarQueue(cast(Any, self.sqs), stage.queue_url)
         monkeypatch.setattr(factory, "session_store", lambda: store)
         monkeypatch.setattr(factory, "bar_queue", lambda: queue)
 

@@ -52,7 +52,9 @@ def invoke(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     return response["statusCode"], json.loads(response["body"])
 
 
-def test_one_bar_is_stored_and_handed_on_with_its_fifo_ids(stage: IngestStage, clock) -> None:
+def test_one_bar_is_stored_and_handed_on_with_its_fifo_ids(
+    stage: IngestStage, clock: FixedClock
+) -> None:
     bar = minute_bar("SPY", 3)
     status, answer = invoke(signed_event(body_of(bar, single=True), NOW))
     assert (status, answer) == (200, {"accepted": 1, "duplicated": 0, "ignored": 0, "enqueued": 1})
@@ -61,7 +63,7 @@ def test_one_bar_is_stored_and_handed_on_with_its_fifo_ids(stage: IngestStage, c
 
 
 def test_many_bars_out_of_order_are_handed_on_in_order_per_symbol(
-    stage: IngestStage, clock
+    stage: IngestStage, clock: FixedClock
 ) -> None:
     bars = [minute_bar(sym, m) for m in (7, 2, 9, 0, 4) for sym in ("QQQ", "SPY")]
     status, answer = invoke(signed_event(body_of(*bars), NOW))
@@ -113,7 +115,7 @@ def _refusals() -> list[Any]:
 
 @pytest.mark.parametrize("case", _refusals())
 def test_each_refusal_has_its_status_and_cause_and_writes_nothing(
-    stage: IngestStage, clock, case: tuple[dict[str, Any], int, str, str]
+    stage: IngestStage, clock: FixedClock, case: tuple[dict[str, Any], int, str, str]
 ) -> None:
     event, status, reason, says = case
     got, answer = invoke(event)
@@ -123,7 +125,9 @@ def test_each_refusal_has_its_status_and_cause_and_writes_nothing(
     assert stage.drain() == []
 
 
-def test_an_invalid_bar_beside_valid_ones_writes_none_of_them(stage: IngestStage, clock) -> None:
+def test_an_invalid_bar_beside_valid_ones_writes_none_of_them(
+    stage: IngestStage, clock: FixedClock
+) -> None:
     events = [am_event(minute_bar("SPY", m)) for m in range(5)]
     events[3] = {**events[3], "s": events[3]["s"] + 1}  # not on a whole minute
     status, answer = invoke(signed_event(json.dumps(events).encode(), NOW))
@@ -139,7 +143,7 @@ def test_an_invalid_bar_beside_valid_ones_writes_none_of_them(stage: IngestStage
     ids=["300s-old", "301s-old", "300s-ahead", "301s-ahead", "now"],
 )
 def test_the_replay_window_is_300_seconds_either_way(
-    stage: IngestStage, clock, signed_at: int, status: int
+    stage: IngestStage, clock: FixedClock, signed_at: int, status: int
 ) -> None:
     got, _ = invoke(signed_event(body_of(minute_bar("SPY", 0)), NOW + timedelta(seconds=signed_at)))
     assert got == status
@@ -147,7 +151,7 @@ def test_the_replay_window_is_300_seconds_either_way(
 
 
 def test_a_captured_request_is_refused_once_the_window_has_passed(
-    stage: IngestStage, clock
+    stage: IngestStage, clock: FixedClock
 ) -> None:
     event = signed_event(body_of(minute_bar("SPY", 0)), NOW)
     assert invoke(event)[0] == 200
@@ -156,7 +160,7 @@ def test_a_captured_request_is_refused_once_the_window_has_passed(
 
 
 def test_a_duplicate_delivery_is_stored_once_and_deduplicated_by_the_queue(
-    stage: IngestStage, clock
+    stage: IngestStage, clock: FixedClock
 ) -> None:
     body = body_of(minute_bar("SPY", 5), minute_bar("SPY", 5), minute_bar("QQQ", 5))
     first = invoke(signed_event(body, NOW))
@@ -167,7 +171,9 @@ def test_a_duplicate_delivery_is_stored_once_and_deduplicated_by_the_queue(
     assert sorted(d for _, d, _ in stage.drain()) == ["QQQ-20240603T1335Z", "SPY-20240603T1335Z"]
 
 
-def test_a_late_bar_after_a_newer_one_is_stored_and_handed_on(stage: IngestStage, clock) -> None:
+def test_a_late_bar_after_a_newer_one_is_stored_and_handed_on(
+    stage: IngestStage, clock: FixedClock
+) -> None:
     assert invoke(signed_event(body_of(minute_bar("SPY", 9)), NOW))[1]["accepted"] == 1
     assert invoke(signed_event(body_of(minute_bar("SPY", 8)), NOW))[1]["accepted"] == 1
     assert [d for _, d, _ in stage.drain()] == [
@@ -176,7 +182,9 @@ def test_a_late_bar_after_a_newer_one_is_stored_and_handed_on(stage: IngestStage
     ]
 
 
-def test_an_unknown_symbol_is_accepted_counted_and_not_stored(stage: IngestStage, clock) -> None:
+def test_an_unknown_symbol_is_accepted_counted_and_not_stored(
+    stage: IngestStage, clock: FixedClock
+) -> None:
     status, answer = invoke(signed_event(body_of(minute_bar("IWM", 1), minute_bar("SPY", 1)), NOW))
     assert (status, answer) == (200, {"accepted": 1, "duplicated": 0, "ignored": 1, "enqueued": 1})
     assert stage.stored_bars() == [("BAR#SPY", "2024-06-03T13:31:00.000000Z")]
@@ -185,7 +193,9 @@ def test_an_unknown_symbol_is_accepted_counted_and_not_stored(stage: IngestStage
     assert [group for group, _, _ in stage.drain()] == ["SPY"]
 
 
-def test_a_base64_body_is_verified_over_its_decoded_bytes(stage: IngestStage, clock) -> None:
+def test_a_base64_body_is_verified_over_its_decoded_bytes(
+    stage: IngestStage, clock: FixedClock
+) -> None:
     body = body_of(minute_bar("SPY", 2))
     status, answer = invoke(signed_event(body, NOW, base64_encoded=True))
     assert (status, answer["accepted"]) == (200, 1)
@@ -197,7 +207,7 @@ def test_a_base64_body_is_verified_over_its_decoded_bytes(stage: IngestStage, cl
 
 
 def test_a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_413(
-    stage: IngestStage, clock
+    stage: IngestStage, clock: FixedClock
 ) -> None:
     body = body_of(minute_bar("SPY", 2))
     padded = body + b" " * (MAX_BODY_BYTES - len(body))
@@ -205,7 +215,7 @@ def test_a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_413(
     assert invoke(signed_event(padded + b" ", NOW, base64_encoded=True))[0] == 413
 
 
-def test_only_post_on_the_root_is_served(stage: IngestStage, clock) -> None:
+def test_only_post_on_the_root_is_served(stage: IngestStage, clock: FixedClock) -> None:
     body = body_of(minute_bar("SPY", 2))
     assert invoke(signed_event(body, NOW, method="GET"))[0] == 404
     assert invoke(signed_event(body, NOW, path="/admin"))[0] == 404
@@ -213,7 +223,7 @@ def test_only_post_on_the_root_is_served(stage: IngestStage, clock) -> None:
 
 
 def test_a_rotated_secret_is_picked_up_on_the_first_request_signed_with_it(
-    stage: IngestStage, clock
+    stage: IngestStage, clock: FixedClock
 ) -> None:
     assert invoke(signed_event(body_of(minute_bar("SPY", 0)), NOW))[0] == 200  # caches SECRET
     stage.put_secret({"secret": "rotated-secret-2", "previous": SECRET})
@@ -231,7 +241,7 @@ def test_a_rotated_secret_is_picked_up_on_the_first_request_signed_with_it(
 
 
 def test_a_missing_environment_variable_is_a_500_naming_nothing_secret(
-    stage: IngestStage, clock, monkeypatch: pytest.MonkeyPatch
+    stage: IngestStage, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("MAXTRADER_STATE_TABLE")
     factory.clear()

@@ -38,7 +38,8 @@ def stage(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[IngestStage
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
-    return handler.lambda_handler(event, LambdaContext())
+    response: dict[str, Any] = handler.lambda_handler(event, LambdaContext())
+    return response
 
 
 def emf(out: str) -> list[dict[str, Any]]:
@@ -47,7 +48,9 @@ def emf(out: str) -> list[dict[str, Any]]:
     return [d for d in docs if "_aws" in d]
 
 
-def test_a_request_emits_the_documented_metrics(stage: IngestStage, capsys) -> None:
+def test_a_request_emits_the_documented_metrics(
+    stage: IngestStage, capsys: pytest.CaptureFixture[str]
+) -> None:
     capsys.readouterr()
     bars = [minute_bar("SPY", 3), minute_bar("SPY", 3), minute_bar("IWM", 3), minute_bar("QQQ", 7)]
     assert invoke(signed_event(body_of(*bars), NOW))["statusCode"] == 200
@@ -72,7 +75,7 @@ def test_a_request_emits_the_documented_metrics(stage: IngestStage, capsys) -> N
     ids=["401", "replay", "400"],
 )
 def test_a_refusal_counts_IngestRejected_by_reason(
-    stage: IngestStage, capsys, event: dict[str, Any], reason: str
+    stage: IngestStage, capsys: pytest.CaptureFixture[str], event: dict[str, Any], reason: str
 ) -> None:
     capsys.readouterr()
     assert invoke(event)["statusCode"] in (400, 401)
@@ -84,7 +87,10 @@ def test_a_refusal_counts_IngestRejected_by_reason(
 
 
 def test_no_secret_or_live_signature_reaches_a_log_line_or_a_response(
-    stage: IngestStage, capsys, caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest
+    stage: IngestStage,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
 ) -> None:
     stage.put_secret({"secret": SECRET, "previous": "previous-secret-8c0f"})  # before capture
     caplog.set_level(logging.DEBUG)  # every library's debug output, botocore's included

@@ -12,6 +12,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -111,7 +112,7 @@ def test_a_503_makes_the_relay_retry_and_every_bar_is_handed_on_once(
 ) -> None:
     flaky = FlakyClient(boto3.client("sqs"))
     flaky.fail("send_message_batch", throttled("SendMessageBatch"))
-    queue = SqsBarQueue(flaky, stage.queue_url)
+    queue = SqsBarQueue(cast(Any, flaky), stage.queue_url)
     monkeypatch.setattr(factory, "bar_queue", lambda: queue)
     bars = [minute_bar("SPY", m) for m in range(3)]
     ingest = InProcessIngest()
