@@ -7,6 +7,7 @@ retries), never a 2xx that lost one; and the retry delivers every bar to the que
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -19,10 +20,19 @@ from maxtrader.adapters.dynamodb_calls import new_client
 from maxtrader.adapters.dynamodb_session_store import DynamoDBSessionStore
 from maxtrader.adapters.sqs_bar_queue import SqsBarQueue
 from maxtrader.domain.clock import FixedClock
+from maxtrader.ingest import (
+    IngestDependencies,
+    IngestRequest,
+    IngestResult,
+    WebhookKeys,
+    ingest_bars,
+)
 from maxtrader.runtime import factory
+from maxtrader.webhook import sign
 from tests.support.flaky_client import FlakyClient, throttled, timed_out
 from tests.support.ingest_events import (
     OPEN,
+    SECRET,
     IngestStage,
     LambdaContext,
     body_of,
@@ -33,6 +43,7 @@ from tests.support.recording_client import RecordingClient
 
 pytestmark = pytest.mark.faults
 NOW = OPEN + timedelta(minutes=30, seconds=2)
+T = int(NOW.timestamp())
 
 
 class PartlyFailingSqs:
@@ -150,3 +161,38 @@ def test_an_unreadable_secret_is_a_503_and_writes_nothing(stage: IngestStage) ->
     status, answer = invoke(signed_event(body_of(minute_bar("SPY", 0)), NOW))
     assert (status, answer["error"]) == (503, "unavailable")
     assert (stage.item_count(), stage.drain()) == (0, [])
+
+
+@pytest.mark.concurrency
+def test_racing_deliveries_of_the_same_bars_store_and_hand_on_each_once(
+    stage: IngestStage,
+) -> None:
+    """The relay and the REST poll delivering the same minute at once (two containers)."""
+    bars = [minute_bar(sym, m) for m in range(4) for sym in ("SPY", "QQQ")]
+    body = body_of(*bars)
+    start = threading.Barrier(3)
+    results: list[IngestResult] = []
+
+    def deliver() -> None:
+        deps = IngestDependencies.of(
+            store=DynamoDBSessionStore.create(stage.table),
+            queue=SqsBarQueue.create(stage.queue_url),
+            keys=WebhookKeys(lambda force: [SECRET]),
+            symbols=["SPY", "QQQ"],
+        )
+        request = IngestRequest(body=body.decode(), signature=sign(body, SECRET, T))
+        start.wait(timeout=10)
+        results.append(ingest_bars(request, deps, FixedClock(NOW)))
+
+    threads = [threading.Thread(target=deliver) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(results) == 3
+    assert sum(r.accepted for r in results) == len(bars)
+    assert sum(r.duplicated for r in results) == 2 * len(bars)
+    delivered = stage.drain()
+    assert sorted((b.symbol, b.ts) for _, _, b in delivered) == sorted(
+        (b.symbol, b.ts) for b in bars
+    )

@@ -17,7 +17,7 @@ Order, and why:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -92,7 +92,6 @@ class IngestResult:
     ignored: int = 0  # symbols the stage does not trade
     enqueued: int = 0  # handed on (new and duplicate bars: see the module docstring)
     data_age_seconds: float | None = None  # now - end of the newest known bar
-    new_bars: tuple[Bar, ...] = field(default=(), repr=False)
 
     def answer(self) -> dict[str, Any]:
         return {
@@ -129,7 +128,6 @@ def ingest_bars(request: IngestRequest, deps: IngestDependencies, clock: Clock) 
         ignored=ignored,
         enqueued=enqueued,
         data_age_seconds=(now - newest_end).total_seconds(),
-        new_bars=written.stored,
     )
 
 
