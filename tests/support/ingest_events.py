@@ -1,5 +1,6 @@
-"""Ingest tests' building blocks: AM events, signed Function URL v2 events, and a stage's
-resources (state table from the template, webhook secret, SQS FIFO queue) on the moto server.
+"""Ingest tests' building blocks: AM events, signed Function URL v2 events, a stage's
+resources (state table from the template, webhook secret, SQS FIFO queue) on the moto server,
+and the handler run in a fresh interpreter (import hygiene, tracing).
 
 ``IngestStage`` sets the function's environment, clears the adapter factory, and can read back
 what was written (the bars in the table, the messages in the queue) so a test asserts "nothing
@@ -10,9 +11,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -171,3 +176,40 @@ class IngestStage:
                 out.append((attrs["MessageGroupId"], attrs["MessageDeduplicationId"],
                             decode_bar_message(m["Body"])))  # fmt: skip
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+
+_CHILD = """
+import json, sys
+from datetime import datetime
+from functions.ingest import handler
+from maxtrader.domain.clock import FixedClock
+
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "ingest", 256, "r1"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ingest"
+
+request = json.loads(sys.stdin.read())
+handler.clock = FixedClock(datetime.fromisoformat(request["now"]))
+statuses = [handler.lambda_handler(event, Context())["statusCode"] for event in request["events"]]
+print(json.dumps({"statuses": statuses,
+                  "loaded": sorted(m for m in request["watch"] if m in sys.modules)}))
+"""
+
+
+def handle_in_fresh_interpreter(
+    events: list[dict[str, Any]], now: datetime, *, watch: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> tuple[list[int], list[str]]:  # fmt: skip
+    """Import the handler in a new Python (the environment inherited, plus ``env``), handle
+    ``events`` at ``now``; the statuses, and which of the ``watch`` modules it had loaded."""
+    repo = Path(__file__).resolve().parents[2]
+    child_env = {**os.environ, "PYTHONPATH": f"{repo}{os.pathsep}{repo / 'layers' / 'core'}",
+                 **(env or {})}  # fmt: skip
+    child = subprocess.run(
+        [sys.executable, "-c", _CHILD],
+        input=json.dumps({"now": now.isoformat(), "events": events, "watch": list(watch)}),
+        capture_output=True, text=True, env=child_env, cwd=repo, timeout=60, check=False,
+    )  # fmt: skip
+    assert child.returncode == 0, child.stderr
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    return result["statuses"], result["loaded"]
