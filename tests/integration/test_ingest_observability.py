@@ -115,3 +115,14 @@ def test_no_secret_or_live_signature_reaches_a_log_line_or_a_response(
     assert "GetSecretValue" in seen  # ... and botocore's, while the secret was read
     for value in (SECRET, "previous-secret-8c0f", good.split("v1=")[1]):
         assert value not in seen
+
+
+def test_the_reason_dimension_does_not_leak_into_the_next_requests_metrics(
+    stage: IngestStage, capsys: pytest.CaptureFixture[str]
+) -> None:
+    invoke(function_url_event(b"[]", signature=None))
+    capsys.readouterr()
+    assert invoke(signed_event(body_of(minute_bar("SPY", 1)), NOW))["statusCode"] == 200
+    (doc,) = emf(capsys.readouterr().out)
+    assert "reason" not in doc
+    assert all("reason" not in d for d in doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"])
