@@ -1,0 +1,1 @@
+"""Lambda handlers: thin Powertools entry points over the maxtrader package."""

@@ -1,0 +1,1 @@
+"""The signed bar ingest (Function URL): functions.ingest.handler.lambda_handler."""
