@@ -26,6 +26,7 @@ from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import Bar, Regime
 from maxtrader.domain.ports import MAX_STRATEGY_STATE_BYTES, SessionStore, StoredStrategyState
 from maxtrader.domain.regime import RegimeState
+from maxtrader.domain.strategy_names import KNOWN_STRATEGIES
 from tests.support.session import (
     DAY,
     EXPIRES,
@@ -121,25 +122,26 @@ def test_an_unknown_strategy_name_is_refused_before_any_store() -> None:
 def test_any_delivery_order_keeps_the_newest_state(store: SessionStore, minutes: list[int]) -> None:
     """Deliveries in any order, with repeats: a save succeeds exactly when it is newer than
     every earlier one, and the newest first-delivered state is what stays."""
-    name = unique_name()
+    symbol = unique_name()  # a fresh key per example (the store outlives them)
     newest: StoredStrategyState | None = None
     for k, i in enumerate(minutes):
-        state = strategy_state(i, f'{{"delivery": {k}}}', strategy=name)
+        state = strategy_state(i, f'{{"delivery": {k}}}', symbol=symbol)
         expected = newest is None or state.last_bar_ts > newest.last_bar_ts
         assert store.save_strategy_state(state) is expected
         if expected:
             newest = state
-    assert store.strategy_state(name, "SPY") == newest
+    assert store.strategy_state("vwap_reversion", symbol) == newest
 
 
 def test_a_state_at_the_size_limit_is_stored_and_read_back(store: SessionStore) -> None:
     # The longest names and the largest payload together still fit a DynamoDB item.
     payload = '"' + "é" * ((MAX_STRATEGY_STATE_BYTES - 2) // 2) + '"'
+    longest = max(KNOWN_STRATEGIES, key=len)
     big = StoredStrategyState(
-        strategy="s" * 200, symbol="Q" * 200, last_bar_ts=minute(1), payload=payload
+        strategy=longest, symbol="Q" * 200, last_bar_ts=minute(1), payload=payload
     )
     assert store.save_strategy_state(big)
-    assert store.strategy_state("s" * 200, "Q" * 200) == big
+    assert store.strategy_state(longest, "Q" * 200) == big
 
 
 def test_a_state_over_the_size_limit_is_refused_with_its_size() -> None:
