@@ -20,7 +20,7 @@ MAX_REASON_CHARS = 500
 # An IAM user, role or assumed-role session, in any partition (what the URL's AWS_IAM auth puts
 # in the request context). Anything else is not an identity this function acts for.
 _IAM_ARN = re.compile(
-    r"^arn:aws(-cn|-us-gov)?:(iam|sts)::\d{12}:(user|role|assumed-role|root)[A-Za-z0-9+=,.@_/-]*$"
+    r"arn:aws(-cn|-us-gov)?:(iam|sts)::\d{12}:(root|(user|role|assumed-role)/[A-Za-z0-9+=,.@_/-]+)"
 )
 _MAX_ARN_CHARS = 2048
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -78,7 +78,7 @@ def caller_arn(request_context: Any) -> str:
         authorizer = request_context.get("authorizer")
         iam = authorizer.get("iam") if isinstance(authorizer, dict) else None
         arn = iam.get("userArn") if isinstance(iam, dict) else None
-    if not isinstance(arn, str) or len(arn) > _MAX_ARN_CHARS or not _IAM_ARN.match(arn):
+    if not isinstance(arn, str) or len(arn) > _MAX_ARN_CHARS or not _IAM_ARN.fullmatch(arn):
         raise RequestRefused(403, "no IAM identity in the request (sign it with SigV4)")
     return arn
 
