@@ -8,10 +8,13 @@ the order path uses), the audit log, the alert queue and the emulated broker.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from maxtrader.adapters.alpaca_broker import AlpacaBroker
@@ -375,3 +378,40 @@ def test_the_cached_factory_builds_from_the_environment_without_touching_the_bro
     finally:
         function_env.cache_clear()
         operator_factory.killswitch_operations.cache_clear()
+
+
+# --- the runbook's manual switch ------------------------------------------------------------------
+RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
+
+
+def runbook_manual_engage(now_micros: int) -> dict[str, Any]:
+    """The runbook's ``aws dynamodb update-item`` as boto3 arguments (the shell's $(date) given)."""
+    text = RUNBOOK.read_text()
+    block = text.split("<!-- runbook:manual-engage", 1)[1].split("```sh\n", 1)[1].split("```")[0]
+    block = block.replace("'\"$(($(date +%s) * 1000000))\"'", str(now_micros))
+    args = dict(re.findall(r"--([a-z-]+) '([^']*)'", block))
+    return {
+        "Key": json.loads(args["key"]),
+        "UpdateExpression": args["update-expression"],
+        "ExpressionAttributeNames": json.loads(args["expression-attribute-names"]),
+        "ExpressionAttributeValues": json.loads(args["expression-attribute-values"]),
+    }
+
+
+def test_the_runbooks_manual_engage_halts_and_the_url_still_releases(
+    rig: KillSwitchRig, engine: SafetyEngine
+) -> None:
+    now = rig.clock.now()
+    update = runbook_manual_engage(int(now.timestamp()) * 1_000_000)
+    boto3.client("dynamodb").update_item(TableName=rig.store.table, **update)
+
+    assert engine.trading_state() is TradingState.HALTED
+    assert not engine.reserve(entry(), market()).approved
+    status, answer = invoke(function_url_event("GET", "/status"))
+    assert answer["kill_switch"]["actor"] == "manual:your-name"
+    assert answer["kill_switch"]["changed_at"] == now.isoformat()
+    assert answer["kill_switch"]["version"] == 1
+
+    status, answer = post("/release", {"reason": "URL is back"})
+    assert status == 200 and answer["changed"] and answer["after"]["version"] == 2
+    assert engine.reserve(entry(), market()).approved
