@@ -415,3 +415,70 @@ def test_the_runbooks_manual_engage_halts_and_the_url_still_releases(
     status, answer = post("/release", {"reason": "URL is back"})
     assert status == 200 and answer["changed"] and answer["after"]["version"] == 2
     assert engine.reserve(entry(), market()).approved
+
+
+# --- observability and the last-resort answer --------------------------------------------------
+def emf_documents(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+
+
+def test_a_change_counts_one_metric_with_its_action_and_a_repeat_none(
+    rig: KillSwitchRig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    post("/engage", {"reason": "count me"})
+    [doc] = emf_documents(capsys.readouterr().out)
+    [directive] = doc["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "MaxTrader"
+    assert [m["Name"] for m in directive["Metrics"]] == ["KillSwitchChanges"]
+    assert ["action"] in directive["Dimensions"] and doc["action"] == "engage"
+    assert doc["KillSwitchChanges"] in (1.0, [1.0])
+    post("/engage", {"reason": "no change"})
+    assert emf_documents(capsys.readouterr().out) == []
+
+
+def test_an_unexpected_error_is_a_500_answer_not_a_crash(
+    rig: KillSwitchRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> dict[str, Any]:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(rig.ops, "status", broken)
+    status, answer = invoke(function_url_event("GET", "/status"))
+    assert (status, answer) == (500, {"error": "internal error (RuntimeError)", "status": 500})
+
+
+@pytest.mark.concurrency
+def test_concurrent_engages_change_the_switch_once(
+    rig: KillSwitchRig,
+    topic: AlertTopic,
+    broker: AlpacaBroker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Four containers (each its own adapters, as concurrent Lambdas have) engage at once."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    containers = threading.local()
+
+    def container_ops() -> Any:
+        if not hasattr(containers, "rig"):
+            containers.rig = KillSwitchRig.build(rig.store.table, topic, rig.clock, lambda: broker)
+        return containers.rig.ops
+
+    monkeypatch.setattr(operator_factory, "killswitch_operations", container_ops)
+    start = threading.Barrier(4)
+
+    def engage(i: int) -> tuple[int, dict[str, Any]]:
+        container_ops()
+        start.wait(timeout=10)
+        return post("/engage", {"reason": f"operator {i}"})
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(engage, range(4)))
+    assert [status for status, _ in answers] == [200] * 4
+    assert sum(answer["changed"] for _, answer in answers) == 1
+    assert all(answer["after"]["on"] for _, answer in answers)
+    assert rig.versions() == (1, 0)
+    assert len([r for r in rig.audit() if r.kind is AuditKind.KILL_SWITCH]) == 1
+    assert len(topic.delivered()) == 1  # the same version: one alert

@@ -7,6 +7,8 @@
     ops.safe_mode(actor, SafeModeRequest) -> Outcome
     ops.flatten(actor, FlattenRequest) -> Outcome  # cancel every order, close every position
 
+One instance serves one request at a time (a Lambda container does), like the engine under it.
+
 This is the path an operator takes when everything else is failing, so each step stands alone:
 the switch is written (and audited, with the caller's ARN, by the safety engine) before anything
 else is tried; a broker that is down fails only the flatten, an alert service that is down only
@@ -42,6 +44,7 @@ from maxtrader.operations.killswitch_requests import (
 
 log = logging.getLogger(__name__)
 _SMS_ACTOR_CHARS = 40
+_SWITCH_KINDS = frozenset({AuditKind.KILL_SWITCH, AuditKind.SAFE_MODE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,12 +173,16 @@ class KillSwitchOperations:
 
     # --- steps -------------------------------------------------------------------------------
     def _change(self, action: str, name: SwitchName, write: Callable[[], None]) -> Outcome:
+        # "Changed" means this call wrote the switch: the engine reports the record it stored.
+        # (Comparing versions would not do: a concurrent caller may have moved it in between.)
+        self._engine.drain_events()  # left by an earlier call: not this one's
         before = self._store.switch(name)
         write()
+        changed = any(e.kind in _SWITCH_KINDS for e in self._engine.drain_events())
         after = self._store.switch(name)
         return Outcome(
             action=action,
-            changed=after.version != before.version,
+            changed=changed,
             before=switch_view(before),
             after=switch_view(after),
         )
