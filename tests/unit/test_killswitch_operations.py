@@ -166,3 +166,22 @@ def test_operations_use_the_ports_only(path: Path) -> None:
     bad = [m for m in imported if m.split(".")[0] in vendors]
     adapters = [m for m in imported if m.startswith("maxtrader.adapters")]
     assert not bad and not adapters, (bad, adapters)
+
+
+def test_a_repeat_sends_the_alert_that_failed_the_first_time(
+    store: InMemoryStateStore, clock: FixedClock, alerts: InMemoryAlerts
+) -> None:
+    class FailsOnce:
+        failed = False
+
+        def publish(self, alert: Alert) -> bool:
+            if not self.failed:
+                self.failed = True
+                raise AlertDeliveryError("sns down")
+            return alerts.publish(alert)
+
+    ops = operations(store, clock, FailsOnce())
+    assert ops.engage(ALICE, EngageRequest(reason="x")).alert == "failed"
+    repeat = ops.engage(ALICE, EngageRequest(reason="x"))
+    assert not repeat.changed and repeat.alert == "sent"  # the page goes out on the retry
+    assert [a.alert.key() for a in alerts.sent] == ["kill_switch:engage:v1"]

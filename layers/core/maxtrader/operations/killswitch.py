@@ -17,7 +17,8 @@ store that is down fails the change itself (``StateUnavailableError``: nothing w
 
 Each change alerts once: the dedup key names the action and the switch's new version, so a
 repeated call (a retry: no change, same version) is the same alert and the cooldown holds it
-back, while a new change always goes out.
+back, while a new change always goes out. A repeat still publishes: if the first alert failed
+(nothing was recorded as sent), the operator's retry is what pages the others.
 """
 
 from __future__ import annotations
