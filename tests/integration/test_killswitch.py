@@ -18,7 +18,7 @@ import boto3
 import pytest
 
 from maxtrader.adapters.alpaca_broker import AlpacaBroker
-from maxtrader.domain.broker import OrderRequest
+from maxtrader.domain.broker import OrderRequest, OrderType
 from maxtrader.domain.clock import FixedClock
 from maxtrader.domain.models import AuditKind, Instrument, OrderSide, TradingState
 from maxtrader.domain.safety.engine import SafetyEngine
@@ -195,6 +195,29 @@ def test_flatten_alone_cancels_orders_and_closes_positions(
     alpaca.feed_bar(bar(minute(1), (499, 500, 498, 499)))
     assert alpaca.positions() == {}
     assert engine.trading_state() is TradingState.ACTIVE  # a flatten alone does not halt
+
+
+def test_flatten_with_only_working_orders_cancels_them(
+    rig: KillSwitchRig, alpaca: AlpacaEmulator, broker: AlpacaBroker
+) -> None:
+    alpaca.feed_bar(bar(minute(0), (500, 501, 499, 500)))
+    broker.submit(
+        OrderRequest(
+            client_order_id="sig-limit-1",
+            symbol="SPY",
+            side=OrderSide.BUY,
+            qty=5,
+            instrument=Instrument.EQUITY,
+            type=OrderType.LIMIT,
+            limit_price=480.0,
+            stop_loss=470.0,
+            take_profit=490.0,
+        )
+    )
+    assert len(broker.open_orders()) == 1 and alpaca.positions() == {}
+    status, answer = post("/engage", {"reason": "cancel everything", "flatten": True})
+    assert status == 200 and answer["flatten"] == {"ok": True, "orders_sent": [], "errors": []}
+    assert broker.open_orders() == [] and alpaca.count("cancel_all") >= 1
 
 
 @pytest.mark.faults
