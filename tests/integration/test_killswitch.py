@@ -341,6 +341,7 @@ def test_an_identity_that_is_not_an_iam_arn_is_403(rig: KillSwitchRig, arn: str)
         ("/flatten", "", "body: a JSON object is required"),
         ("/engage", "not json", "body: not valid JSON"),
         ("/engage", '["reason"]', "body: must be a JSON object"),
+        ("/engage", "[" * 3000 + "]" * 1000, "body: not valid JSON"),  # deeper than json goes
         ("/engage", json.dumps({"reason": "x", "pad": "y" * 5000}), "body: 5"),
     ],
 )

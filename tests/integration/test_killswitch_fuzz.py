@@ -90,6 +90,7 @@ bodies = st.one_of(
     st.binary(max_size=64).map(lambda b: b.decode("latin-1")),
     json_values.map(json.dumps),
     objects.map(json.dumps),
+    st.integers(1, 4000).map(lambda depth: "[" * depth),  # nesting past json's recursion limit
 )
 methods = st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]) | st.text(
     alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=8

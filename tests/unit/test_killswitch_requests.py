@@ -92,6 +92,12 @@ def test_types_are_strict_and_unknown_fields_named() -> None:
     assert parse_body('{"reason": "x"}', EngageRequest).flatten is False
 
 
+@pytest.mark.parametrize("raw", ["[" * 4000, "[" * 2000 + "]" * 2000])
+def test_a_deeply_nested_body_is_a_400_not_a_crash(raw: str) -> None:
+    with pytest.raises(RequestRefused, match=r"^body: not valid JSON"):  # was a RecursionError
+        parse_body(raw, ReleaseRequest)
+
+
 def test_an_oversized_body_is_refused_before_parsing() -> None:
     raw = "{" + " " * MAX_BODY_BYTES + '"reason": "x"}'
     with pytest.raises(RequestRefused, match=f"over {MAX_BODY_BYTES}"):

@@ -92,7 +92,7 @@ def parse_body(raw: str | bytes | None, model: type[M]) -> M:
         raise RequestRefused(400, f"body: {size} bytes is over {MAX_BODY_BYTES}")
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than json can take
         raise RequestRefused(400, "body: not valid JSON") from None
     if not isinstance(data, dict):
         raise RequestRefused(400, "body: must be a JSON object")
