@@ -58,7 +58,7 @@ def valid_change(method: str, path: str, body: Any, arn: str | None) -> bool:
         return False
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     if not isinstance(data, dict) or not REQUIRED[path] <= data.keys() <= FIELDS[path]:
         return False
