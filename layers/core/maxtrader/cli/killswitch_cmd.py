@@ -44,7 +44,12 @@ class CommandError(Exception):
 
 
 def register(commands: Any) -> None:
-    cmd = commands.add_parser("kill-switch", help="engage/release the kill switch (signed)")
+    cmd = commands.add_parser(
+        "kill-switch",
+        help="engage/release the kill switch (signed)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     cmd.add_argument("action", choices=list(_ACTIONS))
     cmd.add_argument("--stage", required=True, help="staging or production")
     cmd.add_argument("--url", help="the Function URL (default: the stack's KillSwitchUrl)")

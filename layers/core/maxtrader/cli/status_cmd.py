@@ -24,7 +24,12 @@ EXIT_USAGE = 2
 
 
 def register(commands: Any) -> None:
-    cmd = commands.add_parser("status", help="regime, trading state, limits, P&L, positions")
+    cmd = commands.add_parser(
+        "status",
+        help="regime, trading state, limits, P&L, positions",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     cmd.add_argument("--stage", required=True, help="staging or production")
     cmd.add_argument("--table", help="the state table (default: the stage's)")
     cmd.add_argument("--region", help="AWS region (default: the stage's)")
