@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from maxtrader.adapters.alert_cooldown import Cooldown
 from maxtrader.adapters.memory_alerts import InMemoryAlerts
@@ -185,3 +187,54 @@ def test_a_repeat_sends_the_alert_that_failed_the_first_time(
     repeat = ops.engage(ALICE, EngageRequest(reason="x"))
     assert not repeat.changed and repeat.alert == "sent"  # the page goes out on the retry
     assert [a.alert.key() for a in alerts.sent] == ["kill_switch:engage:v1"]
+
+
+@pytest.mark.property
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["engage", "release", "safe_on", "safe_off"]), max_size=12))
+def test_any_sequence_of_operator_calls_keeps_state_audit_and_alerts_consistent(
+    calls: list[str],
+) -> None:
+    """Over any sequence: the state follows the last call per switch; one audit record and one
+    alert per change (the cooldown outlasts the sequence, so no key goes out twice)."""
+    clock = FixedClock(datetime(2024, 6, 3, 14, 0, tzinfo=UTC))
+    store, alerts = InMemoryStateStore(), InMemoryAlerts(clock, Cooldown(timedelta(hours=1)))
+    ops = operations(store, clock, alerts)
+    kill = safe = False
+    change_keys: list[str] = []
+    for i, call in enumerate(calls):
+        clock.set(clock.now() + timedelta(seconds=1))
+        reason = f"r{i}"
+        if call == "engage":
+            outcome, expected_change, kill = (
+                ops.engage(ALICE, EngageRequest(reason=reason)),
+                not kill,
+                True,
+            )
+        elif call == "release":
+            outcome, expected_change, kill = (
+                ops.release(ALICE, ReleaseRequest(reason=reason)),
+                kill,
+                False,
+            )
+        else:
+            on = call == "safe_on"
+            outcome = ops.safe_mode(ALICE, SafeModeRequest(on=on, reason=reason))
+            expected_change, safe = safe != on, on
+        assert outcome.changed is expected_change
+        if expected_change:
+            assert outcome.after is not None
+            change_keys.append(f"kill_switch:{outcome.action}:v{outcome.after['version']}")
+    expected_state = (
+        TradingState.HALTED if kill else TradingState.REDUCING if safe else TradingState.ACTIVE
+    )
+    assert make_engine(store, clock).trading_state() is expected_state
+    records = [
+        r
+        for r in store.audit_log(trading_date(clock.now()))
+        if r.kind in (AuditKind.KILL_SWITCH, AuditKind.SAFE_MODE)
+    ]
+    assert len(records) == len(change_keys) and all(r.actor == ALICE for r in records)
+    sent_keys = [a.alert.key() for a in alerts.sent]
+    assert len(sent_keys) == len(set(sent_keys))  # nothing paged twice
+    assert set(change_keys) <= set(sent_keys)  # every change paged
