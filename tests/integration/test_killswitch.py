@@ -7,14 +7,8 @@ the order path uses), the audit log, the alert queue and the emulated broker.
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
 from maxtrader.adapters.alpaca_broker import AlpacaBroker
@@ -25,56 +19,25 @@ from maxtrader.domain.safety.engine import SafetyEngine
 from maxtrader.emulators.alpaca import AlpacaEmulator
 from maxtrader.emulators.alpaca_faults import Fault
 from maxtrader.runtime import operator_factory
-from tests.support.alert_topic import AlertTopic, create_alert_topic
+from tests.support.alert_topic import AlertTopic
 from tests.support.alpaca_env import bar, minute
 from tests.support.killswitch_harness import (
     OPERATOR,
     KillSwitchRig,
+    alerts,
     function_url_event,
     invoke,
+    post,
 )
-from tests.support.safety import entry, make_engine, market
+from tests.support.safety import entry, market
 
-pytest_plugins = ("tests.support.alpaca_fixtures",)  # alpaca_clock, alpaca, broker
+pytest_plugins = ("tests.support.alpaca_fixtures", "tests.support.killswitch_fixtures")
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:No application metrics:UserWarning"),  # refusals, status
 ]
 
 OTHER = "arn:aws:iam::123456789012:user/bob"
-
-
-@pytest.fixture
-def topic(aws_env: str) -> AlertTopic:
-    return create_alert_topic()
-
-
-@pytest.fixture
-def rig(
-    state_table: str,
-    topic: AlertTopic,
-    alpaca_clock: FixedClock,
-    broker: AlpacaBroker,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[KillSwitchRig]:
-    built = KillSwitchRig.build(state_table, topic, alpaca_clock, lambda: broker)
-    monkeypatch.setattr(operator_factory, "killswitch_operations", lambda: built.ops)
-    yield built
-
-
-@pytest.fixture
-def engine(rig: KillSwitchRig) -> SafetyEngine:
-    """The order path's engine on the same table (what the next entry goes through)."""
-    return make_engine(rig.store, rig.clock)
-
-
-def post(path: str, body: Any, arn: str | None = OPERATOR) -> tuple[int, dict[str, Any]]:
-    return invoke(function_url_event("POST", path, body, arn=arn))
-
-
-def alerts(topic: AlertTopic) -> list[tuple[str, dict[str, Any]]]:
-    """(subject, the email/default text as delivered) of every alert the queue received."""
-    return [(m["Subject"], m) for m in topic.delivered()]
 
 
 def later(clock: FixedClock, minutes: int = 10) -> None:
@@ -296,213 +259,3 @@ def test_state_store_down_is_a_503_and_nothing_else_is_tried(
     status, answer = post("/engage", {"reason": "x", "flatten": True})
     assert status == 503 and "state store unavailable" in answer["error"]
     assert alpaca.count("close_all") == 0 and topic.delivered() == []
-
-
-# --- refusals: nothing written ------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("path", "body"),
-    [
-        ("/engage", {"reason": "x"}),
-        ("/release", {"reason": "x"}),
-        ("/safe-mode", {"on": True, "reason": "x"}),
-        ("/flatten", {"reason": "x"}),
-    ],
-)
-def test_no_iam_identity_is_403_and_writes_nothing(
-    rig: KillSwitchRig, alpaca: AlpacaEmulator, path: str, body: dict[str, Any]
-) -> None:
-    status, answer = post(path, body, arn=None)
-    assert status == 403 and "IAM identity" in answer["error"]
-    assert rig.written() == ((0, 0), 0) and alpaca.count("close_all") == 0
-    assert rig.topic.delivered() == []
-
-
-@pytest.mark.parametrize("arn", ["", "alice", "arn:aws:iam::123:user/x", "arn:aws:s3:::bucket"])
-def test_an_identity_that_is_not_an_iam_arn_is_403(rig: KillSwitchRig, arn: str) -> None:
-    assert post("/engage", {"reason": "x"}, arn=arn)[0] == 403
-    assert invoke(function_url_event("GET", "/status", arn=arn))[0] == 403
-    assert rig.written() == ((0, 0), 0)
-
-
-@pytest.mark.parametrize(
-    ("path", "raw", "named"),
-    [
-        ("/engage", "{}", "reason: Field required"),
-        ("/engage", '{"reason": ""}', "reason: String should have at least 1 character"),
-        ("/engage", json.dumps({"reason": "x" * 501}), "reason: String should have at most 500"),
-        ("/engage", '{"reason": "a\\nb"}', "reason: must not contain control characters"),
-        ("/engage", '{"reason": "   "}', "reason: must say why"),
-        ("/engage", '{"reason": 5}', "reason: Input should be a valid string"),
-        ("/engage", '{"reason": "x", "flatten": "yes"}', "flatten: Input should be a valid bool"),
-        ("/engage", '{"reason": "x", "force": true}', "force: unknown field"),
-        ("/release", '{"reason": "x", "flatten": true}', "flatten: unknown field"),
-        ("/safe-mode", '{"reason": "x"}', "on: Field required"),
-        ("/safe-mode", '{"on": 1, "reason": "x"}', "on: Input should be a valid bool"),
-        ("/flatten", "", "body: a JSON object is required"),
-        ("/engage", "not json", "body: not valid JSON"),
-        ("/engage", '["reason"]', "body: must be a JSON object"),
-        ("/engage", "[" * 3000 + "]" * 1000, "body: not valid JSON"),  # deeper than json goes
-        ("/engage", json.dumps({"reason": "x", "pad": "y" * 5000}), "body: 5"),
-    ],
-)
-def test_bad_bodies_are_400_naming_the_field_and_write_nothing(
-    rig: KillSwitchRig, alpaca: AlpacaEmulator, path: str, raw: str, named: str
-) -> None:
-    status, answer = invoke(function_url_event("POST", path, raw_body=raw))
-    assert status == 400 and answer["error"].startswith(named), answer
-    assert rig.written() == ((0, 0), 0) and alpaca.count("close_all") == 0
-
-
-def test_a_base64_body_is_decoded_and_a_bad_one_refused(rig: KillSwitchRig) -> None:
-    good = function_url_event("POST", "/engage", {"reason": "b64"}, base64_body=True)
-    assert invoke(good)[0] == 200
-    bad = function_url_event("POST", "/release", raw_body="x")
-    bad.update(body="%%%not-base64", isBase64Encoded=True)
-    status, answer = invoke(bad)
-    assert status == 400 and answer["error"] == "body: not valid JSON"
-    assert rig.versions() == (1, 0)
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "expected"),
-    [
-        ("GET", "/nope", 404),
-        ("POST", "/engage/extra", 404),
-        ("GET", "/", 404),
-        ("GET", "/engage", 405),
-        ("DELETE", "/release", 405),
-        ("POST", "/status", 405),
-        ("PUT", "/safe-mode", 405),
-    ],
-)
-def test_unknown_paths_are_404_and_wrong_methods_405(
-    rig: KillSwitchRig, method: str, path: str, expected: int
-) -> None:
-    status, answer = invoke(function_url_event(method, path, {"reason": "x"}))
-    assert status == expected and answer["status"] == expected
-    assert rig.written() == ((0, 0), 0)
-
-
-# --- the per-container factory ------------------------------------------------------------------
-def test_the_cached_factory_builds_from_the_environment_without_touching_the_broker(
-    state_table: str, topic: AlertTopic, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from maxtrader.function_env import function_env
-    from tests.support.killswitch_harness import env_for
-
-    for name, value in env_for(state_table, topic.topic_arn).to_environ().items():
-        monkeypatch.setenv(name, value)
-    function_env.cache_clear()
-    operator_factory.killswitch_operations.cache_clear()
-    try:
-        first = operator_factory.killswitch_operations()
-        assert operator_factory.killswitch_operations() is first  # once per container
-        status, answer = post("/engage", {"reason": "through the real factory"})
-        assert status == 200 and answer["after"]["on"]  # no secret was read, no broker built
-    finally:
-        function_env.cache_clear()
-        operator_factory.killswitch_operations.cache_clear()
-
-
-# --- the runbook's manual switch ------------------------------------------------------------------
-RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
-
-
-def runbook_manual_engage(now_micros: int) -> dict[str, Any]:
-    """The runbook's ``aws dynamodb update-item`` as boto3 arguments (the shell's $(date) given)."""
-    text = RUNBOOK.read_text()
-    block = text.split("<!-- runbook:manual-engage", 1)[1].split("```sh\n", 1)[1].split("```")[0]
-    block = block.replace("'\"$(($(date +%s) * 1000000))\"'", str(now_micros))
-    args = dict(re.findall(r"--([a-z-]+) '([^']*)'", block))
-    return {
-        "Key": json.loads(args["key"]),
-        "UpdateExpression": args["update-expression"],
-        "ExpressionAttributeNames": json.loads(args["expression-attribute-names"]),
-        "ExpressionAttributeValues": json.loads(args["expression-attribute-values"]),
-    }
-
-
-def test_the_runbooks_manual_engage_halts_and_the_url_still_releases(
-    rig: KillSwitchRig, engine: SafetyEngine
-) -> None:
-    now = rig.clock.now()
-    update = runbook_manual_engage(int(now.timestamp()) * 1_000_000)
-    boto3.client("dynamodb").update_item(TableName=rig.store.table, **update)
-
-    assert engine.trading_state() is TradingState.HALTED
-    assert not engine.reserve(entry(), market()).approved
-    status, answer = invoke(function_url_event("GET", "/status"))
-    assert answer["kill_switch"]["actor"] == "manual:your-name"
-    assert answer["kill_switch"]["changed_at"] == now.isoformat()
-    assert answer["kill_switch"]["version"] == 1
-
-    status, answer = post("/release", {"reason": "URL is back"})
-    assert status == 200 and answer["changed"] and answer["after"]["version"] == 2
-    assert engine.reserve(entry(), market()).approved
-
-
-# --- observability and the last-resort answer --------------------------------------------------
-def emf_documents(out: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
-
-
-def test_a_change_counts_one_metric_with_its_action_and_a_repeat_none(
-    rig: KillSwitchRig, capsys: pytest.CaptureFixture[str]
-) -> None:
-    capsys.readouterr()
-    post("/engage", {"reason": "count me"})
-    [doc] = emf_documents(capsys.readouterr().out)
-    [directive] = doc["_aws"]["CloudWatchMetrics"]
-    assert directive["Namespace"] == "MaxTrader"
-    assert [m["Name"] for m in directive["Metrics"]] == ["KillSwitchChanges"]
-    assert ["action"] in directive["Dimensions"] and doc["action"] == "engage"
-    assert doc["KillSwitchChanges"] in (1.0, [1.0])
-    post("/engage", {"reason": "no change"})
-    assert emf_documents(capsys.readouterr().out) == []
-
-
-def test_an_unexpected_error_is_a_500_answer_not_a_crash(
-    rig: KillSwitchRig, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def broken() -> dict[str, Any]:
-        raise RuntimeError("bug")
-
-    monkeypatch.setattr(rig.ops, "status", broken)
-    status, answer = invoke(function_url_event("GET", "/status"))
-    assert (status, answer) == (500, {"error": "internal error (RuntimeError)", "status": 500})
-
-
-@pytest.mark.concurrency
-def test_concurrent_engages_change_the_switch_once(
-    rig: KillSwitchRig,
-    topic: AlertTopic,
-    broker: AlpacaBroker,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Four containers (each its own adapters, as concurrent Lambdas have) engage at once."""
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    containers = threading.local()
-
-    def container_ops() -> Any:
-        if not hasattr(containers, "rig"):
-            containers.rig = KillSwitchRig.build(rig.store.table, topic, rig.clock, lambda: broker)
-        return containers.rig.ops
-
-    monkeypatch.setattr(operator_factory, "killswitch_operations", container_ops)
-    start = threading.Barrier(4)
-
-    def engage(i: int) -> tuple[int, dict[str, Any]]:
-        container_ops()
-        start.wait(timeout=10)
-        return post("/engage", {"reason": f"operator {i}"})
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        answers = list(pool.map(engage, range(4)))
-    assert [status for status, _ in answers] == [200] * 4
-    assert sum(answer["changed"] for _, answer in answers) == 1
-    assert all(answer["after"]["on"] for _, answer in answers)
-    assert rig.versions() == (1, 0)
-    assert len([r for r in rig.audit() if r.kind is AuditKind.KILL_SWITCH]) == 1
-    assert len(topic.delivered()) == 1  # the same version: one alert

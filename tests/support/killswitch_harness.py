@@ -162,3 +162,12 @@ class KillSwitchRig:
     def written(self) -> tuple[tuple[int, int], int]:
         """Everything a request could have written: both switches and today's audit."""
         return self.versions(), len(self.audit())
+
+
+def post(path: str, body: Any, arn: str | None = OPERATOR) -> tuple[int, dict[str, Any]]:
+    return invoke(function_url_event("POST", path, body, arn=arn))
+
+
+def alerts(topic: AlertTopic) -> list[tuple[str, dict[str, Any]]]:
+    """(subject, the envelope) of every alert the queue received."""
+    return [(m["Subject"], m) for m in topic.delivered()]
