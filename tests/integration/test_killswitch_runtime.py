@@ -52,6 +52,25 @@ def test_the_cached_factory_builds_from_the_environment_without_touching_the_bro
         operator_factory.killswitch_operations.cache_clear()
 
 
+def test_the_broker_is_built_from_the_alpaca_secret_on_first_use_only(
+    state_table: str, topic: AlertTopic, alpaca_clock: Any
+) -> None:
+    from tests.support.killswitch_harness import env_for
+
+    env = env_for(state_table, topic.topic_arn)
+    build = operator_factory.alpaca_broker_from_secret(env, alpaca_clock)
+    secrets = boto3.client("secretsmanager")
+    secrets.create_secret(
+        Name=env.alpaca_secret_name,
+        SecretString=json.dumps({"key_id": "PKTEST", "secret_key": "not-a-real-secret"}),
+    )
+    broker = build()
+    assert isinstance(broker, AlpacaBroker) and broker.paper  # staging: paper
+    assert "paper-api" in repr(broker) and "not-a-real-secret" not in repr(broker)
+    secrets.delete_secret(SecretId=env.alpaca_secret_name, ForceDeleteWithoutRecovery=True)
+    assert build() is broker  # once per container: the secret is not read again
+
+
 # --- the runbook's manual switch ------------------------------------------------------------------
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
 

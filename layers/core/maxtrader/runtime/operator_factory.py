@@ -72,4 +72,4 @@ def killswitch_operations() -> KillSwitchOperations:
     return build_killswitch_operations(function_env())
 
 
-__all__ = ["build_killswitch_operations", "killswitch_operations"]
+__all__ = ["alpaca_broker_from_secret", "build_killswitch_operations", "killswitch_operations"]
