@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from maxtrader import __version__
-from maxtrader.cli import backtest_cmd, config_cmd, data_cmd, relay_cmd
+from maxtrader.cli import backtest_cmd, config_cmd, data_cmd, killswitch_cmd, relay_cmd, status_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     backtest_cmd.register(commands)
     data_cmd.register(commands)
     relay_cmd.register(commands)
+    killswitch_cmd.register(commands)
+    status_cmd.register(commands)
     return parser
 
 

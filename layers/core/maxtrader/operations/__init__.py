@@ -1,0 +1,1 @@
+"""Operator operations: the logic behind the operator-facing functions (ports only, no boto3)."""
