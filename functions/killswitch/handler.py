@@ -12,18 +12,15 @@ Thin on purpose: parse, act through ``maxtrader.operations.killswitch``, map err
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from maxtrader.domain.errors import StateUnavailableError
 from maxtrader.operations import killswitch_requests as req
 from maxtrader.operations.killswitch import Outcome
-from maxtrader.runtime import operator_factory
+from maxtrader.runtime import killswitch_answers, operator_factory
 from maxtrader.runtime.observability import logger, metrics, tracer
 
 app = LambdaFunctionUrlResolver()
@@ -81,41 +78,7 @@ def flatten() -> dict[str, Any]:
     return _changed(operator_factory.killswitch_operations().flatten(actor, body))
 
 
-# --- every error answer, in one place ------------------------------------------------------------
-def _error(status: int, message: str) -> Response[Any]:
-    return Response(status_code=status, content_type="application/json",
-                    body={"error": message, "status": status})  # fmt: skip
-
-
-def refused(exc: req.RequestRefused) -> Response[Any]:
-    logger.warning("request refused", extra={"status": exc.status, "problem": exc.message})
-    return _error(exc.status, exc.message)
-
-
-@app.not_found
-def not_found(_: NotFoundError) -> Response[Any]:
-    allowed = ROUTES.get(app.current_event.path)
-    if allowed is None:
-        return _error(HTTPStatus.NOT_FOUND, f"no such path (paths: {', '.join(ROUTES)})")
-    answer = _error(HTTPStatus.METHOD_NOT_ALLOWED, f"method not allowed (use {allowed})")
-    answer.headers["Allow"] = allowed
-    return answer
-
-
-def state_unavailable(exc: StateUnavailableError) -> Response[Any]:
-    logger.error("state store unavailable", extra={"error": str(exc)})
-    message = "state store unavailable: the change may not be made; check /status, retry or see"
-    return _error(HTTPStatus.SERVICE_UNAVAILABLE, f"{message} docs/runbook.md")
-
-
-def unexpected(exc: Exception) -> Response[Any]:
-    logger.exception("unexpected error")
-    return _error(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error ({type(exc).__name__})")
-
-
-app.exception_handler(req.RequestRefused)(refused)
-app.exception_handler(StateUnavailableError)(state_unavailable)
-app.exception_handler(Exception)(unexpected)  # the specific ones above are looked up first
+killswitch_answers.register(app, ROUTES)  # every error answer, in one place
 
 
 @logger.inject_lambda_context

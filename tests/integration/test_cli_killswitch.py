@@ -337,7 +337,7 @@ def test_status_prints_state_limits_pnl_and_positions(
     rig: KillSwitchRig, capsys: pytest.CaptureFixture[str]
 ) -> None:
     engine = make_engine(rig.store, rig.clock)
-    intent = entry(symbol="SPY", strategy="renko")
+    intent = entry(symbol="SPY", strategy="wave_renko")
     assert engine.reserve(intent, market()).approved
     engine.engage_kill_switch(CALLER, "checking the status command")
     code = main(["status", "--stage", "staging", "--table", rig.store.table,
