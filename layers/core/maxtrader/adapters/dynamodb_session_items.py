@@ -23,19 +23,13 @@ from maxtrader.adapters.dynamodb_values import (
     s,
     ts_value,
     ttl,
+    where,
 )
 from maxtrader.domain.clock import NEW_YORK
 from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import Bar, Regime
 from maxtrader.domain.ports import StoredStrategyState
 from maxtrader.domain.regime import RegimeState
-
-
-def where(item: Mapping[str, Any]) -> str:
-    try:
-        return f"{item['pk']['S']}/{item['sk']['S']}"
-    except (KeyError, TypeError):
-        return "<no key>"
 
 
 def required(item: Mapping[str, Any], name: str, kind: str) -> Any:

@@ -13,19 +13,9 @@
 from __future__ import annotations
 
 from maxtrader.domain.models import Direction
-from maxtrader.trading.exits import ExitReason, touched_exit
+from maxtrader.trading.exits import ExitReason
 
-# ExitReason and touched_exit live in trading/exits.py; re-exported here for the callers that
-# import them from this module (the Alpaca emulator's bracket legs).
-__all__ = [
-    "MIN_PRICE",
-    "ExitReason",
-    "buy_price",
-    "entry_fill_price",
-    "exit_fill_price",
-    "sell_price",
-    "touched_exit",
-]
+__all__ = ["MIN_PRICE", "buy_price", "entry_fill_price", "exit_fill_price", "sell_price"]
 
 MIN_PRICE = 0.01
 

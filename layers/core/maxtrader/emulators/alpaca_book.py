@@ -15,7 +15,7 @@ Fill rules (no slippage added: the broker fills at the market's prices; whole fi
     mirrored.
 - Bracket: the parent fills by its rule; its take-profit (limit) and stop-loss (stop) legs go from
   ``held`` to ``new`` and are evaluated from that same bar on, as the backtester evaluates exits
-  (``backtest.fills.touched_exit``): a gap beyond a leg fills it at the open; a bar touching both
+  (``trading.exits.touched_exit``): a gap beyond a leg fills it at the open; a bar touching both
   fills the STOP. The legs are OCO: one fills, the other is canceled.
 - Option orders fill against the contract's latest quote when a bar is fed or a quote is set:
   market buy at the ask, sell at the bid; limit buy when 0 < ask <= limit (at the ask), limit
@@ -36,7 +36,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from maxtrader.backtest.fills import ExitReason, touched_exit
 from maxtrader.domain.clock import Clock, trading_date
 from maxtrader.domain.models import Bar, Direction
 from maxtrader.domain.options import OptionContract
@@ -51,6 +50,7 @@ from maxtrader.emulators.alpaca_orders import (
     check_bracket_levels,
     parse_order_payload,
 )
+from maxtrader.trading.exits import ExitReason, touched_exit
 
 EQUITY = "us_equity"
 OPTION = "us_option"
