@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from maxtrader.domain.clock import Clock, SystemClock
+from maxtrader.domain.clock import Clock
 from maxtrader.domain.errors import SecretUnavailableError, StateUnavailableError
 from maxtrader.ingest import (
     BarQueueUnavailableError,
@@ -33,7 +33,7 @@ from maxtrader.webhook import SIGNATURE_HEADER
 
 app = LambdaFunctionUrlResolver()
 _RETRYABLE = (StateUnavailableError, BarQueueUnavailableError, SecretUnavailableError)
-clock: Clock = SystemClock()  # the wall clock; tests replace it with a FixedClock
+clock: Clock = factory.clock()  # the runtime clock; tests replace it with a FixedClock
 
 
 def _json(status: int, body: dict[str, Any]) -> Response[str]:

@@ -39,6 +39,7 @@ def _acknowledge(construct: IConstruct, *rules: tuple[str, str]) -> None:
 
 def acknowledge(stack: MaxTraderStack) -> None:
     queues, alerts, secrets = stack.queues, stack.alerts, stack.secrets
+    _acknowledge(queues.bars_dlq, A_DLQ_HAS_NO_DLQ)
     _acknowledge(queues.signal_dlq, A_DLQ_HAS_NO_DLQ)
     _acknowledge(
         queues.schedules_dlq,

@@ -59,6 +59,7 @@ class MaxTraderStack(Stack):
         self.queues = TradingQueues(
             self,
             "Queues",
+            bars_queue_name=names.bars_queue,
             signal_queue_name=names.signal_queue,
             schedules_dlq_name=f"{prefix}-schedules-dlq",
         )
@@ -86,6 +87,8 @@ class MaxTraderStack(Stack):
             "IdempotencyTableName": self.idempotency.table.table_name,
             "AlertsTopicArn": self.alerts.topic.topic_arn,
             "AlertsDeliveryDlqUrl": self.alerts.delivery_dlq.queue_url,
+            "BarsQueueUrl": queues.bars.queue_url,
+            "BarsDlqUrl": queues.bars_dlq.queue_url,
             "SignalQueueUrl": queues.signals.queue_url,
             "SignalQueueArn": queues.signals.queue_arn,
             "SignalDlqUrl": queues.signal_dlq.queue_url,

@@ -66,9 +66,9 @@ def test_resource_names_are_the_ones_the_handlers_read(stage: str) -> None:
         for q in resources_of_type(stage, "AWS::SQS::Queue").values()
         if "RedrivePolicy" in q["Properties"]
     ]
-    assert [env.signal_queue_url] == [
+    assert sorted([env.bars_queue_url, env.signal_queue_url]) == sorted(
         f"https://sqs.{region}.amazonaws.com/{account}/{name}" for name in redriven
-    ]
+    )
     secrets = {
         r["Properties"]["Name"]
         for r in resources_of_type(stage, "AWS::SecretsManager::Secret").values()
@@ -200,7 +200,7 @@ def test_schedules_have_a_standard_dead_letter_queue(stage: str) -> None:
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_queue_is_encrypted_and_refuses_plain_http(stage: str) -> None:
     queues_by_id = resources_of_type(stage, "AWS::SQS::Queue")
-    assert len(queues_by_id) == 4
+    assert len(queues_by_id) == 6  # bars, signals, their DLQs, schedules DLQ, alert deliveries DLQ
     for queue_id, queue in queues_by_id.items():
         props = queue["Properties"]
         assert props.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props, queue_id
@@ -227,6 +227,8 @@ def test_outputs_name_the_topic_tables_queues_secrets_and_layers(stage: str) -> 
         "SignalQueueUrl",
         "SignalQueueArn",
         "SignalDlqUrl",
+        "BarsQueueUrl",
+        "BarsDlqUrl",
         "SchedulesDlqArn",
         "AlpacaSecretArn",
         "MassiveSecretArn",

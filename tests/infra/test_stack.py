@@ -97,7 +97,8 @@ def test_every_acknowledged_finding_is_one_we_reviewed_with_a_specific_reason() 
         ("AwsSolutions-SMG4", "Secrets/Webhook/Resource"),
         ("Serverless-SNSRedrivePolicy", "Alerts/Topic/+15555550100/Resource"),
         ("Serverless-SQSRedrivePolicy", "Alerts/DeliveryDlq/Resource"),
-        ("Serverless-SQSRedrivePolicy", "Queues/SignalDlq/Resource"),
+        ("Serverless-SQSRedrivePolicy", "Queues/BarsDlq/Resource"),
+        ("Serverless-SQSRedrivePolicy", "Queues/SignalsDlq/Resource"),
         ("Serverless-SQSRedrivePolicy", "Queues/SchedulesDlq/Resource"),
     }
     for finding, reason in acknowledged.items():

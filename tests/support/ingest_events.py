@@ -127,13 +127,15 @@ class IngestStage:
         sqs = boto3.client("sqs")
         self.sqs = sqs
         self.queue_url = sqs.create_queue(
-            QueueName=f"signals-{uuid.uuid4().hex[:8]}.fifo",
+            QueueName=f"bars-{uuid.uuid4().hex[:8]}.fifo",
             Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"},
         )["QueueUrl"]
         env = FunctionEnv(
             stage="staging", state_table=self.table, idempotency_table="maxtrader-staging-idem",
             alerts_topic_arn="arn:aws:sns:us-east-1:123456789012:maxtrader-staging-alerts",
-            signal_queue_url=self.queue_url, alpaca_secret_name="maxtrader/staging/alpaca",
+            bars_queue_url=self.queue_url,
+            signal_queue_url=self.queue_url.replace("/bars-", "/signals-"),
+            alpaca_secret_name="maxtrader/staging/alpaca",
             massive_secret_name="maxtrader/staging/massive", webhook_secret_name=self.secret_name,
             log_level="DEBUG",
         )  # fmt: skip

@@ -120,6 +120,7 @@ def env_for(state_table: str, topic_arn: str) -> FunctionEnv:
         state_table=state_table,
         idempotency_table="idempotency-unused",
         alerts_topic_arn=topic_arn,
+        bars_queue_url=f"http://127.0.0.1:5000/{ACCOUNT}/bars.fifo",
         signal_queue_url=f"http://127.0.0.1:5000/{ACCOUNT}/signals.fifo",
         alpaca_secret_name="maxtrader/staging/alpaca",
         massive_secret_name="maxtrader/staging/massive",

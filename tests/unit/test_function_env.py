@@ -24,6 +24,9 @@ REQUIRED = {
     "MAXTRADER_STATE_TABLE": "maxtrader-staging-state",
     "MAXTRADER_IDEMPOTENCY_TABLE": "maxtrader-staging-idempotency",
     "MAXTRADER_ALERTS_TOPIC_ARN": "arn:aws:sns:us-east-1:111111111111:maxtrader-staging-alerts",
+    "MAXTRADER_BARS_QUEUE_URL": (
+        "https://sqs.us-east-1.amazonaws.com/111111111111/maxtrader-staging-bars.fifo"
+    ),
     "MAXTRADER_SIGNAL_QUEUE_URL": (
         "https://sqs.us-east-1.amazonaws.com/111111111111/maxtrader-staging-signals.fifo"
     ),
@@ -56,6 +59,8 @@ class TestTheContract:
             "MAXTRADER_LOG_LEVEL",
             "MAXTRADER_TRADING_MODE",
             "MAXTRADER_AWS_READ_TIMEOUT_SECONDS",
+            "MAXTRADER_ALPACA_URL_OVERRIDE",
+            "MAXTRADER_MASSIVE_BASE_URL",
         }
 
     def test_a_complete_environment_loads_with_paper_and_info_by_default(self) -> None:

@@ -50,6 +50,19 @@ def _queue_url(value: str) -> str:
     return value
 
 
+def _emulator_url(value: str) -> str:
+    """A vendor endpoint override: only ever a local emulator (tests, ``maxtrader simulate``).
+
+    A deployed function talks to the vendor's own host, chosen by the adapter (paper or live):
+    an override to any other host would send keys and orders somewhere nobody reviewed."""
+    parts = urlsplit(value)
+    if parts.scheme != "http" or parts.hostname not in _LOOPBACK:
+        raise ValueError("must be http://127.0.0.1:<port> (an emulator on a loopback address)")
+    if parts.path.rstrip("/") or parts.query or parts.fragment or parts.username:
+        raise ValueError("must be a bare base URL (no path, query or credentials)")
+    return value.rstrip("/")
+
+
 def _directory(value: object) -> Path:
     # Path("") is the working directory: an empty or relative value is a mistake, not a default.
     if not isinstance(value, str | Path) or not str(value).strip():
@@ -78,6 +91,7 @@ SecretName = Annotated[
     ),
 ]
 ConfigDir = Annotated[Path, BeforeValidator(_directory)]
+EmulatorUrl = Annotated[str, AfterValidator(_emulator_url)]
 
 
 def _seconds(value: object) -> float:
@@ -100,7 +114,8 @@ class FunctionEnv(BaseModel):
     state_table: TableName
     idempotency_table: TableName
     alerts_topic_arn: TopicArn
-    signal_queue_url: QueueUrl
+    bars_queue_url: QueueUrl  # ingest -> signals
+    signal_queue_url: QueueUrl  # signals -> execute
     alpaca_secret_name: SecretName
     massive_secret_name: SecretName
     webhook_secret_name: SecretName
@@ -109,6 +124,9 @@ class FunctionEnv(BaseModel):
     trading_mode: Literal["paper", "live"] = "paper"  # live only when a stage says so
     # How long one AWS call may take before the caller fails closed (adapters/dynamodb_store.py).
     aws_read_timeout_seconds: Seconds = 3.0
+    # Local emulators only (tests, ``maxtrader simulate``); never set by the stack.
+    alpaca_url_override: EmulatorUrl | None = None
+    massive_base_url: EmulatorUrl | None = None
 
     @property
     def live(self) -> bool:
@@ -123,6 +141,7 @@ class FunctionEnv(BaseModel):
             state_table=names.state_table,
             idempotency_table=names.idempotency_table,
             alerts_topic_arn=names.alerts_topic_arn,
+            bars_queue_url=names.bars_queue_url,
             signal_queue_url=names.signal_queue_url,
             alpaca_secret_name=names.alpaca_secret,
             massive_secret_name=names.massive_secret,

@@ -99,7 +99,9 @@ class ResourceNames:
     idempotency_table: str  # Powertools idempotency records
     alerts_topic: str
     alerts_topic_arn: str
-    signal_queue: str  # FIFO: signals of a symbol stay in order, a signal id is sent once
+    bars_queue: str  # FIFO: ingest -> signals, a symbol's bars in order, a bar sent once
+    bars_queue_url: str
+    signal_queue: str  # FIFO: signals -> execute, a symbol's signals in order, a signal id once
     signal_queue_url: str
     alpaca_secret: str
     massive_secret: str
@@ -115,6 +117,9 @@ class StageConfig(ConfigModel):
     alerts: AlertContacts = AlertContacts()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     schedules: Schedules = Schedules()
+    # How long a warm function reuses a secret before reading it again (0: every call). An
+    # authentication failure re-reads it at once whatever this says (force_fetch).
+    secrets_max_age_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
 
     @model_validator(mode="after")
     def _unique_symbols(self) -> Self:
@@ -130,14 +135,17 @@ class StageConfig(ConfigModel):
     def resources(self) -> ResourceNames:
         prefix = f"maxtrader-{self.name}"
         region, account = self.aws.region, self.aws.account
-        topic, queue = f"{prefix}-alerts", f"{prefix}-signals.fifo"
+        topic, queue, bars = f"{prefix}-alerts", f"{prefix}-signals.fifo", f"{prefix}-bars.fifo"
+        sqs = f"https://sqs.{region}.{self.aws.domain}/{account}"
         return ResourceNames(
             state_table=f"{prefix}-state",
             idempotency_table=f"{prefix}-idempotency",
             alerts_topic=topic,
             alerts_topic_arn=f"arn:{self.aws.partition}:sns:{region}:{account}:{topic}",
+            bars_queue=bars,
+            bars_queue_url=f"{sqs}/{bars}",
             signal_queue=queue,
-            signal_queue_url=f"https://sqs.{region}.{self.aws.domain}/{account}/{queue}",
+            signal_queue_url=f"{sqs}/{queue}",
             alpaca_secret=self.alpaca.secret_name,
             massive_secret=self.massive.secret_name,
             webhook_secret=f"maxtrader/{self.name}/webhook",

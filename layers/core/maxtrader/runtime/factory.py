@@ -1,9 +1,23 @@
 """Adapters built once per container (on first use, i.e. a cold start) and reused while warm.
 
-    factory.session_store()     DynamoDBSessionStore on FunctionEnv.state_table
-    factory.bar_queue()         SqsBarQueue on FunctionEnv.signal_queue_url
+Every function builds what it needs from here, and nothing else builds clients:
+
+    factory.clock()             the runtime clock (wall clock; ``use_clock`` swaps it in tests
+                                and in ``maxtrader simulate``)
+    factory.stage_config()      the stage's config (its symbols, schedules)
+    factory.safety_config()     configs/safety.yaml;  factory.strategies_config(): strategies.yaml
+    factory.calendar()          the XNYS calendar (compiled table: no pandas)
+    factory.state_store()       DynamoDBStateStore on FunctionEnv.state_table (safety state)
+    factory.session_store()     DynamoDBSessionStore on the same table (bars, strategy states)
+    factory.bar_queue()         SqsBarQueue on FunctionEnv.bars_queue_url (ingest -> signals)
+    factory.alerts()            SnsAlerts on FunctionEnv.alerts_topic_arn, deduplicated
+    factory.secrets()           Powertools SecretsProvider, cached stage.secrets_max_age_seconds
     factory.webhook_secrets()   WebhookKeys over the webhook secret (current + previous)
-    factory.stage_config()      the stage's config (its symbols)
+    factory.market_data()       MassiveMarketData from the Massive secret (emulator: base URL)
+    factory.broker()            AlpacaBroker from the Alpaca secret, paper unless the stage is
+                                live (emulator: url override). Imports alpaca-py (and pandas):
+                                only broker-facing functions may call it.
+    factory.safety_engine()     SafetyEngine on the state store and the runtime clock
     factory.clear()             forget them all, and the environment (tests)
 
 Everything derives from ``function_env()``: a missing or malformed variable is a ConfigError
@@ -13,14 +27,57 @@ naming it, raised on the first request rather than left to fail later.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
+from maxtrader.adapters.alert_cooldown import Cooldown
 from maxtrader.adapters.dynamodb_session_store import DynamoDBSessionStore
-from maxtrader.adapters.secrets import Secrets, WebhookSecret
+from maxtrader.adapters.dynamodb_store import DynamoDBStateStore
+from maxtrader.adapters.secrets import AlpacaSecret, MassiveSecret, Secrets, WebhookSecret
+from maxtrader.adapters.sns_alerts import SnsAlerts
 from maxtrader.adapters.sqs_bar_queue import SqsBarQueue
-from maxtrader.config.loader import load_stage
+from maxtrader.config.loader import load_safety, load_stage, load_strategies
+from maxtrader.config.safety import SafetyConfig
 from maxtrader.config.stage import StageConfig
+from maxtrader.config.strategies import StrategiesConfig
+from maxtrader.domain.calendar import MarketCalendar
+from maxtrader.domain.safety.engine import SafetyEngine
 from maxtrader.function_env import function_env
 from maxtrader.ingest.service import WebhookKeys
+from maxtrader.runtime.clock import SwitchableClock, runtime_clock
+
+if TYPE_CHECKING:
+    from maxtrader.adapters.alpaca_broker import AlpacaBroker
+    from maxtrader.adapters.massive_market_data import MassiveMarketData
+
+
+def clock() -> SwitchableClock:
+    return runtime_clock()
+
+
+@lru_cache(maxsize=1)
+def stage_config() -> StageConfig:
+    env = function_env()
+    return load_stage(env.stage, env.config_dir)
+
+
+@lru_cache(maxsize=1)
+def safety_config() -> SafetyConfig:
+    return load_safety(function_env().config_dir)
+
+
+@lru_cache(maxsize=1)
+def strategies_config() -> StrategiesConfig:
+    return load_strategies(function_env().config_dir)
+
+
+@lru_cache(maxsize=1)
+def calendar() -> MarketCalendar:
+    return MarketCalendar.xnys()
+
+
+@lru_cache(maxsize=1)
+def state_store() -> DynamoDBStateStore:
+    return DynamoDBStateStore.create(function_env().state_table)
 
 
 @lru_cache(maxsize=1)
@@ -30,12 +87,23 @@ def session_store() -> DynamoDBSessionStore:
 
 @lru_cache(maxsize=1)
 def bar_queue() -> SqsBarQueue:
-    return SqsBarQueue.create(function_env().signal_queue_url)
+    return SqsBarQueue.create(function_env().bars_queue_url)
+
+
+@lru_cache(maxsize=1)
+def alerts() -> SnsAlerts:
+    env = function_env()
+    return SnsAlerts.create(
+        env.alerts_topic_arn,
+        env.state_table,
+        clock=clock(),
+        cooldown=Cooldown.from_config(safety_config().alerts),
+    )
 
 
 @lru_cache(maxsize=1)
 def secrets() -> Secrets:
-    return Secrets()
+    return Secrets(max_age_seconds=stage_config().secrets_max_age_seconds)
 
 
 @lru_cache(maxsize=1)
@@ -49,12 +117,55 @@ def webhook_secrets() -> WebhookKeys:
 
 
 @lru_cache(maxsize=1)
-def stage_config() -> StageConfig:
+def market_data() -> MassiveMarketData:
+    from maxtrader.adapters.massive_market_data import (  # noqa: PLC0415 - not every function
+        DEFAULT_BASE_URL,
+        MassiveMarketData,
+    )
+
     env = function_env()
-    return load_stage(env.stage, env.config_dir)
+    key = secrets().get(env.massive_secret_name, MassiveSecret).api_key.get_secret_value()
+    return MassiveMarketData(key, base_url=env.massive_base_url or DEFAULT_BASE_URL)
 
 
-_CACHED = (session_store, bar_queue, secrets, webhook_secrets, stage_config, function_env)
+@lru_cache(maxsize=1)
+def broker() -> AlpacaBroker:
+    # Imported here: alpaca-py brings pandas (~0.5-0.9 s of cold start); only the functions
+    # that talk to the broker pay for it.
+    from maxtrader.adapters.alpaca_broker import AlpacaBroker  # noqa: PLC0415
+
+    env = function_env()
+    secret = secrets().get(env.alpaca_secret_name, AlpacaSecret)
+    return AlpacaBroker(
+        secret.key_id.get_secret_value(),
+        secret.secret_key.get_secret_value(),
+        paper=not env.live,
+        clock=clock(),
+        url_override=env.alpaca_url_override,
+    )
+
+
+@lru_cache(maxsize=1)
+def safety_engine() -> SafetyEngine:
+    return SafetyEngine(safety_config(), state_store(), clock())
+
+
+_CACHED = (
+    stage_config,
+    safety_config,
+    strategies_config,
+    calendar,
+    state_store,
+    session_store,
+    bar_queue,
+    alerts,
+    secrets,
+    webhook_secrets,
+    market_data,
+    broker,
+    safety_engine,
+    function_env,
+)
 
 
 def clear() -> None:

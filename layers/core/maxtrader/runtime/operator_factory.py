@@ -17,11 +17,12 @@ from maxtrader.adapters.dynamodb_store import DynamoDBStateStore
 from maxtrader.adapters.secrets import AlpacaSecret, Secrets
 from maxtrader.adapters.sns_alerts import SnsAlerts
 from maxtrader.config.loader import load_safety
-from maxtrader.domain.clock import Clock, SystemClock
+from maxtrader.domain.clock import Clock
 from maxtrader.domain.ports import Broker
 from maxtrader.domain.safety.engine import SafetyEngine
 from maxtrader.function_env import FunctionEnv, function_env
 from maxtrader.operations.killswitch import KillSwitchOperations
+from maxtrader.runtime.clock import runtime_clock
 
 
 def alpaca_broker_from_secret(env: FunctionEnv, clock: Clock) -> Callable[[], Broker]:
@@ -39,6 +40,7 @@ def alpaca_broker_from_secret(env: FunctionEnv, clock: Clock) -> Callable[[], Br
             secret.secret_key.get_secret_value(),
             paper=not env.live,
             clock=clock,
+            url_override=env.alpaca_url_override,
         )
 
     return build
@@ -50,7 +52,7 @@ def build_killswitch_operations(
     clock: Clock | None = None,
     broker: Callable[[], Broker] | None = None,
 ) -> KillSwitchOperations:
-    clock = clock or SystemClock()
+    clock = clock or runtime_clock()
     safety = load_safety(env.config_dir)
     store = DynamoDBStateStore.create(env.state_table)
     alerts = SnsAlerts.create(
