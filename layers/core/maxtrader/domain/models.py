@@ -299,6 +299,8 @@ class AuditKind(StrEnum):
     RISK_BREACH = "risk_breach"  # a fill beyond its reservation (quantity or max loss)
     MARK_REFUSED = "mark_refused"  # a mark outside its collar: not booked
     START_OF_DAY = "start_of_day"  # the pre-market run's start-of-day equity
+    SIGNAL = "signal"  # a strategy's signal handed on to execute (trading/signal_message.py)
+    NOT_SENT = "not_sent"  # a signal execute did not size into an order (trading/entries.py)
 
 
 class AuditRecord(DomainModel):

@@ -28,7 +28,7 @@ from typing import Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from maxtrader.domain.errors import DataError
-from maxtrader.domain.models import Signal
+from maxtrader.domain.models import AuditKind, AuditRecord, Signal
 from maxtrader.domain.regime import RegimeState
 
 SIGNAL_MESSAGE_VERSION: Literal[1] = 1
@@ -38,6 +38,7 @@ __all__ = [
     "SignalMessage",
     "decode_signal_message",
     "encode_signal_message",
+    "signal_audit_record",
 ]
 
 
@@ -84,3 +85,26 @@ def decode_signal_message(body: str | bytes) -> SignalMessage:
             for e in exc.errors(include_url=False, include_input=False)
         )
         raise DataError(f"signal message: {problems}") from None
+
+
+def signal_audit_record(message: SignalMessage, actor: str = "signals") -> AuditRecord:
+    """The audit record of a signal handed on (the nightly parity compares these with the
+    backtester's signals): stamped with the decision time, subject = the signal id."""
+    signal = message.signal
+    return AuditRecord(
+        ts=message.decided_at,
+        kind=AuditKind.SIGNAL,
+        subject=signal.id,
+        actor=actor,
+        detail={
+            "strategy": signal.strategy,
+            "symbol": signal.symbol,
+            "side": signal.side.value,
+            "entry": signal.entry,
+            "stop": signal.stop,
+            "target": signal.target,
+            "bar_ts": signal.bar_ts.isoformat(),
+            "regime": message.regime.regime.value,
+            "last_price": message.last_price,
+        },
+    )
