@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         # Any stage: the stub of a missing handler fails every call it gets.
         print(
-            f"deploy {args.stage}: refused, no handler in this checkout for: "
+            f"deploy {args.stage}: refused, no handler (defining lambda_handler) for: "
             + ", ".join(f"functions/{name}/handler.py" for name in missing),
             file=sys.stderr,
         )

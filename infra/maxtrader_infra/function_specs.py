@@ -11,6 +11,7 @@ The handler of ``name`` is ``functions/<name>/handler.py`` exposing ``lambda_han
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -20,6 +21,7 @@ from maxtrader.runtime.schedule_event import SCHEDULE_NAMES
 REPO: Final = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR: Final = REPO / "functions"
 HANDLER: Final = "handler.lambda_handler"
+_ENTRY_POINT: Final = re.compile(r"^def lambda_handler\(", re.MULTILINE)
 
 StateAccess = Literal["read", "read_write"]
 SecretName = Literal["alpaca", "massive", "webhook"]
@@ -51,7 +53,9 @@ class FunctionSpec:
         return functions_dir / self.name / "handler.py"
 
     def has_handler(self, functions_dir: Path = FUNCTIONS_DIR) -> bool:
-        return self.handler_file(functions_dir).is_file()
+        """The handler file exists and defines the entry point the stack names (HANDLER)."""
+        path = self.handler_file(functions_dir)
+        return path.is_file() and _ENTRY_POINT.search(path.read_text()) is not None
 
     @property
     def service_name(self) -> str:
@@ -170,7 +174,7 @@ SCHEDULED: Final = tuple(spec for spec in FUNCTIONS if spec.schedule is not None
 
 
 def missing_handlers(functions_dir: Path = FUNCTIONS_DIR) -> list[str]:
-    """The functions whose handler file is not in ``functions_dir`` (deploying is refused)."""
+    """The functions without a usable handler in ``functions_dir`` (deploying is refused)."""
     return [spec.name for spec in FUNCTIONS if not spec.has_handler(functions_dir)]
 
 

@@ -190,8 +190,8 @@ class MaxTraderStack(Stack):
         for name in missing_handlers():
             annotations.add_warning_v2(
                 f"maxtrader:handler-missing:{name}",
-                f"functions/{name}/handler.py is not in this checkout: the {name} function "
-                "gets a stub that fails every call; `make deploy` refuses to deploy it",
+                f"functions/{name}/handler.py with a lambda_handler is not in this checkout: "
+                f"the {name} function gets a stub that fails every call; `make deploy` refuses",
             )
         if stub_layer:
             annotations.add_warning_v2(

@@ -46,6 +46,16 @@ def every_handler(tmp_path: Path, *, but: str | None = None) -> Path:
     return functions
 
 
+def test_a_handler_without_the_lambda_handler_entry_point_counts_as_missing(
+    tmp_path: Path,
+) -> None:
+    functions = every_handler(tmp_path)
+    (functions / "eod" / "handler.py").write_text("def handler(event, context): ...\n")
+    result = preflight("staging", functions)
+    assert result.returncode == 1
+    assert "functions/eod/handler.py" in result.stderr
+
+
 def make_deploy(tmp_path: Path, config_dir: Path | None = None) -> tuple[int, str, list[list[str]]]:
     calls = tmp_path / "cdk-calls.jsonl"
     cdk = tmp_path / "cdk"
@@ -162,5 +172,5 @@ def test_any_stage_with_a_function_missing_its_handler_is_refused(
 ) -> None:
     result = preflight(stage, every_handler(tmp_path, but="eod"))
     assert result.returncode == 1
-    assert "no handler in this checkout for: functions/eod/handler.py" in result.stderr
+    assert "no handler (defining lambda_handler) for: functions/eod/handler.py" in result.stderr
     assert "signals" not in result.stderr.split("no handler")[1]  # only the missing one
