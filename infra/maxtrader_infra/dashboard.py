@@ -47,10 +47,9 @@ def _graph(title: str, metrics: tuple[m.MetricUse, ...]) -> cloudwatch.GraphWidg
         title=title,
         width=WIDTH,
         left=[
+            # No fixed label: CloudWatch names each line by its dimensions (check, kind, service).
             cloudwatch.SearchExpression(
-                expression=m.search(metric, int(PERIOD.to_seconds())),
-                label=metric.label,
-                period=PERIOD,
+                expression=m.search(metric, int(PERIOD.to_seconds())), period=PERIOD
             )
             for metric in metrics
         ],
