@@ -214,3 +214,10 @@ def test_the_function_table_is_consistent() -> None:
         assert (spec.consumes is None) == (spec.name not in {"signals", "execute"})
         assert 60 <= spec.max_event_age_seconds <= 6 * 3600  # Lambda's and Scheduler's bounds
     assert template("staging")["Outputs"]["IngestUrl"]["Value"]
+
+
+def test_the_stub_of_a_missing_handler_fails_every_call() -> None:
+    namespace: dict[str, object] = {}
+    exec((built.STUB_HANDLER_DIR / "handler.py").read_text(), namespace)  # noqa: S102 - our file
+    with pytest.raises(RuntimeError, match="handler was not deployed"):
+        namespace["lambda_handler"]({}, None)  # type: ignore[operator]
