@@ -15,7 +15,7 @@ import pytest
 from maxtrader.config.stage import Schedules
 from maxtrader.runtime.schedule_event import SCHEDULE_NAMES, scheduler_input
 from maxtrader_infra import schedules
-from maxtrader_infra.function_specs import SCHEDULED
+from maxtrader_infra.function_specs import SCHEDULED, FunctionSpec
 from tests.infra.template_queries import function_ids, queue_id, resource
 from tests.support.templates import resources_of_type
 
@@ -130,3 +130,18 @@ def test_only_this_accounts_scheduler_may_assume_the_schedules_role(stage: str) 
     assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}
     account = "222222222222" if stage == "production" else "111111111111"
     assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
+
+
+@pytest.mark.parametrize("spec", SCHEDULED, ids=lambda s: s.name)
+def test_a_run_ends_and_goes_stale_before_the_next_one_is_due(spec: FunctionSpec) -> None:
+    """A run never overlaps the next firing, and a late event is dropped before the next one
+    comes (two runs acting for neighbouring minutes at once would race on the same state)."""
+    times = fires(str(spec.schedule))
+    minutes = [t.hour * 60 + t.minute for t in times]
+    gaps = [b - a for a, b in itertools.pairwise(minutes)]
+    if not gaps:  # once a day
+        assert spec.max_event_age_seconds <= 3600
+        return
+    shortest = min(gaps) * 60
+    assert spec.timeout_seconds < shortest, (spec.name, spec.timeout_seconds, shortest)
+    assert spec.max_event_age_seconds <= shortest, (spec.name, spec.max_event_age_seconds)
