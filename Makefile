@@ -75,12 +75,16 @@ layer-size: layer
 # Refuses a production stage with placeholder contacts or account before anything else, then
 # deploys exactly the assembly it synthesized with the real layer and linted.
 DEPLOY_OUT ?= cdk.out/deploy-$(STAGE)
+# W3005: CDK makes each function DependsOn its role as well as the role's policy; the role one is
+# redundant and harmless (maxtrader_infra/nag_acknowledgements.py CFN_LINT_IGNORED, tested equal).
+CFN_LINT_IGNORE := W3005
+PREFLIGHT_FLAGS ?=
 
 deploy: $(STAMP) $(CDK)
-	$(BIN)/python infra/deploy_preflight.py $(STAGE)
+	$(BIN)/python infra/deploy_preflight.py $(STAGE) $(PREFLIGHT_FLAGS)
 	$(LAYER_BUILD)
 	rm -rf "$(DEPLOY_OUT)"
 	$(CDK) synth -c stage=$(STAGE) -c maxtrader:depsLayerDir="$$($(LAYER_BUILD) --print-dir)" \
 		--output "$(DEPLOY_OUT)" --quiet
-	$(BIN)/cfn-lint "$(DEPLOY_OUT)"/*.template.json
+	$(BIN)/cfn-lint --ignore-checks $(CFN_LINT_IGNORE) -- "$(DEPLOY_OUT)"/*.template.json
 	$(CDK) deploy --app "$(DEPLOY_OUT)" --require-approval broadening MaxTrader-$(STAGE)

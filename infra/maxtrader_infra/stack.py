@@ -1,4 +1,5 @@
-"""One stack per stage. Functions, schedules and dashboards join it as they are built.
+"""One stack per stage: tables, topic, secrets, queues, layers, the functions with their URLs,
+schedules and async failure queue, the alarms and the dashboard.
 
 Every resource a handler reads is named from ``StageConfig.resources``, the same derivation
 ``maxtrader.function_env`` uses, so the stack and the handlers' environment agree by
@@ -12,15 +13,22 @@ from typing import Any, cast
 
 from aws_cdk import Annotations, CfnOutput, Stack, Tags
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from maxtrader.config.loader import AppConfig
+from maxtrader_infra.alarms import Alarms
 from maxtrader_infra.alerts import AlertsTopic
 from maxtrader_infra.app_secrets import AppSecrets
+from maxtrader_infra.dashboard import Dashboard
+from maxtrader_infra.function_specs import missing_handlers
+from maxtrader_infra.function_urls import FunctionUrls
+from maxtrader_infra.functions import Functions, Shared
 from maxtrader_infra.idempotency_table import IdempotencyTable
 from maxtrader_infra.layers import STUB_DEPS_DIR, Layers
 from maxtrader_infra.nag_acknowledgements import acknowledge
 from maxtrader_infra.queues import TradingQueues
+from maxtrader_infra.schedules import FunctionSchedules
 from maxtrader_infra.state_table import StateTable
 
 
@@ -66,6 +74,46 @@ class MaxTraderStack(Stack):
         self.layers = Layers(
             self, "Layers", prefix=prefix, deps_dir=deps_layer_dir or STUB_DEPS_DIR
         )
+        self.functions = Functions(
+            self,
+            "Functions",
+            stage=stage,
+            shared=Shared(
+                state=self.state,
+                idempotency=self.idempotency,
+                alerts=self.alerts,
+                secrets=self.secrets,
+                queues=self.queues,
+                layers=self.layers,
+            ),
+        )
+        functions = self.functions.by_name
+        self.urls = FunctionUrls(self, "Urls", stage_name=stage.name, functions=functions)
+        self.schedules = FunctionSchedules(
+            self,
+            "Schedules",
+            stage_name=stage.name,
+            config=stage.schedules,
+            functions=functions,
+            dead_letter_queue=self.queues.schedules_dlq,
+        )
+        self.alarms = Alarms(
+            self,
+            "Alarms",
+            stage_name=stage.name,
+            topic=self.alerts.topic,
+            safety=config.safety,
+            functions=functions,
+            dead_letter_queues=self.dead_letter_queues(),
+        )
+        self.dashboard = Dashboard(
+            self,
+            "Dashboard",
+            stage_name=stage.name,
+            functions=functions,
+            dead_letter_queues=self.dead_letter_queues(),
+            alarms=[*self.alarms.alarms.values(), self.alarms.trading_unhealthy],
+        )
         acknowledge(self)
 
         Tags.of(self).add("project", "maxtrader")
@@ -78,6 +126,16 @@ class MaxTraderStack(Stack):
             stage.placeholder_account(),
             stub_layer=deps_layer_dir is None,
         )
+
+    def dead_letter_queues(self) -> dict[str, sqs.IQueue]:
+        """Every queue where failures wait for an operator, by the name its alarm carries."""
+        return {
+            "bars-dlq": self.queues.bars_dlq,
+            "signals-dlq": self.queues.signal_dlq,
+            "schedules-dlq": self.queues.schedules_dlq,
+            "async-failures": self.functions.async_failures,
+            "alerts-delivery-dlq": self.alerts.delivery_dlq,
+        }
 
     def _outputs(self, trading_mode: str) -> None:
         queues, secrets = self.queues, self.secrets
@@ -99,6 +157,11 @@ class MaxTraderStack(Stack):
             "WebhookSecretArn": secrets.webhook.secret_arn,
             "DepsLayerArn": self.layers.deps.layer_version_arn,
             "CoreLayerArn": self.layers.core.layer_version_arn,
+            "IngestUrl": self.urls.urls["ingest"].url,
+            "KillSwitchUrl": self.urls.urls["killswitch"].url,
+            "KillSwitchOperatorPolicyArn": self.urls.operator_policy.managed_policy_arn,
+            "AsyncFailuresQueueUrl": self.functions.async_failures.queue_url,
+            "DashboardName": self.dashboard.dashboard.dashboard_name,
         }.items():
             CfnOutput(self, name, value=value)
 
@@ -123,6 +186,12 @@ class MaxTraderStack(Stack):
                 "maxtrader:placeholder-account",
                 f"stage {stage_name} targets the placeholder AWS account {account}; "
                 f"edit {stage_file} before deploying",
+            )
+        for name in missing_handlers():
+            annotations.add_warning_v2(
+                f"maxtrader:handler-missing:{name}",
+                f"functions/{name}/handler.py with a lambda_handler is not in this checkout: "
+                f"the {name} function gets a stub that fails every call; `make deploy` refuses",
             )
         if stub_layer:
             annotations.add_warning_v2(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from maxtrader_infra.function_specs import FUNCTIONS
 from tests.infra.stage_files import FILLED_PRODUCTION, edited_configs
 from tests.infra.test_deps_layer import build
 
@@ -32,6 +33,27 @@ if sys.argv[1] == "synth":
     (out / "MaxTrader-production.template.json").write_text(json.dumps(
         {{"Resources": {{"T": {{"Type": "AWS::SNS::Topic"}}}}}}))
 """
+
+
+def every_handler(tmp_path: Path, *, but: str | None = None) -> Path:
+    """A functions directory holding a handler for every function (except ``but``): the
+    checkout of a merged tree, whatever this branch holds."""
+    functions = tmp_path / "functions"
+    for spec in FUNCTIONS:
+        if spec.name != but:
+            (functions / spec.name).mkdir(parents=True)
+            spec.handler_file(functions).write_text("def lambda_handler(event, context): ...\n")
+    return functions
+
+
+def test_a_handler_without_the_lambda_handler_entry_point_counts_as_missing(
+    tmp_path: Path,
+) -> None:
+    functions = every_handler(tmp_path)
+    (functions / "eod" / "handler.py").write_text("def handler(event, context): ...\n")
+    result = preflight("staging", functions)
+    assert result.returncode == 1
+    assert "functions/eod/handler.py" in result.stderr
 
 
 def make_deploy(tmp_path: Path, config_dir: Path | None = None) -> tuple[int, str, list[list[str]]]:
@@ -62,6 +84,7 @@ def make_deploy(tmp_path: Path, config_dir: Path | None = None) -> tuple[int, st
             f"CDK={cdk}",
             f"LAYER_OUT={layer_out}",
             f"DEPLOY_OUT={tmp_path / 'assembly'}",
+            f"PREFLIGHT_FLAGS=--functions-dir={every_handler(tmp_path)}",
         ],
         cwd=REPO,
         env=env,
@@ -120,15 +143,34 @@ def test_filled_production_goes_on_to_synth_lint_and_deploy_the_same_assembly(
     ]
 
 
-@pytest.mark.parametrize("stage", ["staging"])
-def test_other_stages_only_warn_about_placeholders(stage: str) -> None:
-    result = subprocess.run(
-        [sys.executable, str(REPO / "infra" / "deploy_preflight.py"), stage],
+def preflight(stage: str, functions_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "infra" / "deploy_preflight.py"),
+            stage,
+            f"--functions-dir={functions_dir}",
+        ],
         env=os.environ | {"PYTHONPATH": str(REPO / "layers" / "core")},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+@pytest.mark.parametrize("stage", ["staging"])
+def test_other_stages_only_warn_about_placeholders(stage: str, tmp_path: Path) -> None:
+    result = preflight(stage, every_handler(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "warning: placeholder AWS account: 111111111111" in result.stderr
+
+
+@pytest.mark.parametrize("stage", ["staging", "production"])
+def test_any_stage_with_a_function_missing_its_handler_is_refused(
+    stage: str, tmp_path: Path
+) -> None:
+    result = preflight(stage, every_handler(tmp_path, but="eod"))
+    assert result.returncode == 1
+    assert "no handler (defining lambda_handler) for: functions/eod/handler.py" in result.stderr
+    assert "signals" not in result.stderr.split("no handler")[1]  # only the missing one

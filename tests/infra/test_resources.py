@@ -200,7 +200,8 @@ def test_schedules_have_a_standard_dead_letter_queue(stage: str) -> None:
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_queue_is_encrypted_and_refuses_plain_http(stage: str) -> None:
     queues_by_id = resources_of_type(stage, "AWS::SQS::Queue")
-    assert len(queues_by_id) == 6  # bars, signals, their DLQs, schedules DLQ, alert deliveries DLQ
+    # bars, signals, their DLQs, schedules DLQ, alert deliveries DLQ, async failures
+    assert len(queues_by_id) == 7
     for queue_id, queue in queues_by_id.items():
         props = queue["Properties"]
         assert props.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props, queue_id
@@ -235,6 +236,11 @@ def test_outputs_name_the_topic_tables_queues_secrets_and_layers(stage: str) -> 
         "WebhookSecretArn",
         "DepsLayerArn",
         "CoreLayerArn",
+        "IngestUrl",
+        "KillSwitchUrl",
+        "KillSwitchOperatorPolicyArn",
+        "AsyncFailuresQueueUrl",
+        "DashboardName",
     } <= set(template(stage)["Outputs"])
 
 

@@ -13,9 +13,11 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
-from cfnlint.api import lint_file
+from cfnlint.api import ManualArgs, lint_file
 
 from maxtrader import state_schema
+from maxtrader_infra.function_specs import FUNCTIONS, missing_handlers
+from maxtrader_infra.nag_acknowledgements import CFN_LINT_IGNORED
 from tests.support.templates import (
     resources_of_type,
     synth,
@@ -89,7 +91,33 @@ def test_every_acknowledged_finding_is_one_we_reviewed_with_a_specific_reason() 
         for finding in report.get("suppressedViolations", [])
         for construct in finding["violatingConstructs"]
     }
-    assert set(acknowledged) == {
+    function_ids = {
+        spec.name: resolved_logical_id(spec.name) for spec in FUNCTIONS if spec.schedule
+    }
+    per_function = set()
+    for spec in FUNCTIONS:
+        construct = f"Functions/{spec.name.capitalize()}"
+        per_function |= {
+            ("AwsSolutions-L1", f"{construct}/Resource"),
+            ("Serverless-LambdaLatestVersion", f"{construct}/Resource"),
+            ("Serverless-LambdaDLQ", f"{construct}/Resource"),
+            ("AwsSolutions-IAM5[Resource::*]", f"{construct}Role/DefaultPolicy/Resource"),
+        }
+        if spec.consumes:
+            (mapping,) = [
+                path for rule, path in acknowledged if path.startswith(f"{construct}/SqsEvent")
+            ]
+            per_function.add(("Serverless-LambdaEventSourceMappingDestination", mapping))
+        if spec.schedule:
+            per_function.add(
+                (
+                    f"AwsSolutions-IAM5[Resource::<{function_ids[spec.name]}.Arn>:*]",
+                    "Schedules/Role/DefaultPolicy/Resource",
+                )
+            )
+    assert set(acknowledged) == per_function | {
+        ("AwsSolutions-SQS3", "Functions/AsyncFailures/Resource"),
+        ("Serverless-SQSRedrivePolicy", "Functions/AsyncFailures/Resource"),
         ("AwsSolutions-SQS3", "Alerts/DeliveryDlq/Resource"),
         ("AwsSolutions-SQS3", "Queues/SchedulesDlq/Resource"),
         ("AwsSolutions-SMG4", "Secrets/Alpaca/Resource"),
@@ -103,6 +131,15 @@ def test_every_acknowledged_finding_is_one_we_reviewed_with_a_specific_reason() 
     }
     for finding, reason in acknowledged.items():
         assert len(reason) > 60, finding  # a reason, not a shrug
+
+
+def resolved_logical_id(function: str) -> str:
+    (logical_id,) = [
+        logical_id
+        for logical_id, r in resources_of_type("production", "AWS::Lambda::Function").items()
+        if r["Properties"]["FunctionName"] == f"maxtrader-production-{function}"
+    ]
+    return logical_id
 
 
 def test_cdk_nag_plugins_are_wired_to_fail_on_findings(tmp_path: Path) -> None:
@@ -134,12 +171,38 @@ def test_placeholder_contacts_account_and_stub_layer_are_flagged_at_synth() -> N
     assert any("placeholder contacts: oncall@example.com, +15555550100" in w for w in warnings)
     assert any("placeholder AWS account 222222222222" in w for w in warnings)
     assert any("dependency layer is the empty stub" in w for w in warnings)
+    missing = missing_handlers()
+    for name in missing:
+        assert any(f"the {name} function gets a stub" in w for w in warnings), name
+    assert not [
+        w
+        for w in warnings
+        if "gets a stub" in w and not any(f"the {name} function" in w for name in missing)
+    ]
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_cfn_lint_finds_nothing(stage: str) -> None:
-    matches = lint_file(synth(stage) / f"MaxTrader-{stage}.template.json")
+    matches = lint_file(
+        synth(stage) / f"MaxTrader-{stage}.template.json",
+        config=ManualArgs(ignore_checks=list(CFN_LINT_IGNORED)),
+    )
     assert [str(m) for m in matches] == []
+
+
+def test_make_deploy_lints_with_the_same_skipped_checks() -> None:
+    makefile = (REPO / "Makefile").read_text()
+    assert f"CFN_LINT_IGNORE := {' '.join(CFN_LINT_IGNORED)}\n" in makefile
+    assert "cfn-lint --ignore-checks $(CFN_LINT_IGNORE) --" in makefile
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_skipped_cfn_lint_checks_are_the_only_findings(stage: str) -> None:
+    """What is skipped is skipped for its stated reason, not hiding anything else."""
+    matches = lint_file(synth(stage) / f"MaxTrader-{stage}.template.json")
+    assert {m.rule.id for m in matches} <= set(CFN_LINT_IGNORED)
+    assert all("dependency already enforced by a 'GetAtt'" in m.message for m in matches)
+    assert all("Role" in m.message for m in matches)
 
 
 @pytest.mark.slow
