@@ -27,7 +27,7 @@ signal_views = st.builds(
     stop=prices,
     target=prices,
     bar_ts=st.integers(0, 3).map(lambda m: OPEN + timedelta(minutes=m)),
-    regime=st.sampled_from(["NORMAL_VOL", "LOW_VOL"]),
+    regime=st.sampled_from(["NORMAL_VOL", "ULTRA_LOW_VOL"]),
     last_price=prices,
     decided_at=st.just(OPEN + timedelta(minutes=5)),
 )
