@@ -8,7 +8,8 @@
 Modules: records (a day's SIGNAL / VERDICT / NOT_SENT records by signal id), regime_source
 (live's regime read back as a RegimeTimeline), replay (one day through the backtester from its
 starting state, recorded as live records it), compare (the differences and their causes),
-nightly (the scheduled run: replay, compare, alert, store).
+causes (the guesses at why, for each difference), nightly (the scheduled run: replay, compare,
+alert, store).
 
 Ports only: no AWS, broker or vendor SDK (tests/unit/test_dependency_rule.py).
 """

@@ -16,25 +16,31 @@ Matched by signal id (deterministic: strategy, symbol, bar), over every id eithe
   from its option model);
 - ``unreadable_record``: an audit record of a compared kind without its shape.
 
-``context`` (the replay's inputs) sharpens the causes: which bars were stored, which regime the
-replay had and where it came from. The result is JSON-serializable (``to_json``); ``ok`` is True
-exactly when there is no difference.
+Each difference carries a guess at its cause (parity/causes.py). ``context`` (the replay's
+inputs) sharpens them: which bars were stored, which regime the replay had and where it came
+from. The result is JSON-serializable (``to_json``); ``ok`` is True exactly when there is no
+difference.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
+from maxtrader.parity.causes import (
+    LIVE,
+    REPLAY,
+    CauseContext,
+    decision_cause,
+    missing_cause,
+    verdict_cause,
+)
 from maxtrader.parity.records import Decision, Decisions, NotSentView, SignalView, VerdictView
-from maxtrader.trading.entries import NotSentReason
-from maxtrader.trading.regime import RegimeTimeline
 
 __all__ = [
     "CauseContext",
@@ -45,34 +51,8 @@ __all__ = [
     "compare",
 ]
 
-LIVE, REPLAY = "live", "backtest"
 _LEVELS = ("entry", "stop", "target", "last_price")
 _IDENTITY = ("strategy", "symbol", "side", "bar_ts")
-
-# Checks whose outcome depends on state the replay does not carry into the day (switches,
-# breakers, earlier losses, positions and counts) - or on the day's earlier fills.
-STATE_DEPENDENT = frozenset(
-    {
-        "kill_switch",
-        "safe_mode",
-        "circuit_breaker",
-        "drawdown_stop",
-        "state_figures",
-        "daily_loss",
-        "weekly_loss",
-        "monthly_loss",
-        "concurrent_positions",
-        "daily_trades",
-        "strategy_daily_trades",
-        "trade_frequency",
-        "total_exposure",
-        "duplicate_signal",
-    }
-)
-ACCOUNT_DEPENDENT = frozenset({"notional", "account_flags"})
-PRICE_DEPENDENT = frozenset(
-    {"bounded_risk", "position_size", "premium", "reward_risk", "price_collar"}
-)
 
 
 class DifferenceKind(StrEnum):
@@ -114,15 +94,6 @@ class ParitySettings:
     abs_tolerance: float = 1e-6  # levels and prices: |a - b| <= abs or relative tolerance
     rel_tolerance: float = 1e-9
     compare_option_sizing: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class CauseContext:
-    """What the replay had: the stored bars' starts per symbol, the regime and its source."""
-
-    stored_bars: Mapping[str, frozenset[datetime]] = field(default_factory=dict)
-    timeline: RegimeTimeline | None = None
-    regime_source: str | None = None
 
 
 def compare(
@@ -186,50 +157,8 @@ def _missing(
         subject=sid,
         live=value if side == LIVE else None,
         backtest=value if side == REPLAY else None,
-        cause=_missing_cause(kind, signal, ctx, other),
+        cause=missing_cause(kind is DifferenceKind.MISSING_IN_BACKTEST, signal, ctx, other),
     )
-
-
-def _missing_cause(
-    kind: DifferenceKind, signal: SignalView | None, ctx: CauseContext, other: Decisions
-) -> str:
-    if signal is None:
-        return "a decision without its SIGNAL record: the signals function did not audit it"
-    if kind is DifferenceKind.MISSING_IN_BACKTEST:
-        bars = ctx.stored_bars.get(signal.symbol)
-        if bars is not None and signal.bar_ts not in bars:
-            return (
-                f"bar missing in the store: live stepped {signal.symbol} "
-                f"{signal.bar_ts.isoformat()}, the replay never saw it"
-            )
-        replayed = _replay_regime(ctx, signal.decided_at)
-        if replayed is not None and replayed != signal.regime:
-            return (
-                f"regime differed: live {signal.regime}, replay {replayed} "
-                f"(replay's regime source: {ctx.regime_source})"
-            )
-        return (
-            "strategy state differed: live stepped other bars before this one (a late, "
-            "duplicate or corrected bar) or started the session from other history"
-        )
-    if not other.signals:
-        return "no signal in the live audit log today: was the signals function running?"
-    earlier = [s for s in other.signals.values() if s.decided_at <= signal.decided_at]
-    if earlier:
-        latest = max(earlier, key=lambda s: s.decided_at)
-        if latest.regime != signal.regime:
-            return (
-                f"regime differed: live's last signal before was under {latest.regime}, "
-                f"the replay's under {signal.regime}"
-            )
-    return (
-        f"bar missing in live: the signals function did not step {signal.symbol} "
-        f"{signal.bar_ts.isoformat()} (lost or late delivery, or a stale state save)"
-    )
-
-
-def _replay_regime(ctx: CauseContext, at: datetime) -> str | None:
-    return None if ctx.timeline is None else ctx.timeline.at(at).regime.value
 
 
 def _signal_differences(
@@ -322,7 +251,7 @@ def _decision_differences(
                 field="verdict",
                 live=_decision_json(a),
                 backtest=_decision_json(b),
-                cause=_verdict_cause(a, b),
+                cause=verdict_cause(a, b),
             )
         ]
     if isinstance(a, NotSentView) and isinstance(b, NotSentView):
@@ -344,42 +273,9 @@ def _decision_differences(
             field="decision",
             live=_decision_json(a),
             backtest=_decision_json(b),
-            cause=_decision_cause(a, b),
+            cause=decision_cause(a, b),
         )
     ]
-
-
-def _decision_cause(a: Decision | None, b: Decision | None) -> str:
-    if a is None:
-        return "execute did not decide live: the signal message was lost or is on the DLQ"
-    if b is None:
-        return "the replay did not decide on a signal it made (a backtester defect)"
-    side, not_sent = (LIVE, a) if isinstance(a, NotSentView) else (REPLAY, b)
-    if isinstance(not_sent, NotSentView) and not_sent.reason == NotSentReason.NO_CONTRACT.value:
-        return f"not sent only {side}: no tradeable contract (the broker's chain vs the model's)"
-    reason = not_sent.reason if isinstance(not_sent, NotSentView) else "?"
-    return f"not sent only {side} ({reason}): equity differed at the decision"
-
-
-def _verdict_cause(a: VerdictView, b: VerdictView) -> str:
-    causes = [_check_cause(n, LIVE) for n in a.failures if n not in b.failures]
-    causes += [_check_cause(n, REPLAY) for n in b.failures if n not in a.failures]
-    return "; ".join(causes) or "approved differed with the same checks (an engine defect)"
-
-
-def _check_cause(name: str, side: str) -> str:
-    if name in STATE_DEPENDENT:
-        return (
-            f"check {name} failed only {side}: state-dependent (switches, breakers, "
-            "earlier losses, positions or counts)"
-        )
-    if name in ACCOUNT_DEPENDENT:
-        return f"check {name} failed only {side}: the broker's account vs the replay's"
-    if name in PRICE_DEPENDENT:
-        return f"check {name} failed only {side}: sizing inputs (equity, quotes) differed"
-    if name == "state_store":
-        return f"check state_store failed only {side}: the state store was unavailable"
-    return f"check {name} failed only {side}"
 
 
 def _sizing_difference(
@@ -389,9 +285,17 @@ def _sizing_difference(
     signal: SignalView | None,
     settings: ParitySettings,
 ) -> list[Difference]:
-    option = signal is not None and signal.symbol not in (a.symbol, b.symbol)
+    underlying = signal.symbol if signal is not None else None
+    option = underlying is not None and underlying not in (a.symbol, b.symbol)
     if option and not settings.compare_option_sizing:
         return []
+    if underlying is not None and (a.symbol == underlying) != (b.symbol == underlying):
+        cause = (
+            "instrument differed (equity vs option): the replay's strategies configuration "
+            "is not the one live traded with"
+        )
+    else:
+        cause = "sizing differed: equity at the decision (earlier fills' prices) or option quotes"
     return [
         Difference(
             kind=DifferenceKind.SIZING_DIFFERS,
@@ -399,8 +303,7 @@ def _sizing_difference(
             field="order",
             live=_decision_json(a),
             backtest=_decision_json(b),
-            cause="sizing differed: equity at the decision (earlier fills' prices) "
-            "or the option quotes",
+            cause=cause,
         )
     ]
 
