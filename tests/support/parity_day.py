@@ -81,15 +81,23 @@ class LiveDay:
         return self.sessions.bars("SPY", start.open, session.close)
 
 
-def live_day(day: date, overrides: tuple[str, ...] = (), *, kill_switch: bool = False) -> LiveDay:
-    """``day`` run live-style from a fresh account (``kill_switch``: engaged before the open)."""
+def live_day(
+    day: date,
+    overrides: tuple[str, ...] = (),
+    *,
+    kill_switch: bool = False,
+    since: date | None = None,
+) -> LiveDay:
+    """``day`` run live-style from a fresh account (``kill_switch``: engaged before the open);
+    ``since``: every session from ``since`` to ``day`` run in turn, the state carried over."""
+    first = since or day
     bars, vix = _real(day)
-    kept = [b for b in bars if b.ts.astimezone(NEW_YORK).date() >= day - _LOOKBACK]
+    kept = [b for b in bars if b.ts.astimezone(NEW_YORK).date() >= first - _LOOKBACK]
     cfg = apply_overrides(
         RunConfig(load_safety(), load_strategies(), BacktestSettings()), list(overrides)
     )
     live = LiveStyle(cfg, dict(vix), CALENDAR, audit_signals=True)
     if kill_switch:
         live.safety.engage_kill_switch("arn:aws:iam::123456789012:user/operator", "drill")
-    live.run(kept, day, day)
+    live.run(kept, first, day)
     return LiveDay(day, cfg, live, live.store, live.sessions)

@@ -21,7 +21,7 @@ from maxtrader.domain.regime import RegimeState
 from maxtrader.parity import DifferenceKind, ParityResult, check_day, regime_record
 from maxtrader.parity.records import decisions_of
 from maxtrader.parity.replay import load_day, replay_day
-from tests.support.parity_day import EQUITY, LiveDay, live_day
+from tests.support.parity_day import CALENDAR, EQUITY, LiveDay, live_day
 
 DAY = date(2024, 7, 2)
 pytestmark = pytest.mark.slow  # the shared SPY file loads in a few seconds
@@ -91,6 +91,23 @@ def test_parity_holds_on_a_real_day_in_option_mode(day: date) -> None:
     result = parity(live)
     assert result.ok, result.differences
     assert result.compared["signals_live"] >= 2
+
+
+SMALL = ("backtest.initial_equity=40000",)  # the risk budget follows the equity: sizing shows it
+
+
+@pytest.mark.parametrize(
+    "overrides", [(), EQUITY, (*EQUITY, *SMALL)], ids=["option", "equity", "equity-40k"]
+)
+def test_every_night_of_a_real_month_live_style_with_state_carried_over_is_in_parity(
+    overrides: tuple[str, ...],
+) -> None:
+    month = live_day(date(2024, 7, 31), overrides, since=date(2024, 7, 1))
+    days = CALENDAR.sessions_between(date(2024, 7, 1), date(2024, 7, 31))
+    results = [check_day(s.day, month.sources(), month.cfg.safety) for s in days]
+    assert [r.differences for r in results if not r.ok] == []
+    assert sum(r.compared["signals_live"] for r in results) >= 15
+    assert sum(r.compared["decisions_backtest"] for r in results) >= 15
 
 
 def test_a_day_replayed_twice_gives_the_same_records_and_ok(equity_day: LiveDay) -> None:
