@@ -117,3 +117,18 @@ def test_the_alert_line_fits_an_sms_and_the_stored_record_is_capped() -> None:
     stored = capped(result)
     assert stored["differences_total"] == MAX_STORED + 7
     assert len(stored["differences"]) == MAX_STORED  # type: ignore[arg-type]
+
+
+@pytest.mark.faults
+def test_a_refused_record_raises_and_its_retry_stores_it_without_alerting_again() -> None:
+    from maxtrader.domain.errors import StateUnavailableError
+
+    day = Day()
+    day.state.append_audit([live_signal()])
+    day.state.fail_next(StateUnavailableError("throttled"), operation="append_audit")
+    with pytest.raises(StateUnavailableError):
+        nightly_parity(DAY, day.ports, now=AFTER_CLOSE)
+    assert day.parity_records() == [] and len(day.alerts.sent) == 1  # alerted, not stored
+    retry = nightly_parity(DAY, day.ports, now=AFTER_CLOSE + timedelta(seconds=30))
+    assert retry.stored and not retry.alerted  # stored now; the alert's cooldown held it
+    assert len(day.alerts.sent) == 1 and len(day.parity_records()) == 1
