@@ -1,6 +1,6 @@
-"""The core (domain/, trading/, backtest/) imports no AWS, broker or vendor SDK, nor reads the
-wall clock; trading/ (the decisions both drivers make) imports neither the backtester nor an
-adapter."""
+"""The core (domain/, trading/, backtest/) and parity/ import no AWS, broker or vendor SDK, nor
+read the wall clock; trading/ (the decisions both drivers make) imports neither the backtester
+nor an adapter; parity/ (run by a Lambda, on ports) imports no adapter nor the runtime."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ CORE = Path(__file__).resolve().parents[2] / "layers" / "core" / "maxtrader"
 FORBIDDEN = ("boto3", "botocore", "alpaca", "massive", "polygon", "aws_lambda_powertools")
 CORE_FILES = sorted(
     p
-    for sub in ("domain", "trading", "backtest")
+    for sub in ("domain", "trading", "backtest", "parity")
     if (CORE / sub).is_dir()
     for p in (CORE / sub).rglob("*.py")
 )
 TRADING_FILES = sorted((CORE / "trading").rglob("*.py"))
+PARITY_FILES = sorted((CORE / "parity").rglob("*.py"))
 
 
 def imported_modules(tree: ast.AST) -> list[str]:
@@ -53,7 +54,16 @@ def test_trading_never_imports_its_drivers_or_adapters(path: Path) -> None:
     assert not bad, f"{path.relative_to(CORE)} imports {bad}"
 
 
+@pytest.mark.parametrize("path", PARITY_FILES, ids=lambda p: str(p.relative_to(CORE)))
+def test_parity_sees_ports_not_adapters(path: Path) -> None:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    upward = ("maxtrader.adapters", "maxtrader.runtime", "maxtrader.cli", "maxtrader.data")
+    bad = [m for m in imported_modules(tree) if m.startswith(upward)]
+    assert not bad, f"{path.relative_to(CORE)} imports {bad}"
+
+
 def test_the_rule_has_something_to_check() -> None:
     assert len(CORE_FILES) >= 3
     assert any(p.parent.name == "trading" for p in CORE_FILES)
     assert len(TRADING_FILES) >= 5
+    assert len(PARITY_FILES) >= 5

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from maxtrader.adapters.memory_store import InMemoryStateStore
 from maxtrader.backtest.options_model import OptionModel, PricedContract
@@ -26,6 +27,9 @@ from maxtrader.domain.safety.context import AccountFlags
 from maxtrader.domain.safety.engine import SafetyEngine
 from maxtrader.domain.safety.state import Ticket
 from maxtrader.trading.exits import ExitPlan
+
+if TYPE_CHECKING:
+    from maxtrader.backtest.decisions import DecisionObserver
 
 CLEAR_ACCOUNT = AccountFlags()
 
@@ -100,8 +104,10 @@ class Book:
         calendar: MarketCalendar,
         options: OptionModel,
         clock: FixedClock,
+        observer: DecisionObserver | None = None,
     ) -> None:
         self.cfg = config
+        self.observer = observer  # sees every entry decision (backtest/decisions.py)
         self.options = options
         self.clock = clock
         self.store = InMemoryStateStore()

@@ -3,6 +3,8 @@
     bt = Backtester(run_config, calendar)
     result = bt.run(bars, vix, start=None, end=None, progress=None) -> BacktestResult
     result = bt.run(bars, vix_intraday=readings, ...)     # the regime bar by bar, as live
+    result = bt.run(bars, regimes={day: timeline}, observer=obs)  # parity: live's regime, and
+                                                          # every entry decision observed
 
 Per session (days ascending):
 1. Regime (trading/regime.py): by default from the PRIOR session's daily VIX close through the
@@ -48,6 +50,7 @@ from typing import Any
 from maxtrader.backtest import entries, exits
 from maxtrader.backtest.book import Book, DayTally, SessionCtx
 from maxtrader.backtest.days import day_index, merge_session, session_days
+from maxtrader.backtest.decisions import DecisionObserver
 from maxtrader.backtest.options_model import OptionModel
 from maxtrader.backtest.results import BacktestResult, SessionRecord
 from maxtrader.backtest.settings import RunConfig
@@ -96,12 +99,25 @@ class Backtester:
         end: date | None = None,
         progress: Progress | None = None,
         label: str = "in-sample",
+        regimes: Mapping[date, RegimeTimeline] | None = None,
+        observer: DecisionObserver | None = None,
     ) -> BacktestResult:
         """``vix``: daily closes by date (the regime from the prior session's close);
-        ``vix_intraday``: readings (the regime replayed as live updates it). At most one."""
+        ``vix_intraday``: readings (the regime replayed as live updates it). At most one.
+        ``regimes``: a session's regimes as given (live's, for parity), over either VIX input;
+        ``observer``: sees every entry decision (backtest/decisions.py)."""
         if vix and vix_intraday is not None:
             raise InvalidInputError("give the daily VIX or an intraday VIX series, not both")
-        run = _Run(self, bars, vix or {}, vix_intraday, start=start, end=end)
+        run = _Run(
+            self,
+            bars,
+            vix or {},
+            vix_intraday,
+            start=start,
+            end=end,
+            regimes=regimes,
+            observer=observer,
+        )
         return run.execute(progress, label)
 
 
@@ -117,8 +133,11 @@ class _Run:
         *,
         start: date | None,
         end: date | None,
+        regimes: Mapping[date, RegimeTimeline] | None = None,
+        observer: DecisionObserver | None = None,
     ) -> None:
         self.bt = bt
+        self.regimes = dict(regimes or {})
         self.cfg = bt.config
         self.bars = {s: list(b) for s, b in sorted(bars.items()) if b}
         self.daily = DailyVix(vix, bt.calendar)
@@ -133,7 +152,7 @@ class _Run:
         first = bt.calendar.session(self.days[0]) if self.days else None
         # With no session to replay the clock is never read; any aware instant will do.
         self.clock = FixedClock(first.open if first else datetime(2000, 1, 1, tzinfo=UTC))
-        self.book = Book(self.cfg, bt.calendar, bt.options, self.clock)
+        self.book = Book(self.cfg, bt.calendar, bt.options, self.clock, observer)
         self.sessions: list[SessionRecord] = []
         self.bar_count = 0
         self.bar_days: dict[str, BarDays] = {}
@@ -173,6 +192,9 @@ class _Run:
 
     def _timeline(self, day: date, session: Session) -> tuple[RegimeTimeline, float | None]:
         """The session's regimes, and the VIX its record shows."""
+        given = self.regimes.get(day)
+        if given is not None:
+            return given, _headline(given).vix
         detector = self.bt.detector
         if self.intraday is None:
             vix = self.daily.prior_close(day)

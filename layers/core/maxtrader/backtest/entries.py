@@ -29,6 +29,11 @@ from maxtrader.trading.exits import exit_plan
 def decide(book: Book, signal: Signal, bar: Bar, strategy: Any, ctx: SessionCtx) -> None:
     """Size ``signal`` at ``bar``'s close and reserve it; approved, it waits in ``book.pending``."""
     equity = book.equity()
+    observer = book.observer
+    if observer is not None:
+        observer.signal(
+            signal, regime=ctx.regime, last_price=bar.close, decided_at=book.clock.now()
+        )
     if not book.positions:
         # Flat, equity is constant, so the minute-by-minute marks of the live monitor reduce
         # to this one: it re-trips the drawdown breaker exactly when live would have.
@@ -58,6 +63,8 @@ def decide(book: Book, signal: Signal, bar: Bar, strategy: Any, ctx: SessionCtx)
         contract=quote,
     )
     if isinstance(sized, NotSent):
+        if observer is not None:
+            observer.not_sent(signal, sized, book.clock.now())
         ctx.today.rejections[sized.reason.value] += 1
         ctx.today.verdicts["not_sent"] += 1
         return
@@ -73,6 +80,8 @@ def decide(book: Book, signal: Signal, bar: Bar, strategy: Any, ctx: SessionCtx)
     )
     verdict = book.safety.reserve(sized.intent, market)
     book.collect_events(ctx)
+    if observer is not None:
+        observer.verdict(signal, sized.intent, verdict)
     if not verdict.approved:
         ctx.today.verdicts["rejected"] += 1
         for check in verdict.failures:

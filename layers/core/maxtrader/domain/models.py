@@ -301,6 +301,7 @@ class AuditKind(StrEnum):
     START_OF_DAY = "start_of_day"  # the pre-market run's start-of-day equity
     SIGNAL = "signal"  # a strategy's signal handed on to execute (trading/signal_message.py)
     NOT_SENT = "not_sent"  # a signal execute did not size into an order (trading/entries.py)
+    PARITY = "parity"  # the nightly live-vs-backtest comparison of a day (maxtrader/parity)
 
 
 class AuditRecord(DomainModel):

@@ -18,6 +18,7 @@ Every function builds what it needs from here, and nothing else builds clients:
                                 live (emulator: url override). Imports alpaca-py (and pandas):
                                 only broker-facing functions may call it.
     factory.safety_engine()     SafetyEngine on the state store and the runtime clock
+    factory.parity_ports()      the nightly parity's stores, alerts and configs
     factory.clear()             forget them all, and the environment (tests)
 
 Everything derives from ``function_env()``: a missing or malformed variable is a ConfigError
@@ -27,7 +28,7 @@ naming it, raised on the first request rather than left to fail later.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from maxtrader.adapters.alert_cooldown import Cooldown
 from maxtrader.adapters.dynamodb_session_store import DynamoDBSessionStore
@@ -48,6 +49,7 @@ from maxtrader.runtime.clock import SwitchableClock, runtime_clock
 if TYPE_CHECKING:
     from maxtrader.adapters.alpaca_broker import AlpacaBroker
     from maxtrader.adapters.massive_market_data import MassiveMarketData
+    from maxtrader.parity import ParityPorts
 
 
 def clock() -> SwitchableClock:
@@ -150,7 +152,7 @@ def safety_engine() -> SafetyEngine:
     return SafetyEngine(safety_config(), state_store(), clock())
 
 
-_CACHED = (
+_CACHED: tuple[Any, ...] = (  # each helper's section at the end adds its own
     stage_config,
     safety_config,
     strategies_config,
@@ -172,3 +174,25 @@ def clear() -> None:
     """Forget every adapter built so far (the originals: a test may have patched the names)."""
     for cached in _CACHED:
         cached.cache_clear()
+
+
+# --- parity ---
+@lru_cache(maxsize=1)
+def parity_ports() -> ParityPorts:
+    """The nightly parity's ports: the stores, the alerts, the configs; Massive only when a prior
+    session's bars have expired from the store (``market_data`` is passed, not called).
+    Imported here: the parity brings the backtester, which no other function needs."""
+    from maxtrader.parity import DaySources, ParityPorts  # noqa: PLC0415
+
+    sources = DaySources(
+        state_store=state_store(),
+        session_store=session_store(),
+        calendar=calendar(),
+        strategies=strategies_config(),
+        symbols=tuple(stage_config().symbols),
+        market_data=market_data,
+    )
+    return ParityPorts(sources=sources, alerts=alerts(), safety=safety_config())
+
+
+_CACHED = (*_CACHED, parity_ports)

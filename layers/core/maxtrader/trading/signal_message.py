@@ -23,12 +23,13 @@ whose signal's regime differs from the regime state's is refused too.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from maxtrader.domain.errors import DataError
-from maxtrader.domain.models import AuditKind, AuditRecord, Signal
+from maxtrader.domain.models import AuditKind, AuditRecord, Regime, Signal
 from maxtrader.domain.regime import RegimeState
 
 SIGNAL_MESSAGE_VERSION: Literal[1] = 1
@@ -39,6 +40,7 @@ __all__ = [
     "decode_signal_message",
     "encode_signal_message",
     "signal_audit_record",
+    "signal_record",
 ]
 
 
@@ -90,9 +92,22 @@ def decode_signal_message(body: str | bytes) -> SignalMessage:
 def signal_audit_record(message: SignalMessage, actor: str = "signals") -> AuditRecord:
     """The audit record of a signal handed on (the nightly parity compares these with the
     backtester's signals): stamped with the decision time, subject = the signal id."""
-    signal = message.signal
+    return signal_record(
+        message.signal,
+        regime=message.regime.regime,
+        last_price=message.last_price,
+        decided_at=message.decided_at,
+        actor=actor,
+    )
+
+
+def signal_record(
+    signal: Signal, *, regime: Regime, last_price: float, decided_at: datetime, actor: str
+) -> AuditRecord:
+    """``signal_audit_record``'s shape from its parts: the backtester's replay (parity) has the
+    regime in force but no message to hand on."""
     return AuditRecord(
-        ts=message.decided_at,
+        ts=decided_at,
         kind=AuditKind.SIGNAL,
         subject=signal.id,
         actor=actor,
@@ -104,7 +119,7 @@ def signal_audit_record(message: SignalMessage, actor: str = "signals") -> Audit
             "stop": signal.stop,
             "target": signal.target,
             "bar_ts": signal.bar_ts.isoformat(),
-            "regime": message.regime.regime.value,
-            "last_price": message.last_price,
+            "regime": regime.value,
+            "last_price": last_price,
         },
     )
