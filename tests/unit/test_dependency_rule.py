@@ -1,6 +1,6 @@
-"""The core (domain/, trading/, backtest/) imports no AWS, broker or vendor SDK, nor reads the
-wall clock; trading/ (the decisions both drivers make) imports neither the backtester nor an
-adapter."""
+"""The core (domain/, trading/, backtest/, and the scheduled operations' logic) imports no AWS,
+broker or vendor SDK, nor reads the wall clock; trading/ (the decisions both drivers make)
+imports neither the backtester nor an adapter."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ CORE_FILES = sorted(
     for p in (CORE / sub).rglob("*.py")
 )
 TRADING_FILES = sorted((CORE / "trading").rglob("*.py"))
+# The scheduled operations' logic is vendor-free too: it runs on the memory adapters.
+OPERATIONS_FILES = sorted(
+    CORE / "operations" / f"{name}.py"
+    for name in ("alert_kinds", "eod", "health", "premarket", "regime", "run_result")
+)
+CORE_FILES = sorted([*CORE_FILES, *OPERATIONS_FILES])
 
 
 def imported_modules(tree: ast.AST) -> list[str]:
@@ -53,7 +59,16 @@ def test_trading_never_imports_its_drivers_or_adapters(path: Path) -> None:
     assert not bad, f"{path.relative_to(CORE)} imports {bad}"
 
 
+@pytest.mark.parametrize("path", OPERATIONS_FILES, ids=lambda p: str(p.relative_to(CORE)))
+def test_operations_use_ports_not_adapters(path: Path) -> None:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    upward = ("maxtrader.adapters", "maxtrader.runtime", "maxtrader.cli", "maxtrader.backtest")
+    bad = [m for m in imported_modules(tree) if m.startswith(upward)]
+    assert not bad, f"{path.relative_to(CORE)} imports {bad}"
+
+
 def test_the_rule_has_something_to_check() -> None:
     assert len(CORE_FILES) >= 3
     assert any(p.parent.name == "trading" for p in CORE_FILES)
     assert len(TRADING_FILES) >= 5
+    assert all(p.is_file() for p in OPERATIONS_FILES)

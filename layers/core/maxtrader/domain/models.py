@@ -301,6 +301,7 @@ class AuditKind(StrEnum):
     START_OF_DAY = "start_of_day"  # the pre-market run's start-of-day equity
     SIGNAL = "signal"  # a strategy's signal handed on to execute (trading/signal_message.py)
     NOT_SENT = "not_sent"  # a signal execute did not size into an order (trading/entries.py)
+    DAILY_REPORT = "daily_report"  # the end-of-day run's report (operations/eod.py)
 
 
 class AuditRecord(DomainModel):

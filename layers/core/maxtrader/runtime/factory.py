@@ -150,6 +150,14 @@ def safety_engine() -> SafetyEngine:
     return SafetyEngine(safety_config(), state_store(), clock())
 
 
+# --- ops ---
+@lru_cache(maxsize=1)
+def calendar_safety_engine() -> SafetyEngine:
+    """The engine with the exchange calendar (health's market-hours check fails closed without
+    one). ``safety_engine`` could take the calendar too; then this one can go."""
+    return SafetyEngine(safety_config(), state_store(), clock(), calendar=calendar())
+
+
 _CACHED = (
     stage_config,
     safety_config,
@@ -165,6 +173,7 @@ _CACHED = (
     broker,
     safety_engine,
     function_env,
+    calendar_safety_engine,
 )
 
 
