@@ -10,12 +10,17 @@ come from ``runtime.factory``; the logic is ``maxtrader.operations.eod.run_eod``
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from maxtrader.operations.eod import EodDependencies, run_eod
 from maxtrader.operations.run_result import RunResult
 from maxtrader.runtime import factory
 from maxtrader.runtime.scheduled import scheduled_handler
+
+# Between the flat re-checks the closing orders need the market; tests hand in a wait that moves
+# their emulated market instead of sleeping.
+wait: Callable[[float], None] = time.sleep
 
 
 def run(scheduled_time: datetime) -> RunResult:
@@ -25,7 +30,7 @@ def run(scheduled_time: datetime) -> RunResult:
         alerts=factory.alerts(),
         calendar=factory.calendar(),
         before_close=timedelta(minutes=factory.stage_config().schedules.eod_before_close_minutes),
-        wait=time.sleep,  # between the flat re-checks: the closing orders need the market
+        wait=wait,
     )
     return run_eod(deps, scheduled_time)
 
