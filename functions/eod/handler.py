@@ -29,6 +29,7 @@ def run(scheduled_time: datetime) -> RunResult:
         broker=factory.broker,
         alerts=factory.alerts(),
         calendar=factory.calendar(),
+        clock=factory.clock(),
         before_close=timedelta(minutes=factory.stage_config().schedules.eod_before_close_minutes),
         wait=wait,
     )

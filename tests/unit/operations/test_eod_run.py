@@ -83,7 +83,13 @@ class Rig:
         self.waits: list[float] = []
         self.broker_error: Exception | None = None
         self.deps = EodDependencies(
-            self.store, self._broker, self.alerts, CALENDAR, BEFORE, wait=self.waits.append
+            self.store,
+            self._broker,
+            self.alerts,
+            CALENDAR,
+            self.clock,
+            BEFORE,
+            wait=self.waits.append,
         )
 
     def _broker(self) -> Broker:
@@ -202,3 +208,13 @@ def test_any_other_firing_touches_nothing(at: datetime) -> None:
     rig.run()
     assert not rig.result.acted and rig.broker.calls == [] and rig.alerts.sent == []
     assert rig.broker.held == {"SPY": 10, "QQQ": -5}
+
+
+def test_a_retry_that_runs_after_the_close_sends_no_order_and_alerts_what_is_left() -> None:
+    rig = Rig()
+    rig.clock.set(ny(SESSION_DAY, 13, 2))  # the 12:45 firing, retried after the 13:00 close
+    rig.result = run_eod(rig.deps, FLATTEN)
+    assert "cancel_all" not in rig.broker.calls and "close_all_positions" not in rig.broker.calls
+    assert rig.subjects()[0] == "EOD NOT FLAT 2024-07-03"
+    flatten = rig.result.detail["flatten"]
+    assert isinstance(flatten, dict) and "ran after the close" in str(flatten["errors"])

@@ -215,3 +215,10 @@ def test_outside_the_session_nothing_is_checked_or_written(at: datetime) -> None
     assert not result.acted and "market closed" in result.summary
     assert rig.broker.calls == [] and rig.market.calls == 0
     assert rig.store.health().version == 0 and rig.alerts.sent == []
+
+
+def test_a_retry_that_runs_after_the_close_skips_instead_of_failing_market_hours() -> None:
+    rig = Rig(datetime(2024, 6, 3, 20, 1, tzinfo=UTC))  # the engine's clock: 16:01
+    result = run_health(rig.deps, datetime(2024, 6, 3, 19, 59, tzinfo=UTC))  # the 15:59 firing
+    assert not result.acted and "after the session" in result.summary
+    assert rig.store.health().version == 0 and rig.alerts.sent == []

@@ -175,3 +175,16 @@ def test_live_ticks_make_the_backtesters_replay_of_the_same_readings() -> None:
         assert stored is not None and stored.regime is timeline.at(now).regime, now
         now += timedelta(minutes=5)
     assert {s.regime for s in timeline.states} >= {Regime.ULTRA_LOW_VOL, Regime.HIGH_VOL}
+
+
+def test_an_unknown_regime_stored_here_closes_entries_in_the_safety_engine() -> None:
+    from tests.support.safety import entry, make_engine, market
+
+    rig = Rig()
+    rig.tick(None)
+    stored = rig.sessions.regime(DAY)
+    assert stored is not None and stored.regime is Regime.UNKNOWN
+    engine = make_engine(InMemoryStateStore(), rig.clock)
+    verdict = engine.reserve(entry(), market(regime=stored.regime))
+    assert not verdict.approved
+    assert {"concurrent_positions", "daily_trades"} <= {c.name for c in verdict.failures}

@@ -7,7 +7,9 @@ docs/operations.md); the calendar decides. It acts only when the scheduled minut
 ``[flatten time, flatten time + cadence)`` of today's session, the flatten time being
 ``close - Schedules.eod_before_close_minutes`` (15:45 on a 16:00 close, 12:45 on a 13:00 early
 close). Any other firing, and any firing on a holiday or weekend, does nothing and says so. A
-retried invocation carries its original scheduled time and simply flattens again (idempotent).
+retried invocation carries its original scheduled time and simply flattens again (idempotent);
+one that really runs after the close sends no order (a market order would wait for the next
+open) and only confirms, so whatever is left open is alerted.
 
 Steps, each standing alone (a broker failure in one does not skip the next):
 1. cancel every open order; 2. close every position (one market order each; bracket legs are
@@ -29,7 +31,7 @@ from datetime import datetime, timedelta
 from pydantic import JsonValue
 
 from maxtrader.domain.calendar import MarketCalendar, Session
-from maxtrader.domain.clock import NEW_YORK
+from maxtrader.domain.clock import NEW_YORK, Clock
 from maxtrader.domain.errors import BrokerError, SecretUnavailableError
 from maxtrader.domain.models import AuditKind, AuditRecord
 from maxtrader.domain.ports import Alerts, Broker, StateStore
@@ -48,6 +50,7 @@ class EodDependencies:
     broker: Callable[[], Broker]
     alerts: Alerts
     calendar: MarketCalendar
+    clock: Clock  # when the run really happens (a late retry must not trade after the close)
     before_close: timedelta  # Schedules.eod_before_close_minutes
     cadence: timedelta = timedelta(minutes=15)  # how often the schedule fires
     wait: Callable[[float], None] = field(default=lambda _seconds: None)
@@ -78,8 +81,8 @@ def _left_open(broker: Broker) -> list[str]:
     return left + [f"order {o.symbol} {o.side.value} {o.qty}" for o in broker.open_orders()]
 
 
-def flatten(deps: EodDependencies) -> tuple[list[str], list[str], int]:
-    """Cancel, close, confirm: (what is left open, errors, reads made)."""
+def flatten(deps: EodDependencies, *, trade: bool = True) -> tuple[list[str], list[str], int]:
+    """Cancel, close (unless not ``trade``), confirm: (what is left open, errors, reads made)."""
     errors: list[str] = []
     try:
         broker = deps.broker()
@@ -89,6 +92,9 @@ def flatten(deps: EodDependencies) -> tuple[list[str], list[str], int]:
         ("cancel all orders", broker.cancel_all),
         ("close all positions", broker.close_all_positions),
     )
+    if not trade:
+        errors.append("ran after the close: no order sent (it would wait for the next open)")
+        steps = ()
     for step, action in steps:
         try:
             action()
@@ -193,7 +199,7 @@ def run_eod(deps: EodDependencies, now: datetime) -> RunResult:
     session, why = flatten_due(deps.calendar, now, deps.before_close, deps.cadence)
     if session is None:
         return RunResult.skipped(FUNCTION, now, why)
-    left, errors, reads = flatten(deps)
+    left, errors, reads = flatten(deps, trade=deps.clock.now() < session.close)
     flat = not left
     flatten_detail: dict[str, JsonValue] = {
         "flat": flat,

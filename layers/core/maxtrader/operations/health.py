@@ -18,6 +18,9 @@ once every check passes again (never an operator's safe mode):
   after ``max_consecutive_failures`` in a row; account flags; the broker's clock against the
   calendar (open/closed) and against ours (skew).
 
+The scheduled minute decides whether to check, and so does the instant it runs (the engine's
+clock): a retry that runs after the close skips rather than failing ``market_hours``.
+
 A failure alerts (key: the failing checks, so a persisting failure pages once per cooldown and a
 new one at once); clearing the automatic safe mode alerts too. Each check's outcome is in the
 result for the handler's metrics.
@@ -116,6 +119,11 @@ def run_health(deps: HealthDependencies, now: datetime) -> RunResult:
     session = deps.calendar.session_at(now)
     if session is None:
         return RunResult.skipped(FUNCTION, now, f"market closed at {now.isoformat()}")
+    # The engine judges at its own clock: a retry that runs after the close must not turn a
+    # closed market into a health failure (and a page) for a minute that was in the session.
+    running = deps.engine.clock.now()
+    if not session.contains(running):
+        return RunResult.skipped(FUNCTION, now, f"ran at {running.isoformat()}, after the session")
     inputs = observe(deps, session, now)
     with deps.engine.invocation() as inv:
         report: HealthReport = deps.engine.evaluate_health(inputs)
