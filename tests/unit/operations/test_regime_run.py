@@ -188,3 +188,30 @@ def test_an_unknown_regime_stored_here_closes_entries_in_the_safety_engine() -> 
     verdict = engine.reserve(entry(), market(regime=stored.regime))
     assert not verdict.approved
     assert {"concurrent_positions", "daily_trades"} <= {c.name for c in verdict.failures}
+
+
+def test_a_store_that_fails_the_save_audits_again_on_the_retry_but_alerts_once() -> None:
+    from maxtrader.domain.errors import StateUnavailableError
+    from maxtrader.domain.regime import RegimeState
+
+    class FailsFirstSave(InMemorySessionStore):
+        failures = 1
+
+        def save_regime(self, state: RegimeState) -> None:
+            if self.failures:
+                self.failures -= 1
+                raise StateUnavailableError("put_item: throttled")
+            super().save_regime(state)
+
+    rig = Rig()
+    flaky = FailsFirstSave()
+    deps = RegimeDependencies(rig.market, flaky, rig.state, rig.alerts, CALENDAR,
+                              RegimeDetector(RegimeRules()))  # fmt: skip
+    rig.market.reading = VixReading(20.0, T - timedelta(minutes=1))
+    with pytest.raises(StateUnavailableError):
+        run_regime(deps, T)
+    assert rig.alerts.sent == []  # not stored, not announced
+    run_regime(deps, T)  # Lambda's retry of the same firing
+    stored = flaky.regime(DAY)
+    assert stored is not None and stored.regime is Regime.NORMAL_VOL
+    assert len(rig.state.audit_log(DAY.isoformat())) == 2 and len(rig.alerts.sent) == 1
