@@ -22,12 +22,12 @@ AT = st.datetimes(timezones=st.just(UTC))
 CHECKS = st.lists(
     st.builds(
         CheckResult,
-        name=st.text(min_size=1, max_size=60),
+        name=st.text(min_size=1, max_size=60) | st.text(min_size=200, max_size=300),
         passed=st.just(False),
         reason=TEXT,
     ),
     min_size=1,
-    max_size=12,
+    max_size=60,
 )
 PREFIX = "MaxTrader-production"  # the longest prefix a stage gives today
 
@@ -99,3 +99,14 @@ def test_the_most_important_fact_leads_the_line() -> None:
     )
     assert many.line.startswith("Health FAILED, safe mode on (+2 more): a: xxx")
     assert many.key() == "health_failure:a,b,c"
+
+
+def test_a_long_condition_key_is_hashed_stably_and_stays_under_the_ports_limit() -> None:
+    checks = [CheckResult(name=f"data_freshness:SYM{i:03d}", passed=False, reason="stale")
+              for i in range(120)]  # fmt: skip
+    first = alert_kinds.health_failure(checks, {})
+    again = alert_kinds.health_failure(list(reversed(checks)), {})
+    assert first.key() == again.key() and first.key().startswith("health_failure:sha256:")
+    assert len(first.key().encode()) <= alert_kinds.KEY_MAX_BYTES + len("health_failure:")
+    other = alert_kinds.health_failure(checks[:-1], {})
+    assert other.key() != first.key()

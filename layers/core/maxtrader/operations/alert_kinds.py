@@ -14,6 +14,7 @@ change names its day and both regimes).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
@@ -24,6 +25,7 @@ from maxtrader.domain.ports import Alert
 
 # "MaxTrader-production: " is 22 bytes; 140 - 22 leaves 118: keep a margin for a longer stage.
 LINE_MAX_BYTES = 110
+KEY_MAX_BYTES = 200  # longer condition keys are hashed (the adapters refuse over 1024 bytes)
 _ELLIPSIS = "..."
 
 
@@ -52,8 +54,15 @@ def _alert(
         subject=subject,
         line=clip_line(line),
         details={"kind": kind.value, **details},
-        dedup_key=f"{kind.value}:{key}",
+        dedup_key=f"{kind.value}:{_bounded(key)}",
     )
+
+
+def _bounded(key: str) -> str:
+    """The key itself when short; else a digest of it (the same condition, the same key)."""
+    if len(key.encode("utf-8")) <= KEY_MAX_BYTES:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def _ny(ts: datetime) -> str:
