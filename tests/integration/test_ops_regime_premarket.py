@@ -91,3 +91,17 @@ def test_premarket_on_a_holiday_does_nothing(ops: OpsStage) -> None:
     answer = ops.invoke("premarket", datetime(2024, 7, 4, 13, 0, tzinfo=UTC))
     assert not answer["acted"] and "no session on 2024-07-04" in answer["summary"]
     assert ops.alpaca.count("account") == 0 and ops.alerts() == []
+
+
+def test_premarket_with_the_kill_switch_left_engaged_is_not_armed(ops: OpsStage) -> None:
+    from maxtrader.config.safety import SafetyConfig
+    from maxtrader.domain.safety.engine import SafetyEngine
+
+    operator = "arn:aws:sts::123456789012:assumed-role/MaxTraderOperator/alice"
+    SafetyEngine(SafetyConfig(), ops.store, ops.clock).engage_kill_switch(operator, "overnight")
+    ops.vix(13.4, datetime(2024, 6, 3, 19, 59, tzinfo=UTC))
+    answer = ops.invoke("premarket", datetime(2024, 6, 4, 13, 0, tzinfo=UTC))
+    assert "kill switch ON (overnight)" in answer["detail"]["reasons"]
+    ((subject, line),) = ops.alerts()
+    assert subject == "[MaxTrader] Pre-market 2024-06-04: NOT armed"
+    assert line.startswith("NOT armed: kill switch ON (overnight); strategy sessions not prepared")

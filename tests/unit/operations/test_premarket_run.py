@@ -134,7 +134,7 @@ def test_a_paused_breaker_is_a_reason_and_every_reason_is_listed() -> None:
     rig.market.reading = None
     rig.run()
     reasons = rig.result.detail["reasons"]
-    assert reasons == ["regime UNKNOWN (VIX is absent)", "rapid_loss breaker paused"]
+    assert reasons == ["rapid_loss breaker paused", "regime UNKNOWN (VIX is absent)"]
 
 
 def test_an_unwired_session_preparation_is_not_armed_and_says_so() -> None:

@@ -138,7 +138,9 @@ def run_premarket(deps: PremarketDependencies, now: datetime) -> RunResult:
     if regime.regime is Regime.UNKNOWN:
         reasons.append(f"regime UNKNOWN ({regime.reason})")
     prepared = _prepare(deps, session, reasons)
-    killed = _safety_reasons(deps, now, reasons)
+    held: list[str] = []
+    killed = _safety_reasons(deps, now, held)
+    reasons = held + reasons  # what holds entries leads the line: it is what the SMS shows
     limits = deps.engine.limits_for(regime.regime)
     loss = limits.max_daily_loss_abs
     if equity is not None:
