@@ -21,7 +21,7 @@ def run(scheduled_time: datetime) -> RunResult:
     deps = HealthDependencies(
         engine=factory.calendar_safety_engine(),
         sessions=factory.session_store(),
-        market=factory.market_data(),
+        market=factory.market_data,
         broker=factory.broker,  # built on first use: a secret that fails counts as the broker's
         alerts=factory.alerts(),
         calendar=factory.calendar(),

@@ -20,7 +20,7 @@ def run(scheduled_time: datetime) -> RunResult:
     deps = PremarketDependencies(
         engine=factory.calendar_safety_engine(),
         broker=factory.broker,
-        market=factory.market_data(),
+        market=factory.market_data,
         sessions=factory.session_store(),
         alerts=factory.alerts(),
         calendar=factory.calendar(),

@@ -18,7 +18,7 @@ from maxtrader.runtime.scheduled import scheduled_handler
 
 def run(scheduled_time: datetime) -> RunResult:
     deps = RegimeDependencies(
-        market=factory.market_data(),
+        market=factory.market_data,
         sessions=factory.session_store(),
         state=factory.state_store(),
         alerts=factory.alerts(),

@@ -164,3 +164,19 @@ def test_an_unreadable_alpaca_secret_counts_as_a_broker_failure(ops: OpsStage) -
     fresh(ops, TEN)
     answer = ops.invoke("health", TEN)
     assert answer["detail"]["broker_failures"] == 1 and answer["detail"]["healthy"]
+
+
+def test_an_unreadable_massive_secret_makes_the_regime_unknown_not_a_stale_one(
+    ops: OpsStage,
+) -> None:
+    ops.vix(16.0, TEN - timedelta(minutes=2))
+    assert ops.invoke("regime", TEN)["detail"]["after"]["regime"] == "NORMAL_VOL"
+    boto3.client("secretsmanager").delete_secret(
+        SecretId=ops.massive_secret, ForceDeleteWithoutRecovery=True
+    )
+    from maxtrader.runtime import factory
+
+    factory.clear()  # a new container: the client is built from the secret again
+    answer = ops.invoke("regime", TEN + timedelta(minutes=5))
+    assert answer["ok"] and answer["detail"]["after"]["regime"] == "UNKNOWN"
+    assert "SecretUnavailableError" in answer["detail"]["after"]["reason"]

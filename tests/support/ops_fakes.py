@@ -3,7 +3,8 @@
 ``FakeBroker`` holds positions and open orders; ``fills_after`` says after how many position
 reads the closing orders have filled (None: never, the "not flat" case); ``fail`` names the
 calls that raise ``BrokerUnavailableError``; ``skew`` offsets its clock from the test's.
-``FakeMarket`` answers ``latest_vix`` with a reading, None, or a ``DataError``.
+``FakeMarket`` answers ``latest_vix`` with a reading, None, or a ``DataError``, and is its own
+client factory.
 """
 
 from __future__ import annotations
@@ -130,9 +131,18 @@ class FakeBroker:
 
 @dataclass
 class FakeMarket:
+    """Also its own factory (the operations take ``Callable[[], MarketData]``): calling it
+    builds the client, or raises ``build_error`` as a secret that cannot be read would."""
+
     reading: VixReading | None = None
     error: str | None = None  # raise DataError with this message
+    build_error: Exception | None = None
     calls: int = 0
+
+    def __call__(self) -> FakeMarket:
+        if self.build_error is not None:
+            raise self.build_error
+        return self
 
     def latest_vix(self) -> VixReading | None:
         self.calls += 1

@@ -215,3 +215,16 @@ def test_a_store_that_fails_the_save_audits_again_on_the_retry_but_alerts_once()
     stored = flaky.regime(DAY)
     assert stored is not None and stored.regime is Regime.NORMAL_VOL
     assert len(rig.state.audit_log(DAY.isoformat())) == 2 and len(rig.alerts.sent) == 1
+
+
+def test_a_vendor_secret_that_cannot_be_read_is_unknown_not_a_crash() -> None:
+    from maxtrader.domain.errors import SecretUnavailableError
+
+    rig = Rig()
+    rig.tick(16.0)
+    rig.market.build_error = SecretUnavailableError("secret 'maxtrader/staging/massive': denied")
+    rig.clock.advance(timedelta(minutes=5))
+    run_regime(rig.deps, rig.clock.now())
+    stored = rig.sessions.regime(DAY)
+    assert stored is not None and stored.regime is Regime.UNKNOWN  # not the last NORMAL_VOL
+    assert "SecretUnavailableError" in stored.reason

@@ -55,7 +55,7 @@ BAR_LOOKBACK = timedelta(minutes=30)  # bars older than this are stale whatever 
 class HealthDependencies:
     engine: SafetyEngine  # built with the calendar (the market-hours check needs it)
     sessions: SessionStore
-    market: MarketData
+    market: Callable[[], MarketData]  # built on first use (see regime.latest_reading)
     broker: Callable[[], Broker]  # built on first use: a secret that fails is a broker failure
     alerts: Alerts
     calendar: MarketCalendar

@@ -48,7 +48,7 @@ SessionPreparation = Callable[[Session], int]
 class PremarketDependencies:
     engine: SafetyEngine
     broker: Callable[[], Broker]
-    market: MarketData
+    market: Callable[[], MarketData]  # built on first use (see regime.latest_reading)
     sessions: SessionStore
     alerts: Alerts
     calendar: MarketCalendar

@@ -17,13 +17,14 @@ both regimes, within the cooldown). Outside the session it does nothing, and say
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import JsonValue
 
 from maxtrader.domain.calendar import MarketCalendar
-from maxtrader.domain.errors import DataError
+from maxtrader.domain.errors import DataError, SecretUnavailableError
 from maxtrader.domain.models import AuditKind, AuditRecord
 from maxtrader.domain.ports import Alerts, MarketData, SessionStore, StateStore, VixReading
 from maxtrader.domain.regime import RegimeDetector, RegimeState
@@ -36,7 +37,7 @@ FUNCTION = "regime"
 
 @dataclass(frozen=True, slots=True)
 class RegimeDependencies:
-    market: MarketData
+    market: Callable[[], MarketData]  # built on first use: a vendor secret that fails is no VIX
     sessions: SessionStore
     state: StateStore  # the audit log
     alerts: Alerts
@@ -55,11 +56,13 @@ def regime_view(state: RegimeState | None) -> dict[str, JsonValue]:
     }
 
 
-def latest_reading(market: MarketData) -> tuple[VixReading | None, str | None]:
-    """The vendor's latest VIX, or None with why (a vendor error is no reading: fail closed)."""
+def latest_reading(market: Callable[[], MarketData]) -> tuple[VixReading | None, str | None]:
+    """The vendor's latest VIX, or None with why: a vendor error, or a client that cannot be
+    built (its secret), is no reading, so the regime fails closed instead of the run crashing
+    and leaving the last stored regime in force."""
     try:
-        return market.latest_vix(), None
-    except DataError as exc:
+        return market().latest_vix(), None
+    except (DataError, SecretUnavailableError) as exc:
         return None, f"VIX unavailable ({type(exc).__name__}: {exc})"
 
 
