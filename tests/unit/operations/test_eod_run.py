@@ -218,3 +218,18 @@ def test_a_retry_that_runs_after_the_close_sends_no_order_and_alerts_what_is_lef
     assert rig.subjects()[0] == "EOD NOT FLAT 2024-07-03"
     flatten = rig.result.detail["flatten"]
     assert isinstance(flatten, dict) and "ran after the close" in str(flatten["errors"])
+
+
+def test_not_flat_is_alerted_even_when_the_state_store_then_fails() -> None:
+    from maxtrader.domain.errors import StateUnavailableError
+
+    rig = Rig()
+    rig.broker.fills_after = None
+
+    def down(day: str) -> list[AuditRecord]:
+        raise StateUnavailableError("query: throttled")
+
+    rig.store.audit_log = down  # type: ignore[method-assign]
+    with pytest.raises(StateUnavailableError):
+        rig.run()  # Lambda retries the run; the page has gone out already
+    assert rig.subjects() == ["EOD NOT FLAT 2024-07-03"]

@@ -15,10 +15,10 @@ Steps, each standing alone (a broker failure in one does not skip the next):
 1. cancel every open order; 2. close every position (one market order each; bracket legs are
 cancelled first); 3. confirm flat: re-read positions and open orders up to ``confirm_checks``
 times, ``wait`` between reads (the closing orders need the market to fill them); still not flat
--> an alert naming what is left, at once; 4. the daily report: realized and unrealized P&L
-against the start-of-day equity, entries and fills, breaker trips, rejections by check, switch
-changes; stored as an audit record (``AuditKind.DAILY_REPORT``) and sent as an email-length
-alert.
+-> an alert naming what is left, at once (before anything needs the state store); 4. the daily
+report: realized and unrealized P&L against the start-of-day equity, entries and fills, breaker
+trips, rejections by check, switch changes; stored as an audit record
+(``AuditKind.DAILY_REPORT``) and sent as an email-length alert.
 """
 
 from __future__ import annotations
@@ -207,31 +207,19 @@ def run_eod(deps: EodDependencies, now: datetime) -> RunResult:
         "errors": list(errors),
         "reads": reads,
     }
+    result = RunResult(FUNCTION, now, acted=True, summary="", detail={"flatten": flatten_detail})
+    if not flat:  # first, before anything that needs the state store: this one cannot wait
+        alert = alert_kinds.eod_not_flat(session.day, now, left, flatten_detail)
+        result.publish(deps.alerts, alert)
     figures = daily_report(deps.state, session)
     report = {**figures.to_dict(), "reported_at": now.isoformat(), "flatten": flatten_detail}
-    deps.state.append_audit(
-        [
-            AuditRecord(
-                ts=now,
-                kind=AuditKind.BROKER_RESPONSE,
-                subject="eod_flatten",
-                actor=FUNCTION,
-                detail=flatten_detail,
-            ),
-            AuditRecord(
-                ts=now,
-                kind=AuditKind.DAILY_REPORT,
-                subject="daily_report",
-                actor=FUNCTION,
-                detail=report,
-            ),
-        ]
-    )
-    summary = figures.summary(flat)
-    result = RunResult(FUNCTION, now, acted=True, summary=summary, detail=report)
-    if not flat:
-        result.publish(deps.alerts, alert_kinds.eod_not_flat(session.day, now, left, report))
-    result.publish(deps.alerts, alert_kinds.eod_report(session.day, summary, report))
+    flatten_record = AuditRecord(ts=now, kind=AuditKind.BROKER_RESPONSE, subject="eod_flatten",
+                                 actor=FUNCTION, detail=flatten_detail)  # fmt: skip
+    report_record = AuditRecord(ts=now, kind=AuditKind.DAILY_REPORT, subject="daily_report",
+                                actor=FUNCTION, detail=report)  # fmt: skip
+    deps.state.append_audit([flatten_record, report_record])
+    result.summary, result.detail = figures.summary(flat), report
+    result.publish(deps.alerts, alert_kinds.eod_report(session.day, result.summary, report))
     return result
 
 
