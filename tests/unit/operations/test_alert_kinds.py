@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -56,6 +57,7 @@ def test_every_kind_has_a_builder_under_test() -> None:
     assert set(BUILDERS) == set(AlertKind)
 
 
+@pytest.mark.property
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(AlertKind).flatmap(lambda k: BUILDERS[k]))
 def test_the_first_line_fits_an_sms_and_the_adapter_never_cuts_it(alert: Alert) -> None:
@@ -69,6 +71,7 @@ def test_the_first_line_fits_an_sms_and_the_adapter_never_cuts_it(alert: Alert) 
     assert alert.key().split(":", 1)[0] == alert.details["kind"]
 
 
+@pytest.mark.property
 @given(TEXT, st.integers(min_value=4, max_value=200))
 def test_clip_line_keeps_short_lines_and_cuts_long_ones_on_a_character(
     text: str, limit: int

@@ -56,6 +56,7 @@ def test_a_holiday_and_the_wrong_minute_say_why_nothing_is_done() -> None:
     assert session is None and "today's is 12:45 New York (early close)" in why
 
 
+@pytest.mark.property
 @settings(max_examples=60, deadline=None)
 @given(st.dates(min_value=date(2016, 1, 1), max_value=date(2030, 12, 31)))
 def test_every_session_is_flattened_once_and_no_other_day_is(day: date) -> None:

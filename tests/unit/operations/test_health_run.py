@@ -8,6 +8,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from maxtrader.adapters.alert_cooldown import Cooldown
 from maxtrader.adapters.memory_alerts import InMemoryAlerts
@@ -222,3 +224,31 @@ def test_a_retry_that_runs_after_the_close_skips_instead_of_failing_market_hours
     result = run_health(rig.deps, datetime(2024, 6, 3, 19, 59, tzinfo=UTC))  # the 15:59 firing
     assert not result.acted and "after the session" in result.summary
     assert rig.store.health().version == 0 and rig.alerts.sent == []
+
+
+@pytest.mark.property
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(["ok", "no-bar", "broker-down", "skew", "no-vix"]), min_size=1,
+                max_size=25))  # fmt: skip
+def test_safe_mode_follows_health_minute_by_minute(minutes: list[str]) -> None:
+    """Property: after every run, automatic safe mode is on exactly when that run failed; each
+    recovery from a failure is one "restored" page; a failure run always turns it on."""
+    rig = Rig()
+    failed_before = False
+    recoveries = 0
+    for what in minutes:
+        rig.broker.fail = {"account"} if what == "broker-down" else set()
+        rig.broker.skew = timedelta(seconds=60) if what == "skew" else timedelta(0)
+        rig.fresh(skip="SPY" if what == "no-bar" else "")
+        if what == "no-vix":
+            rig.market.reading = None
+        result = rig.run()
+        healthy = bool(result.detail["healthy"])
+        assert rig.engine.trading_state() is (
+            TradingState.ACTIVE if healthy else TradingState.REDUCING
+        )
+        recoveries += failed_before and healthy
+        failed_before = not healthy
+        rig.minute()
+    restored = [s for s in rig.alerts.sent if s.alert.subject.startswith("Health restored")]
+    assert len(restored) == recoveries

@@ -65,6 +65,7 @@ EVENTS = st.one_of(
 )
 
 
+@pytest.mark.fuzz
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(EVENTS)
 def test_any_event_runs_at_its_aware_time_or_is_refused_naming_the_problem(event: Any) -> None:
