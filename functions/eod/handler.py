@@ -1,4 +1,4 @@
-"""The end-of-day function (Scheduler, every 15 minutes 12:30-15:45 New York, the calendar
+"""The end-of-day function (Scheduler, every 15 minutes 12:00-15:45 New York, the calendar
 deciding): at today's flatten time (15:45, or 12:45 on a 13:00 early close) cancel every order,
 close every position, confirm flat, and send and store the daily report.
 

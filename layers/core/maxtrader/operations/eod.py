@@ -2,7 +2,7 @@
 
     run_eod(EodDependencies(...), scheduled_time) -> RunResult
 
-The schedule fires at fixed New York clock times (every 15 minutes from 12:30 to 15:45, see
+The schedule fires at fixed New York clock times (every 15 minutes from 12:00 to 15:45, see
 docs/operations.md); the calendar decides. It acts only when the scheduled minute falls in
 ``[flatten time, flatten time + cadence)`` of today's session, the flatten time being
 ``close - Schedules.eod_before_close_minutes`` (15:45 on a 16:00 close, 12:45 on a 13:00 early
