@@ -302,6 +302,7 @@ class AuditKind(StrEnum):
     SIGNAL = "signal"  # a strategy's signal handed on to execute (trading/signal_message.py)
     NOT_SENT = "not_sent"  # a signal execute did not size into an order (trading/entries.py)
     PARITY = "parity"  # the nightly live-vs-backtest comparison of a day (maxtrader/parity)
+    DAILY_REPORT = "daily_report"  # the end-of-day run's report (operations/eod.py)
 
 
 class AuditRecord(DomainModel):

@@ -149,31 +149,8 @@ def broker() -> AlpacaBroker:
 
 @lru_cache(maxsize=1)
 def safety_engine() -> SafetyEngine:
-    return SafetyEngine(safety_config(), state_store(), clock())
-
-
-_CACHED: tuple[Any, ...] = (  # each helper's section at the end adds its own
-    stage_config,
-    safety_config,
-    strategies_config,
-    calendar,
-    state_store,
-    session_store,
-    bar_queue,
-    alerts,
-    secrets,
-    webhook_secrets,
-    market_data,
-    broker,
-    safety_engine,
-    function_env,
-)
-
-
-def clear() -> None:
-    """Forget every adapter built so far (the originals: a test may have patched the names)."""
-    for cached in _CACHED:
-        cached.cache_clear()
+    # With the calendar: health's market-hours check and the breakers' session logic need it.
+    return SafetyEngine(safety_config(), state_store(), clock(), calendar=calendar())
 
 
 # --- parity ---
@@ -195,4 +172,26 @@ def parity_ports() -> ParityPorts:
     return ParityPorts(sources=sources, alerts=alerts(), safety=safety_config())
 
 
-_CACHED = (*_CACHED, parity_ports)
+_CACHED: tuple[Any, ...] = (
+    stage_config,
+    safety_config,
+    strategies_config,
+    calendar,
+    state_store,
+    session_store,
+    bar_queue,
+    alerts,
+    secrets,
+    webhook_secrets,
+    market_data,
+    broker,
+    safety_engine,
+    function_env,
+    parity_ports,
+)
+
+
+def clear() -> None:
+    """Forget every adapter built so far (the originals: a test may have patched the names)."""
+    for cached in _CACHED:
+        cached.cache_clear()

@@ -28,6 +28,9 @@ class HealthInputs(DomainModel):
 
     ``newest_bars`` maps each traded symbol to the close time of its newest bar (a symbol with
     no bar at all maps to None and fails). ``window`` is today's [start, end) trading window.
+    ``account`` None fails closed, unless the broker could not be reached this minute: then
+    ``broker_connectivity`` counts the failure (a flag cannot be read from a broker that does
+    not answer, and failing on it would make the consecutive-failure allowance meaningless).
     """
 
     newest_bars: dict[Symbol, AwareDatetime | None] = Field(default_factory=dict)
@@ -35,6 +38,7 @@ class HealthInputs(DomainModel):
     broker_ok: bool
     account: AccountFlags | None = None
     broker_clock_open: bool | None = None
+    broker_time: AwareDatetime | None = None  # the broker clock's timestamp (skew check)
     window: tuple[AwareDatetime, AwareDatetime] | None = None
 
 
@@ -74,8 +78,8 @@ def evaluate(
             failures,
             config.max_consecutive_failures,
         ),
-        _account(inputs.account),
-        _broker_clock(inputs, calendar, now),
+        _account(inputs.account, observed=inputs.broker_ok),
+        _broker_clock(inputs, config, calendar, now),
     )
     return checks, new_state
 
@@ -137,7 +141,9 @@ def marks_check(refused: dict[str, str]) -> CheckResult:
     return passed("marks")
 
 
-def _account(flags: AccountFlags | None) -> CheckResult:
+def _account(flags: AccountFlags | None, *, observed: bool) -> CheckResult:
+    if flags is None and not observed:
+        return passed("account_flags")  # the broker did not answer: broker_connectivity counts it
     if flags is None:
         return failed("account_flags", "account flags unknown (fail closed)")
     if flags.blocked:
@@ -146,7 +152,7 @@ def _account(flags: AccountFlags | None) -> CheckResult:
 
 
 def _broker_clock(
-    inputs: HealthInputs, calendar: MarketCalendar | None, now: datetime
+    inputs: HealthInputs, config: Health, calendar: MarketCalendar | None, now: datetime
 ) -> CheckResult:
     if inputs.broker_clock_open is None or calendar is None:
         return passed("broker_clock")  # not observed this minute: nothing to disagree with
@@ -158,4 +164,13 @@ def _broker_clock(
         return failed(
             "broker_clock", f"broker says open={inputs.broker_clock_open}, calendar says {ours}"
         )
+    if inputs.broker_time is not None:
+        skew = (inputs.broker_time - now).total_seconds()
+        if abs(skew) > config.max_clock_skew_seconds:
+            return failed(
+                "broker_clock",
+                f"broker clock {skew:+.0f}s from ours",
+                abs(skew),
+                float(config.max_clock_skew_seconds),
+            )
     return passed("broker_clock")
