@@ -18,6 +18,7 @@ Every function builds what it needs from here, and nothing else builds clients:
                                 live (emulator: url override). Imports alpaca-py (and pandas):
                                 only broker-facing functions may call it.
     factory.safety_engine()     SafetyEngine on the state store and the runtime clock
+    factory.monitor_service()   the monitor's MonitorService on all of the above
     factory.clear()             forget them all, and the environment (tests)
 
 Everything derives from ``function_env()``: a missing or malformed variable is a ConfigError
@@ -48,6 +49,7 @@ from maxtrader.runtime.clock import SwitchableClock, runtime_clock
 if TYPE_CHECKING:
     from maxtrader.adapters.alpaca_broker import AlpacaBroker
     from maxtrader.adapters.massive_market_data import MassiveMarketData
+    from maxtrader.operations.monitor import MonitorService
 
 
 def clock() -> SwitchableClock:
@@ -172,3 +174,24 @@ def clear() -> None:
     """Forget every adapter built so far (the originals: a test may have patched the names)."""
     for cached in _CACHED:
         cached.cache_clear()
+
+
+# --- monitor ---
+@lru_cache(maxsize=1)
+def monitor_service() -> MonitorService:
+    """The monitor's logic on this container's adapters (the broker: alpaca-py, on first use)."""
+    from maxtrader.operations.monitor import MonitorService  # noqa: PLC0415 - monitor only
+
+    return MonitorService(
+        engine=safety_engine(),
+        broker=broker(),
+        sessions=session_store(),
+        alerts=alerts(),
+        calendar=calendar(),
+        strategies=strategies_config(),
+        config=safety_config().monitor,
+        clock=clock(),
+    )
+
+
+_CACHED = (*_CACHED, monitor_service)
