@@ -54,7 +54,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         scheduled = parse_schedule_event(event, SCHEDULE)
         logger.append_keys(scheduled_time=scheduled.scheduled_time.isoformat())
         report = factory.monitor_service().run()
-    except Exception as exc:  # noqa: BLE001 - mapped (or re-raised) in one place
+    except Exception as exc:  # mapped (or re-raised) in one place: _failed
         return _failed(exc)
     _record(report)
     return report.to_dict()

@@ -8,7 +8,7 @@ from maxtrader.domain.models import OrderPurpose, OrderSide, client_order_id
 from maxtrader.domain.safety.state import BreakerName, TicketStatus
 from maxtrader.operations.monitor_fills import apply_fills, derive_fills, fill_id
 from maxtrader.operations.monitor_orders import TicketOrders, orders_of
-from tests.support.monitor_fakes import S, MonitorWorld, bracket_legs, broker_order
+from tests.support.monitor_fakes import MonitorWorld, S, bracket_legs, broker_order
 from tests.support.safety import entry, option_entry
 
 
@@ -25,7 +25,7 @@ def _confirmed(world: MonitorWorld, qty: int = 10, *, legs: bool = True) -> str:
             qty,
             at=now,
             legs=bracket_legs("SPY", OrderSide.BUY, qty, now, stop=495, target=510) if legs else (),
-        )  # fmt: skip
+        )
     )
     world.engine.confirm(intent.client_order_id, placed.broker_order_id)
     return intent.client_order_id
@@ -119,8 +119,11 @@ def test_exits_are_not_applied_while_the_entry_still_works(world: MonitorWorld) 
     world.broker.fill(intent.client_order_id, 1, 2.0)
     apply_fills(world.engine, _orders(world, intent.client_order_id), now)  # OPEN, 1 held
     exit_coid = client_order_id(intent.signal_id, OrderPurpose.EXIT)
-    world.broker.put(broker_order(exit_coid, intent.symbol, OrderSide.SELL, 1, at=now,
-                                  status=S.FILLED, filled=1, avg=2.5))  # fmt: skip
+    world.broker.put(
+        broker_order(
+            exit_coid, intent.symbol, OrderSide.SELL, 1, at=now, status=S.FILLED, filled=1, avg=2.5
+        )
+    )
     apply_fills(world.engine, _orders(world, intent.client_order_id), now)
     ticket = world.ticket(intent.client_order_id)
     assert ticket.qty == 1  # the entry's fills only: the exit waits for the entry to end

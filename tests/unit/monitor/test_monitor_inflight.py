@@ -7,7 +7,7 @@ from maxtrader.domain.errors import BrokerResponseError
 from maxtrader.domain.models import AuditKind, OrderSide
 from maxtrader.domain.safety.state import TicketStatus
 from maxtrader.operations.monitor_inflight import InFlightAction
-from tests.support.monitor_fakes import S, MonitorWorld, broker_order, server_error, timeout
+from tests.support.monitor_fakes import MonitorWorld, S, broker_order, server_error, timeout
 from tests.support.safety import entry
 
 
@@ -46,8 +46,9 @@ def test_a_lost_order_that_filled_is_confirmed_and_its_fill_applied_in_one_run(
 ) -> None:
     intent = entry()
     world.reserve(intent)
-    world.broker.put(broker_order(intent.client_order_id, "SPY", OrderSide.BUY, 10,
-                                  at=world.clock.now()))  # fmt: skip
+    world.broker.put(
+        broker_order(intent.client_order_id, "SPY", OrderSide.BUY, 10, at=world.clock.now())
+    )
     world.broker.fill(intent.client_order_id, 10, 500.0)
     world.advance(seconds=_threshold(world))
     report = world.service().run()
@@ -98,8 +99,9 @@ def test_an_unknown_lookup_that_then_answers_is_confirmed_not_released(
     world.broker.fail("order_by_client_id", BrokerResponseError("bad shape"))
     world.advance(seconds=_threshold(world))
     assert [i.action for i in world.service().run().inflight] == [InFlightAction.UNKNOWN]
-    world.broker.put(broker_order(intent.client_order_id, "SPY", OrderSide.BUY, 10,
-                                  at=world.clock.now()))  # fmt: skip
+    world.broker.put(
+        broker_order(intent.client_order_id, "SPY", OrderSide.BUY, 10, at=world.clock.now())
+    )
     world.advance(minutes=1)
     assert [i.action for i in world.service().run().inflight] == [InFlightAction.CONFIRMED]
 
@@ -107,8 +109,16 @@ def test_an_unknown_lookup_that_then_answers_is_confirmed_not_released(
 def test_a_confirmed_order_the_broker_canceled_unfilled_is_released(world: MonitorWorld) -> None:
     intent = entry()
     world.reserve(intent)
-    placed = world.broker.put(broker_order(intent.client_order_id, "SPY", OrderSide.BUY, 10,
-                                           at=world.clock.now(), status=S.CANCELED))  # fmt: skip
+    placed = world.broker.put(
+        broker_order(
+            intent.client_order_id,
+            "SPY",
+            OrderSide.BUY,
+            10,
+            at=world.clock.now(),
+            status=S.CANCELED,
+        )
+    )
     world.engine.confirm(intent.client_order_id, placed.broker_order_id)
     report = world.service().run()
     assert [i.action for i in report.inflight] == [InFlightAction.RELEASED_DEAD]
@@ -118,8 +128,9 @@ def test_a_confirmed_order_the_broker_canceled_unfilled_is_released(world: Monit
 def test_a_canceled_order_with_fills_keeps_its_position(world: MonitorWorld) -> None:
     intent = entry()
     world.reserve(intent)
-    placed = world.broker.put(broker_order(intent.client_order_id, "SPY", OrderSide.BUY, 10,
-                                           at=world.clock.now()))  # fmt: skip
+    placed = world.broker.put(
+        broker_order(intent.client_order_id, "SPY", OrderSide.BUY, 10, at=world.clock.now())
+    )
     world.engine.confirm(intent.client_order_id, placed.broker_order_id)
     world.broker.fill(intent.client_order_id, 4, 500.0, done=True)
     report = world.service().run()
@@ -133,8 +144,9 @@ def test_a_broker_500_on_a_confirmed_ticket_changes_nothing_and_defers_it(
 ) -> None:
     intent = entry()
     world.reserve(intent)
-    placed = world.broker.put(broker_order(intent.client_order_id, "SPY", OrderSide.BUY, 10,
-                                           at=world.clock.now()))  # fmt: skip
+    placed = world.broker.put(
+        broker_order(intent.client_order_id, "SPY", OrderSide.BUY, 10, at=world.clock.now())
+    )
     world.engine.confirm(intent.client_order_id, placed.broker_order_id)
     world.broker.fill(intent.client_order_id, 10, 500.0)
     world.broker.fail("order_by_client_id", server_error())

@@ -28,7 +28,7 @@ naming it, raised on the first request rather than left to fail later.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from maxtrader.adapters.alert_cooldown import Cooldown
 from maxtrader.adapters.dynamodb_session_store import DynamoDBSessionStore
@@ -152,7 +152,7 @@ def safety_engine() -> SafetyEngine:
     return SafetyEngine(safety_config(), state_store(), clock())
 
 
-_CACHED = (
+_CACHED: tuple[Any, ...] = (
     stage_config,
     safety_config,
     strategies_config,
