@@ -1,6 +1,6 @@
 """The core (domain/, trading/, backtest/) imports no AWS, broker or vendor SDK, nor reads the
 wall clock; trading/ (the decisions both drivers make) imports neither the backtester nor an
-adapter."""
+adapter. The monitor's logic (operations/monitor*.py) is held to the same rules: ports only."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ CORE_FILES = sorted(
     for sub in ("domain", "trading", "backtest")
     if (CORE / sub).is_dir()
     for p in (CORE / sub).rglob("*.py")
-)
+) + sorted((CORE / "operations").glob("monitor*.py"))
 TRADING_FILES = sorted((CORE / "trading").rglob("*.py"))
+MONITOR_FILES = sorted((CORE / "operations").glob("monitor*.py"))
 
 
 def imported_modules(tree: ast.AST) -> list[str]:
@@ -45,7 +46,9 @@ def test_core_module_never_reads_the_wall_clock(path: Path) -> None:
         assert allowed or call not in source, f"{path.relative_to(CORE)} calls {call}"
 
 
-@pytest.mark.parametrize("path", TRADING_FILES, ids=lambda p: str(p.relative_to(CORE)))
+@pytest.mark.parametrize(
+    "path", TRADING_FILES + MONITOR_FILES, ids=lambda p: str(p.relative_to(CORE))
+)
 def test_trading_never_imports_its_drivers_or_adapters(path: Path) -> None:
     tree = ast.parse(path.read_text(), filename=str(path))
     upward = ("maxtrader.backtest", "maxtrader.adapters", "maxtrader.cli", "maxtrader.data")
@@ -57,3 +60,4 @@ def test_the_rule_has_something_to_check() -> None:
     assert len(CORE_FILES) >= 3
     assert any(p.parent.name == "trading" for p in CORE_FILES)
     assert len(TRADING_FILES) >= 5
+    assert len(MONITOR_FILES) >= 5
