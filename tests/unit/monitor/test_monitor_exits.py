@@ -15,7 +15,7 @@ from maxtrader.domain.models import (
     OrderSide,
     client_order_id,
 )
-from maxtrader.domain.safety.state import BreakerName, TicketStatus
+from maxtrader.domain.safety.state import BreakerName, Ticket, TicketStatus
 from maxtrader.operations.monitor_exits import ExitRules, exit_due
 from maxtrader.trading.exits import ExitReason, exit_on_bar, exit_plan
 from tests.support.monitor_fakes import MonitorWorld, S, bracket_legs, broker_order, timeout
@@ -42,6 +42,11 @@ def open_option(world: MonitorWorld, *, stop: float = 495.0, target: float = 510
     return intent.client_order_id
 
 
+def opened(ticket: Ticket) -> datetime:
+    assert ticket.opened_at is not None
+    return ticket.opened_at
+
+
 def store_bars(world: MonitorWorld, *bars: Bar) -> None:
     world.sessions.put_bars(bars, expires_at=world.clock.now() + timedelta(days=3))
 
@@ -50,8 +55,8 @@ def test_exit_due_takes_the_backtester_s_decision_bar_by_bar() -> None:
     from tests.unit.trading.test_exits import ticket as stored
 
     t = stored()  # long SPY, stop 499, target 502, opened 10:00
-    bars = [spy_bar(t.opened_at + timedelta(minutes=i), 500, 501, 499.5, 500.5) for i in range(3)]
-    bars.append(spy_bar(t.opened_at + timedelta(minutes=3), 500, 502.5, 498.5, 500))  # both
+    bars = [spy_bar(opened(t) + timedelta(minutes=i), 500, 501, 499.5, 500.5) for i in range(3)]
+    bars.append(spy_bar(opened(t) + timedelta(minutes=3), 500, 502.5, 498.5, 500))  # both
     now = bars[-1].closed_at
     rules = ExitRules(60, FLATTEN)
     hit = exit_due(t, bars, now, rules)
@@ -64,8 +69,8 @@ def test_exit_due_ignores_bars_before_the_fill_and_bars_not_yet_closed() -> None
     from tests.unit.trading.test_exits import ticket as stored
 
     t = stored()
-    before = spy_bar(t.opened_at - timedelta(minutes=1), 500, 500, 490, 495)  # touched the stop
-    forming = spy_bar(t.opened_at + timedelta(minutes=1), 500, 500, 490, 495)
+    before = spy_bar(opened(t) - timedelta(minutes=1), 500, 500, 490, 495)  # touched the stop
+    forming = spy_bar(opened(t) + timedelta(minutes=1), 500, 500, 490, 495)
     assert exit_due(t, [before, forming], forming.closed_at - timedelta(seconds=1),
                     ExitRules(60, FLATTEN)) is None  # fmt: skip
 
@@ -74,12 +79,12 @@ def test_time_driven_exits_fire_without_a_new_bar() -> None:
     from tests.unit.trading.test_exits import ticket as stored
 
     t = stored()
-    late = t.opened_at + timedelta(minutes=61)
+    late = opened(t) + timedelta(minutes=61)
     hit = exit_due(t, [], late, ExitRules(60, FLATTEN))
     assert hit is not None and hit.reason is ExitReason.TIME_STOP
     flat = exit_due(t, [], FLATTEN, ExitRules(600, FLATTEN))
     assert flat is not None and flat.reason is ExitReason.FLATTEN
-    regime = exit_due(t, [], t.opened_at, ExitRules(600, FLATTEN, regime_flatten=True))
+    regime = exit_due(t, [], opened(t), ExitRules(600, FLATTEN, regime_flatten=True))
     assert regime is not None and regime.reason is ExitReason.REGIME_FLATTEN
 
 
@@ -89,7 +94,7 @@ def test_an_option_whose_underlying_touched_its_stop_is_exited_reduce_only(
     coid = open_option(world)
     ticket = world.ticket(coid)
     world.advance(minutes=2)
-    store_bars(world, spy_bar(ticket.opened_at.replace(second=0, microsecond=0)
+    store_bars(world, spy_bar(opened(ticket).replace(second=0, microsecond=0)
                               + timedelta(minutes=1), 500, 500.5, 494.0, 494.5))  # fmt: skip
     report = world.service().run()
     assert [(e.reason, e.sent) for e in report.exits] == [(ExitReason.STOP, True)]

@@ -4,6 +4,7 @@ marks, breaker resets, and each step standing alone when a dependency fails."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def open_equity(world: MonitorWorld, qty: int = 10, price: float = 500.0) -> str
     return intent.client_order_id
 
 
-def reconciliation_records(world: MonitorWorld) -> list[dict[str, object]]:
+def reconciliation_records(world: MonitorWorld) -> list[dict[str, Any]]:
     return [r.detail for r in world.store.audit_log("2024-06-03")
             if r.kind is AuditKind.RECONCILIATION]  # fmt: skip
 
@@ -75,7 +76,7 @@ def test_drift_turns_safe_mode_on_audits_both_sides_alerts_and_sends_nothing(
     safe = world.store.switch(SwitchName.SAFE_MODE)
     assert safe.on and safe.actor == "monitor:reconciliation" and drift in safe.reason
     (record,) = reconciliation_records(world)
-    (found,) = record["drift"]  # type: ignore[misc]
+    (found,) = record["drift"]
     assert found["kind"] == drift and "broker" in found and "system" in found
     assert "Reconciliation drift: safe mode ON" in world.subjects()
     assert "Safe mode ON: safe_mode" not in world.subjects()  # one page for one drift
