@@ -52,6 +52,16 @@ WEEK = MarketCalendar(  # Monday 2024-06-03 to Friday, regular hours (09:30-16:0
 )
 
 
+@dataclass(frozen=True)
+class FakeContext:
+    """What the Powertools logger reads from a LambdaContext."""
+
+    function_name: str = "maxtrader-staging-monitor"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:monitor"
+    aws_request_id: str = "00000000-0000-0000-0000-00000000cafe"
+
+
 def timeout() -> BrokerUnavailableError:
     return BrokerUnavailableError("timed out")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -31,17 +30,11 @@ from maxtrader.runtime.clock import runtime_clock, use_clock
 from maxtrader.runtime.schedule_event import schedule_event
 from tests.support.alert_topic import AlertTopic
 from tests.support.alpaca_env import KEY, SECRET
+from tests.support.monitor_fakes import FakeContext
 from tests.support.safety import make_engine, market
 
 ACCOUNT = "123456789012"
-
-
-@dataclass(frozen=True)
-class FakeContext:
-    function_name: str = "maxtrader-staging-monitor"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:monitor"
-    aws_request_id: str = "00000000-0000-0000-0000-00000000cafe"
+__all__ = ["FakeContext", "MonitorStage"]
 
 
 class MonitorStage:
