@@ -7,16 +7,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from maxtrader.domain.broker import BrokerPosition
 from maxtrader.domain.errors import BrokerRejectedError
 from maxtrader.domain.models import (
     AuditKind,
     Bar,
+    Instrument,
     OrderPurpose,
     OrderSide,
     client_order_id,
 )
 from maxtrader.domain.safety.state import BreakerName, Ticket, TicketStatus
-from maxtrader.operations.monitor_exits import ExitRules, exit_due
+from maxtrader.operations.monitor_exits import ExitRules, broker_free_qty, exit_due
 from maxtrader.trading.exits import ExitReason, exit_on_bar, exit_plan
 from tests.support.monitor_fakes import MonitorWorld, S, bracket_legs, broker_order, timeout
 from tests.support.safety import entry, option_entry
@@ -218,3 +220,45 @@ def test_no_exit_is_sent_outside_the_session(world: MonitorWorld) -> None:
     world.clock.set(datetime(2024, 6, 3, 21, 0, tzinfo=UTC))  # 17:00 New York
     assert world.service().run().exits == []
     assert world.broker.submitted == []
+
+
+def test_no_exit_is_sent_for_what_the_broker_no_longer_holds(world: MonitorWorld) -> None:
+    """Closed elsewhere (by hand, or a flatten under ids that are not ours): an exit now would
+    open a position. It is not sent; reconciliation reports the drift."""
+    coid = open_option(world)
+    world.broker.move_position(CALL, -2, 1.9, Instrument.OPTION)
+    world.advance(minutes=61)
+    report = world.service().run()
+    assert [(e.sent, e.detail) for e in report.exits] == [
+        (False, "the broker holds 0 free of 2: not sent")
+    ]
+    assert world.broker.submitted == []
+    assert [d.kind.value for d in report.drifts] == ["missing_position"]
+    assert world.ticket(coid).status is TicketStatus.OPEN  # nothing rewritten
+
+
+def test_no_exit_is_sent_while_another_order_already_closes_the_position(
+    world: MonitorWorld,
+) -> None:
+    open_option(world)
+    world.broker.put(broker_order("eod-flatten-1", CALL, OrderSide.SELL, 2, at=world.clock.now(),
+                                  instrument=Instrument.OPTION))  # fmt: skip
+    world.advance(minutes=61)
+    report = world.service().run()
+    assert [e.sent for e in report.exits] == [False]
+    assert world.broker.submitted == []
+
+
+def test_broker_free_qty_counts_a_bracket_s_legs_once() -> None:
+    from tests.unit.trading.test_exits import ticket as stored
+
+    t = stored()  # long 10 SPY
+    at = opened(t)
+    legs = bracket_legs("SPY", OrderSide.BUY, 10, at, stop=495, target=510)
+    parent = broker_order(t.client_order_id, "SPY", OrderSide.BUY, 10, at=at, status=S.FILLED,
+                          filled=10, avg=500.0, legs=legs)  # fmt: skip
+    held = {"SPY": BrokerPosition(symbol="SPY", qty=15, avg_entry_price=500.0)}
+    assert broker_free_qty(t, held, [parent]) == 5
+    assert broker_free_qty(t, held, []) == 15
+    short = {"SPY": BrokerPosition(symbol="SPY", qty=-15, avg_entry_price=500.0)}
+    assert broker_free_qty(t, short, []) == 0  # the wrong side is nothing to reduce

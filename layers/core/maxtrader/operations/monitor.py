@@ -48,7 +48,13 @@ from maxtrader.domain.safety.engine import SafetyEngine
 from maxtrader.domain.safety.state import Ticket, TicketStatus
 from maxtrader.domain.strategies.routing import regime_policy, strategy_named
 from maxtrader.operations import monitor_alerts as alerting
-from maxtrader.operations.monitor_exits import ExitOutcome, ExitRules, exit_due, send_exit
+from maxtrader.operations.monitor_exits import (
+    ExitOutcome,
+    ExitRules,
+    broker_free_qty,
+    exit_due,
+    send_exit,
+)
 from maxtrader.operations.monitor_fills import apply_fills
 from maxtrader.operations.monitor_inflight import (
     InFlight,
@@ -264,10 +270,13 @@ class MonitorService:
             and regime_policy(regime.regime, self._strategies).flatten_open_positions
         )
         lookback = timedelta(minutes=self._config.bar_lookback_minutes)
+        committed: dict[str, int] = {}  # units this run's exits already close, per symbol
         for orders in run.orders.values():
             ticket = orders.ticket
             if ticket.status is not TicketStatus.OPEN or not ticket.qty or orders.working_exit:
                 continue
+            if run.first is None or ticket.symbol in run.uncertain:
+                continue  # what the broker holds is not known this run: decide next run
             hold = strategy_named(ticket.strategy, self._strategies).max_hold_minutes
             rules = ExitRules(hold, flatten_at, regime_flatten=flattens)
             bars = self._sessions.bars(ticket.underlying, now - lookback, now)
@@ -278,6 +287,13 @@ class MonitorService:
                 self._broker.cancel(orders.entry.broker_order_id)  # its last fill first
                 report.entries_canceled_for_exit += 1
                 continue
+            free = broker_free_qty(ticket, run.first, run.open_orders)
+            if ticket.qty > free - committed.get(ticket.symbol, 0):
+                detail = f"the broker holds {free} free of {ticket.qty}: not sent"
+                report.exits.append(ExitOutcome(orders.ticket.client_order_id, trigger.reason,
+                                                False, detail))  # fmt: skip
+                continue
+            committed[ticket.symbol] = committed.get(ticket.symbol, 0) + ticket.qty
             price = self._exit_price(ticket, bars)
             outcome = send_exit(
                 self._engine,

@@ -15,6 +15,11 @@ target on the underlying's closed minute bars since the position opened (stop fi
 touches both). Time-driven exits also fire at ``now`` with no new bar: stale data never holds
 a position past its deadline.
 
+Only what the broker holds: an exit goes out only when the broker's position (this run's first
+read) holds the ticket's quantity on its side beyond what working orders already close
+(``broker_free_qty``), e.g. the end-of-day flatten's closing orders. Anything else is not sent
+(reconciliation reports it if it is drift): an exit can never open a position.
+
 How: ``exit_intent`` (reduce-only, the whole open quantity) under the next exit attempt's
 ``client_order_id`` (``mt-<signal>-exit``, ``-exit-2`` ...), through ``SafetyEngine.reserve``
 (the reduce-only check against the stored ticket), then one market order. A submit that may
@@ -23,13 +28,13 @@ have reached the broker is not re-sent: the next run finds it by its client_orde
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from maxtrader.domain.broker import OrderRequest, OrderType
+from maxtrader.domain.broker import BrokerOrder, BrokerPosition, OrderRequest, OrderType
 from maxtrader.domain.errors import BrokerError, DuplicateClientOrderIdError
-from maxtrader.domain.models import Bar, OrderPurpose, Regime, client_order_id
+from maxtrader.domain.models import Bar, Direction, OrderPurpose, OrderSide, Regime, client_order_id
 from maxtrader.domain.ports import Broker
 from maxtrader.domain.safety.context import MarketContext
 from maxtrader.domain.safety.engine import SafetyEngine
@@ -44,7 +49,7 @@ from maxtrader.trading.exits import (
     exit_plan,
 )
 
-__all__ = ["ExitOutcome", "ExitRules", "exit_due", "send_exit"]
+__all__ = ["ExitOutcome", "ExitRules", "broker_free_qty", "exit_due", "send_exit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +88,31 @@ def exit_due(
     if rules.regime_flatten:
         return ExitTrigger(ExitReason.REGIME_FLATTEN, last)
     return ExitTrigger(timed, last) if timed is not None else None
+
+
+def broker_free_qty(
+    ticket: Ticket, positions: Mapping[str, BrokerPosition], open_orders: Sequence[BrokerOrder]
+) -> int:
+    """Units on the ticket's side that the broker holds and no working order already closes.
+
+    The broker-side half of reduce-only: an exit larger than this would open a new position
+    (a short, were the end-of-day flatten's own closing order already working or done)."""
+    held = positions.get(ticket.symbol)
+    signed = held.qty if held is not None else 0
+    long = ticket.direction is Direction.LONG
+    if signed == 0 or (signed > 0) != long:
+        return 0
+    closing = OrderSide.SELL if long else OrderSide.BUY
+    working = 0
+    for order in open_orders:
+        if order.symbol != ticket.symbol:
+            continue
+        if order.side is closing and not order.status.terminal:
+            working += order.qty - order.filled_qty
+        legs = [leg.qty - leg.filled_qty for leg in order.legs
+                if leg.side is closing and not leg.status.terminal]  # fmt: skip
+        working += max(legs, default=0)  # a bracket's legs are one OCO pair: counted once
+    return max(abs(signed) - working, 0)
 
 
 def send_exit(
