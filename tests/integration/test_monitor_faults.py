@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from maxtrader.adapters.dynamodb_store import CLIENT_CONFIG, DynamoDBStateStore
-from maxtrader.domain.models import AuditKind
+from maxtrader.domain.models import AuditKind, Instrument
 from maxtrader.domain.safety.state import TicketStatus
 from maxtrader.emulators.alpaca import Fault
 from maxtrader.runtime import factory
@@ -134,3 +134,41 @@ def test_throttling_on_every_write_of_a_run_still_converges(
     for op in writes:
         flaky._failures[op].clear()
     assert_consistent(stage, coid)
+
+
+def _open_call(stage: MonitorStage) -> str:
+    from tests.support.alpaca_env import contract
+
+    call = contract(500.0)
+    stage.emulator.list_option(call)
+    stage.emulator.set_option_quote(call.symbol, bid=1.95, ask=2.0)
+    intent = entry(symbol=call.symbol, underlying="SPY", instrument=Instrument.OPTION, qty=2,
+                   price=2.0, stop=495.0, target=510.0, underlying_price=500.0)  # fmt: skip
+    stage.send_entry(intent)
+    stage.emulator.set_option_quote(call.symbol, bid=1.95, ask=2.0)
+    stage.clock.set(minute(1))
+    stage.run()
+    stage.clock.set(minute(62))  # the time stop is due
+    return intent.signal_id
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [lambda: Fault.of_status(500), Fault.timeout_after_accept, Fault.timeout],
+    ids=["submit-500", "submit-accepted-then-timeout", "submit-timeout"],
+)
+def test_an_exit_submit_fault_sends_the_exit_exactly_once_in_the_end(
+    stage: MonitorStage, fault: Callable[[], Fault]
+) -> None:
+    signal = _open_call(stage)
+    stage.emulator.inject("submit_order", fault())
+    first = stage.run()
+    assert [e["sent"] for e in first["exits"]] == [False]
+    stage.clock.set(minute(63))
+    stage.run()  # found by its client_order_id, or sent now: never both
+    stage.clock.set(minute(64))
+    stage.run()
+    exits = [
+        o for o in stage.emulator.orders() if o["client_order_id"].startswith(f"mt-{signal}-exit")
+    ]
+    assert len(exits) == 1 and exits[0]["client_order_id"] == f"mt-{signal}-exit"
