@@ -214,3 +214,39 @@ def test_running_outside_the_session_still_reconciles(world: MonitorWorld) -> No
     world.broker.move_position("SPY", 1, 500.0)
     report = world.service().run()
     assert [d.kind.value for d in report.drifts] == ["unknown_position"]
+
+
+class RacedBroker(FakeBroker):
+    """Another monitor run applies the stop leg's fill after this run read the ticket and
+    before it reads the ticket's orders."""
+
+    def __init__(self, world: MonitorWorld) -> None:
+        super().__init__(world.clock)
+        self.world = world
+        self.raced = False
+
+    def order_by_client_id(self, client_order_id: str) -> Any:
+        if not self.raced and client_order_id.endswith("-entry"):
+            self.raced = True
+            from maxtrader.operations.monitor_fills import apply_fills
+            from maxtrader.operations.monitor_orders import orders_of
+
+            ticket = self.world.ticket(client_order_id)
+            apply_fills(self.world.engine, orders_of(self, ticket, 3), self.world.clock.now())
+        return super().order_by_client_id(client_order_id)
+
+
+def test_a_concurrent_run_moving_the_ticket_between_our_reads_is_not_drift(
+    world: MonitorWorld,
+) -> None:
+    raced = RacedBroker(world)
+    world.broker = raced
+    coid = open_equity(world)
+    world.service().run()
+    assert world.ticket(coid).qty == 10
+    raced.fill(coid, 10, 495.0, leg=1)
+    raced.raced = False
+    report = world.service().run()
+    assert raced.raced and report.drifts == [] and report.fills_applied == 0
+    assert world.ticket(coid).status is TicketStatus.CLOSED
+    assert not world.store.switch(SwitchName.SAFE_MODE).on

@@ -232,12 +232,20 @@ class MonitorService:
             report.inflight.append(settled)
             if settled.released:
                 return
-            orders = replace(orders, ticket=self._fresh(ticket))
+            # The fills are derived from the ticket as it was when its orders were read: a
+            # ticket read after them could hold fills of a newer broker view (a concurrent run).
+        if orders.entry is None:
+            run.missing.append(ticket)
+            return
+        outcome = apply_fills(self._engine, orders, now)
+        if outcome.anomaly:  # a concurrent run may have moved the ticket between our reads
+            report.fills_applied += len(outcome.applied)
+            orders = orders_of(self._broker, self._fresh(ticket), cfg.max_exit_attempts)
+            outcome = apply_fills(self._engine, orders, now)
         entry = orders.entry
         if entry is None:
             run.missing.append(ticket)
             return
-        outcome = apply_fills(self._engine, orders, now)
         report.fills_applied += len(outcome.applied)
         report.fills_duplicate += outcome.duplicates
         if outcome.pending_qty:
