@@ -169,3 +169,23 @@ def test_the_untouched_factory_reads_the_alpaca_secret_and_runs(
     answer = real_factory_stage.run()
     assert answer["ok"] is True and answer["fills_applied"] == 1
     assert real_factory_stage.ticket(coid).qty == 10
+
+
+def test_an_equity_time_stop_cancels_the_bracket_then_exits_once(stage: MonitorStage) -> None:
+    coid = open_spy(stage)
+    stage.run()
+    stage.clock.set(minute(62))  # past wave_renko's 60-minute hold; neither leg touched
+    first = stage.run()
+    assert first["exits"] == [] and first["errors"] == []
+    (parent,) = stage.emulator.orders(coid)
+    assert [leg["status"] for leg in parent["legs"]] == ["canceled", "canceled"]
+    stage.clock.set(minute(63))
+    second = stage.run()
+    assert [(e["reason"], e["sent"]) for e in second["exits"]] == [("time_stop", True)]
+    stage.emulator.feed_bar(bar(minute(63), (501.0, 501.2, 500.8, 501.1)))  # the sell fills
+    stage.clock.set(minute(64))
+    third = stage.run()
+    ticket = stage.ticket(coid)
+    assert ticket.status is TicketStatus.CLOSED
+    assert ticket.realized == pytest.approx((501.0 - 500.0) * 10)
+    assert third["drift"] == [] and stage.emulator.positions() == {} and not stage.safe_mode()

@@ -33,7 +33,11 @@ from maxtrader.domain.broker import (
 )
 from maxtrader.domain.calendar import MarketCalendar, Session
 from maxtrader.domain.clock import FixedClock
-from maxtrader.domain.errors import BrokerUnavailableError, DuplicateClientOrderIdError
+from maxtrader.domain.errors import (
+    BrokerRejectedError,
+    BrokerUnavailableError,
+    DuplicateClientOrderIdError,
+)
 from maxtrader.domain.models import Instrument, OrderIntent, OrderSide
 from maxtrader.domain.safety.context import AccountFlags
 from maxtrader.domain.safety.engine import SafetyEngine
@@ -131,11 +135,21 @@ class FakeBroker:
         return list(self.position_map.values())
 
     def cancel(self, broker_order_id: str) -> None:
+        """Cancel a working order; a bracket leg takes its OCO partner with it (Alpaca's)."""
         self._call("cancel")
+        known = [o for top in self.orders.values() for o in (top, *top.legs)
+                 if o.broker_order_id == broker_order_id]  # fmt: skip
+        if not known or known[0].status.terminal:
+            raise BrokerRejectedError("HTTP 422 order is not cancelable", status=422)
         self.canceled.append(broker_order_id)
+        done = {"status": S.CANCELED}
         for coid, o in self.orders.items():
             if o.broker_order_id == broker_order_id and not o.status.terminal:
-                self.orders[coid] = o.model_copy(update={"status": S.CANCELED})
+                self.orders[coid] = o.model_copy(update=done)
+            elif any(leg.broker_order_id == broker_order_id for leg in o.legs):
+                legs = tuple(leg if leg.status.terminal else leg.model_copy(update=done)
+                             for leg in o.legs)  # fmt: skip
+                self.orders[coid] = o.model_copy(update={"legs": legs})
 
     def cancel_all(self) -> None:
         raise AssertionError("the monitor never cancels everything")

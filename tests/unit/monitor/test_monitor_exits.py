@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from maxtrader.domain.broker import BrokerPosition
+from maxtrader.domain.broker import BrokerOrder, BrokerPosition
 from maxtrader.domain.errors import BrokerRejectedError
 from maxtrader.domain.models import (
     AuditKind,
@@ -134,7 +134,7 @@ def test_the_exit_s_fill_closes_the_ticket_on_the_next_run(world: MonitorWorld) 
     assert world.store.portfolio().slots == 0
 
 
-def test_an_equity_bracket_with_working_legs_is_never_exited_here(world: MonitorWorld) -> None:
+def _open_bracket(world: MonitorWorld) -> tuple[str, tuple[BrokerOrder, BrokerOrder]]:
     intent = entry()
     world.reserve(intent)
     now = world.clock.now()
@@ -144,20 +144,43 @@ def test_an_equity_bracket_with_working_legs_is_never_exited_here(world: Monitor
     world.engine.confirm(intent.client_order_id, placed.broker_order_id)
     world.broker.fill(intent.client_order_id, 10, 500.0)
     world.service().run()
-    world.advance(minutes=90)  # stop touched AND time stop due
+    return intent.client_order_id, legs
+
+
+def test_an_equity_bracket_s_stop_is_its_legs_never_a_second_exit(world: MonitorWorld) -> None:
+    _open_bracket(world)
+    now = world.clock.now()
+    world.advance(minutes=6)
     store_bars(world, spy_bar(now.replace(second=0) + timedelta(minutes=5), 500, 500, 490, 491))
-    assert world.service().run().exits == []
-    assert world.broker.submitted == []
-    # the legs gone (canceled by hand): the position is unprotected and the monitor exits it
-    for leg in legs:
-        world.broker.cancel(leg.broker_order_id)
-    parent = world.broker.orders[intent.client_order_id]
+    report = world.service().run()
+    assert report.exits == [] and report.legs_canceled_for_exit == 0
+    assert world.broker.submitted == [] and world.broker.canceled == []
+
+
+def test_legs_canceled_by_hand_leave_the_position_to_the_monitor(world: MonitorWorld) -> None:
+    coid, _ = _open_bracket(world)
+    parent = world.broker.orders[coid]
     world.broker.put(parent.model_copy(update={"legs": tuple(
         leg.model_copy(update={"status": S.CANCELED}) for leg in parent.legs)}))  # fmt: skip
+    now = world.clock.now()
+    world.advance(minutes=6)
+    store_bars(world, spy_bar(now.replace(second=0) + timedelta(minutes=5), 500, 500, 490, 491))
     report = world.service().run()
-    # 90 minutes in: the time stop (due before any bar read within the lookback), as backtested
-    assert [e.reason for e in report.exits] == [ExitReason.TIME_STOP]
+    assert [(e.reason, e.sent) for e in report.exits] == [(ExitReason.STOP, True)]
     assert world.broker.submitted[0].side is OrderSide.SELL
+
+
+def test_a_due_time_stop_cancels_the_legs_then_exits_as_backtested(world: MonitorWorld) -> None:
+    coid, legs = _open_bracket(world)
+    world.advance(minutes=61)
+    first = world.service().run()
+    assert first.exits == [] and first.legs_canceled_for_exit == 1 and first.errors == []
+    assert world.broker.canceled[0] in {leg.broker_order_id for leg in legs}
+    assert all(leg.status.terminal for leg in world.broker.orders[coid].legs)
+    world.advance(minutes=1)
+    second = world.service().run()
+    assert [(e.reason, e.sent) for e in second.exits] == [(ExitReason.TIME_STOP, True)]
+    assert (world.broker.submitted[0].qty, world.broker.submitted[0].side) == (10, OrderSide.SELL)
 
 
 def test_a_still_working_entry_is_canceled_before_its_position_exits(world: MonitorWorld) -> None:

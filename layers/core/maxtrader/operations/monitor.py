@@ -54,6 +54,7 @@ from maxtrader.operations.monitor_exits import (
     broker_free_qty,
     exit_due,
     send_exit,
+    working_legs,
 )
 from maxtrader.operations.monitor_fills import apply_fills
 from maxtrader.operations.monitor_inflight import (
@@ -74,7 +75,7 @@ from maxtrader.operations.monitor_reconcile import (
     drift_record,
     reconcile,
 )
-from maxtrader.trading.exits import flatten_time
+from maxtrader.trading.exits import ExitTrigger, flatten_time
 
 __all__ = ["MonitorReport", "MonitorService"]
 
@@ -89,6 +90,7 @@ class MonitorReport:
     inflight: list[InFlight] = field(default_factory=list)
     exits: list[ExitOutcome] = field(default_factory=list)
     entries_canceled_for_exit: int = 0
+    legs_canceled_for_exit: int = 0
     drifts: list[Drift] = field(default_factory=list)
     reconciled: bool = False
     deferred: list[str] = field(default_factory=list)
@@ -113,6 +115,7 @@ class MonitorReport:
             "InFlightUnknown": self.count(InFlightAction.UNKNOWN),
             "ExitsSubmitted": sum(1 for e in self.exits if e.sent),
             "ExitsNotSent": sum(1 for e in self.exits if not e.sent),
+            "ExitCancels": self.entries_canceled_for_exit + self.legs_canceled_for_exit,
             "ReconciliationDrift": len(self.drifts),
             "ReconciliationDeferred": len(self.deferred),
             "BreakerTrips": self.breaker_trips,
@@ -281,12 +284,15 @@ class MonitorService:
         committed: dict[str, int] = {}  # units this run's exits already close, per symbol
         for orders in run.orders.values():
             ticket = orders.ticket
-            if ticket.status is not TicketStatus.OPEN or not ticket.qty or orders.working_exit:
+            if ticket.status is not TicketStatus.OPEN or not ticket.qty:
                 continue
             if run.first is None or ticket.symbol in run.uncertain:
                 continue  # what the broker holds is not known this run: decide next run
             hold = strategy_named(ticket.strategy, self._strategies).max_hold_minutes
             rules = ExitRules(hold, flatten_at, regime_flatten=flattens)
+            if orders.working_exit:
+                self._release_legs(orders, exit_due(ticket, [], now, rules), report)
+                continue
             bars = self._sessions.bars(ticket.underlying, now - lookback, now)
             trigger = exit_due(ticket, bars, now, rules)
             if trigger is None:
@@ -314,6 +320,22 @@ class MonitorService:
             report.exits.append(outcome)
             if not outcome.sent and not outcome.detail.startswith("Broker"):
                 run.alerts.append(alerting.exit_alert(outcome))
+
+    def _release_legs(
+        self, orders: TicketOrders, timed: ExitTrigger | None, report: MonitorReport
+    ) -> None:
+        """A bracket's legs guard its stop and target; its time stop and the regime's flatten
+        are the monitor's (as in the backtester): when one is due, the legs are canceled and
+        the next run, finding the position unprotected, exits it."""
+        legs = working_legs(orders)
+        if timed is None or not legs:
+            return
+        try:  # one leg: its OCO partner is canceled with it (Alpaca's bracket)
+            self._broker.cancel(legs[0].broker_order_id)
+        except BrokerError as exc:
+            report.errors.append(f"cancel leg {legs[0].broker_order_id}: {exc}")
+        else:
+            report.legs_canceled_for_exit += 1
 
     def _reconcile(self, now: datetime, report: MonitorReport, run: _Run) -> None:
         if run.first is None:

@@ -4,8 +4,10 @@
     send_exit(engine, broker, orders, trigger, *, est_price, max_attempts) -> ExitOutcome
 
 Which positions: an OPEN ticket with no working closing order. An equity bracket's stop-loss and
-take-profit legs work at the broker, so an equity position is exited here only once they are
-gone (canceled by hand, expired); an option position (no legs) always is. While the entry order
+take-profit legs work at the broker (its stop and target), so an equity position is exited here
+only once they are gone: canceled by hand, expired, or canceled by the monitor when the time
+stop or the regime's flatten is due (then the next run exits it); an option position (no legs)
+always is. While the entry order
 itself still works (a partially filled option limit), it is canceled first and the exit waits
 for the next run, when the entry's last fill is known: an exit never races a fill.
 
@@ -49,7 +51,14 @@ from maxtrader.trading.exits import (
     exit_plan,
 )
 
-__all__ = ["ExitOutcome", "ExitRules", "broker_free_qty", "exit_due", "send_exit"]
+__all__ = [
+    "ExitOutcome",
+    "ExitRules",
+    "broker_free_qty",
+    "exit_due",
+    "send_exit",
+    "working_legs",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +97,14 @@ def exit_due(
     if rules.regime_flatten:
         return ExitTrigger(ExitReason.REGIME_FLATTEN, last)
     return ExitTrigger(timed, last) if timed is not None else None
+
+
+def working_legs(orders: TicketOrders) -> list[BrokerOrder]:
+    """The bracket legs still working, when they are the only closing orders that work (and
+    the entry is done): those a due time stop or regime flatten cancels."""
+    if orders.entry_working or any(not o.status.terminal for o in orders.exits):
+        return []
+    return [leg for leg in orders.legs if not leg.status.terminal]
 
 
 def broker_free_qty(
