@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from maxtrader.domain.errors import InvalidInputError, MaxTraderError
-from maxtrader.operations.monitor import MonitorReport
+from maxtrader.operations.monitor_report import MonitorReport
 from maxtrader.runtime import factory
 from maxtrader.runtime.observability import logger, metrics, tracer
 from maxtrader.runtime.schedule_event import parse_schedule_event
