@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from maxtrader.domain.errors import SecretUnavailableError
 from maxtrader.runtime import factory
@@ -78,3 +80,33 @@ def test_a_run_that_cannot_start_is_raised_for_the_errors_alarm(
     with pytest.raises(SecretUnavailableError):
         handler.lambda_handler(schedule_event("monitor", factory.clock().now()), FakeContext())
     assert emitted(capsys.readouterr().out) == {"MonitorFailed": 1.0}
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=15), inner,
+                                                                 max_size=4),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@pytest.mark.fuzz
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    event=_JSON
+    | st.fixed_dictionaries(
+        {"schedule": st.sampled_from(["monitor", "eod", "", "MONITOR"]), "scheduled_time": _JSON}
+    )
+)
+def test_any_event_is_either_refused_naming_the_problem_or_run(
+    world: MonitorWorld, handler: Any, event: Any
+) -> None:
+    calls = sum(world.broker.calls.values())
+    answer = handler.lambda_handler(event, FakeContext())
+    if answer.get("error"):
+        assert answer["ok"] is False and answer["error"].startswith("schedule event")
+        assert sum(world.broker.calls.values()) == calls  # refused: nothing was asked
+    else:
+        assert "reconciled" in answer  # a valid event: one whole run
