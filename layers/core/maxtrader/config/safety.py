@@ -1,4 +1,5 @@
-"""configs/safety.yaml: pre-trade limits, regime overrides, circuit breakers, health, alerts.
+"""configs/safety.yaml: pre-trade limits, regime overrides, circuit breakers, health, alerts,
+the monitor's thresholds.
 
 Defaults are those of ../shared/specs/safety.md.
 """
@@ -135,6 +136,22 @@ class Alerts(ConfigModel):
     alert_cooldown_minutes: NonNegativeInt = 15
 
 
+class Monitor(ConfigModel):
+    """The monitor function's thresholds (docs/monitor.md)."""
+
+    # A reservation the broker has not acknowledged after this long is looked up by its
+    # client_order_id. Longer than the execute function's timeout: by then it sent or never will.
+    ack_timeout_seconds: PositiveInt = 120
+    # Lookups that could not say (broker errors) before the reservation is released with an alert.
+    lookup_attempts: PositiveInt = 3
+    # Exit orders per position (attempt 1 is mt-<signal>-exit): beyond, the operator is paged.
+    max_exit_attempts: PositiveInt = 3
+    # How far back the underlying's stored bars are read for a stop or target touched.
+    bar_lookback_minutes: PositiveInt = 30
+    # The newest stored bar younger than this is a mark's collar reference.
+    reference_max_age_seconds: PositiveInt = 300
+
+
 def _default_overrides() -> dict[Regime, LimitsOverride]:
     def pair(trades: int, positions: int) -> LimitsOverride:
         return LimitsOverride(max_daily_trades=trades, max_concurrent_positions=positions)
@@ -162,6 +179,7 @@ class SafetyConfig(ConfigModel):
     alerts: Alerts = Alerts()
     figures: Figures = Figures()
     marks: Marks = Marks()
+    monitor: Monitor = Monitor()
 
     @field_validator("regime_overrides", mode="after")
     @classmethod

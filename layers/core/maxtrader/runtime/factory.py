@@ -19,6 +19,7 @@ Every function builds what it needs from here, and nothing else builds clients:
                                 only broker-facing functions may call it.
     factory.safety_engine()     SafetyEngine on the state store and the runtime clock
     factory.parity_ports()      the nightly parity's stores, alerts and configs
+    factory.monitor_service()   the monitor's MonitorService on all of the above
     factory.clear()             forget them all, and the environment (tests)
 
 Everything derives from ``function_env()``: a missing or malformed variable is a ConfigError
@@ -49,6 +50,7 @@ from maxtrader.runtime.clock import SwitchableClock, runtime_clock
 if TYPE_CHECKING:
     from maxtrader.adapters.alpaca_broker import AlpacaBroker
     from maxtrader.adapters.massive_market_data import MassiveMarketData
+    from maxtrader.operations.monitor import MonitorService
     from maxtrader.parity import ParityPorts
 
 
@@ -172,6 +174,24 @@ def parity_ports() -> ParityPorts:
     return ParityPorts(sources=sources, alerts=alerts(), safety=safety_config())
 
 
+# --- monitor ---
+@lru_cache(maxsize=1)
+def monitor_service() -> MonitorService:
+    """The monitor's logic on this container's adapters (the broker: alpaca-py, on first use)."""
+    from maxtrader.operations.monitor import MonitorService  # noqa: PLC0415 - monitor only
+
+    return MonitorService(
+        engine=safety_engine(),
+        broker=broker(),
+        sessions=session_store(),
+        alerts=alerts(),
+        calendar=calendar(),
+        strategies=strategies_config(),
+        config=safety_config().monitor,
+        clock=clock(),
+    )
+
+
 _CACHED: tuple[Any, ...] = (
     stage_config,
     safety_config,
@@ -188,6 +208,7 @@ _CACHED: tuple[Any, ...] = (
     safety_engine,
     function_env,
     parity_ports,
+    monitor_service,
 )
 
 
