@@ -1,6 +1,7 @@
 """The end-of-day function (Scheduler, every 15 minutes 12:00-15:45 New York, the calendar
-deciding): at today's flatten time (15:45, or 12:45 on a 13:00 early close) cancel every order,
-close every position, confirm flat, and send and store the daily report.
+deciding): at today's flatten time (15:45, or 12:45 on a 13:00 early close) exit every ticket
+through the monitor's own exits, then cancel and close whatever is left, confirm flat, and send
+and store the daily report.
 
 Thin: the event is parsed, counted and its errors mapped by ``runtime.scheduled``; the adapters
 come from ``runtime.factory``; the logic is ``maxtrader.operations.eod.run_eod``
@@ -32,6 +33,7 @@ def run(scheduled_time: datetime) -> RunResult:
         clock=factory.clock(),
         before_close=timedelta(minutes=factory.stage_config().schedules.eod_before_close_minutes),
         wait=wait,
+        settle=lambda: factory.monitor_service().run(),  # the system's own exits first
     )
     return run_eod(deps, scheduled_time)
 

@@ -3,6 +3,7 @@ included), cancel / close / confirm flat with a broker that fails, and the daily
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -234,3 +235,54 @@ def test_not_flat_is_alerted_even_when_the_state_store_then_fails() -> None:
     with pytest.raises(StateUnavailableError):
         rig.run()  # Lambda retries the run; the page has gone out already
     assert rig.subjects() == ["EOD NOT FLAT 2024-07-03"]
+
+
+def _with_settle(rig: Rig, settle: object) -> None:
+    rig.deps = replace(rig.deps, settle=settle)
+
+
+def test_the_systems_own_exits_come_first_and_leave_no_broker_side_flatten() -> None:
+    """Exits under the tickets' own ids book their fills; a broker-side "close all" order would
+    belong to no ticket. When the monitor's pass leaves the broker flat, none is sent."""
+    rig = Rig()
+    passes: list[int] = []
+
+    def monitor_pass() -> None:
+        passes.append(1)
+        if len(passes) == 2:  # the exits of the first pass fill before the second
+            rig.broker.held.clear()
+            rig.broker.working.clear()
+
+    _with_settle(rig, monitor_pass)
+    rig.run()
+    assert len(passes) == 2
+    assert "close_all_positions" not in rig.broker.calls and "cancel_all" not in rig.broker.calls
+    flatten = rig.result.detail["flatten"]
+    assert isinstance(flatten, dict) and flatten["flat"] is True
+
+
+def test_own_exits_that_leave_positions_open_fall_back_to_the_broker_side_flatten() -> None:
+    rig = Rig()
+    rig.broker.fills_after = 1
+    passes: list[int] = []
+    _with_settle(rig, lambda: passes.append(1))  # the monitor sends nothing that fills
+    rig.run()
+    assert len(passes) == rig.deps.confirm_checks
+    assert rig.broker.calls.count("close_all_positions") == 1
+    assert rig.broker.held == {}
+
+
+def test_a_failing_own_exits_pass_is_reported_and_the_fallback_still_flattens() -> None:
+    rig = Rig()
+    rig.broker.fills_after = 1
+
+    def broken() -> None:
+        raise BrokerUnavailableError("monitor: broker down")
+
+    _with_settle(rig, broken)
+    rig.run()
+    flatten = rig.result.detail["flatten"]
+    assert isinstance(flatten, dict)
+    errors = flatten["errors"]
+    assert isinstance(errors, list) and any("own exits" in str(e) for e in errors)
+    assert "close_all_positions" in rig.broker.calls and rig.broker.held == {}

@@ -12,6 +12,11 @@ one that really runs after the close sends no order (a market order would wait f
 open) and only confirms, so whatever is left open is alerted.
 
 Steps, each standing alone (a broker failure in one does not skip the next):
+0. the system's own exits first (``settle``: the monitor's run, which at the flatten time exits
+every ticket under its own ``mt-<signal>-exit`` order, cancelling a bracket's legs first), up
+to ``confirm_checks`` passes until flat: an exit the system sends is booked to its ticket,
+whereas a broker-side "close all" order belongs to no ticket, so its fill would be lost to the
+P&L and reconciliation would call it drift. Only when that leaves something open:
 1. cancel every open order; 2. close every position (one market order each; bracket legs are
 cancelled first); 3. confirm flat: re-read positions and open orders up to ``confirm_checks``
 times, ``wait`` between reads (the closing orders need the market to fill them); still not flat
@@ -56,6 +61,8 @@ class EodDependencies:
     wait: Callable[[float], None] = field(default=lambda _seconds: None)
     confirm_checks: int = CONFIRM_CHECKS
     confirm_wait_seconds: float = CONFIRM_WAIT_SECONDS
+    # The system's own exits (the monitor's run); None: straight to the broker-side flatten.
+    settle: Callable[[], object] | None = None
 
 
 def flatten_due(
@@ -81,6 +88,22 @@ def _left_open(broker: Broker) -> list[str]:
     return left + [f"order {o.symbol} {o.side.value} {o.qty}" for o in broker.open_orders()]
 
 
+def _settled(
+    deps: EodDependencies, settle: Callable[[], object], broker: Broker, errors: list[str]
+) -> bool:
+    """Run the system's own exits until the broker is flat (True) or the passes run out."""
+    for attempt in range(deps.confirm_checks):
+        if attempt:
+            deps.wait(deps.confirm_wait_seconds)
+        try:
+            settle()
+            if not _left_open(broker):
+                return True
+        except _BROKER_FAULTS as exc:
+            errors.append(f"own exits: {type(exc).__name__}: {exc}")
+    return False
+
+
 def flatten(deps: EodDependencies, *, trade: bool = True) -> tuple[list[str], list[str], int]:
     """Cancel, close (unless not ``trade``), confirm: (what is left open, errors, reads made)."""
     errors: list[str] = []
@@ -95,6 +118,8 @@ def flatten(deps: EodDependencies, *, trade: bool = True) -> tuple[list[str], li
     if not trade:
         errors.append("ran after the close: no order sent (it would wait for the next open)")
         steps = ()
+    elif deps.settle is not None and _settled(deps, deps.settle, broker, errors):
+        steps = ()  # the system's own exits left it flat: nothing for the broker-side flatten
     for step, action in steps:
         try:
             action()
