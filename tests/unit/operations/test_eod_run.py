@@ -3,6 +3,7 @@ included), cancel / close / confirm flat with a broker that fails, and the daily
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -237,7 +238,7 @@ def test_not_flat_is_alerted_even_when_the_state_store_then_fails() -> None:
     assert rig.subjects() == ["EOD NOT FLAT 2024-07-03"]
 
 
-def _with_settle(rig: Rig, settle: object) -> None:
+def _with_settle(rig: Rig, settle: Callable[[], object]) -> None:
     rig.deps = replace(rig.deps, settle=settle)
 
 
