@@ -1,6 +1,6 @@
-"""The core (domain/, trading/, backtest/) imports no AWS, broker or vendor SDK, nor reads the
-wall clock; trading/ (the decisions both drivers make) imports neither the backtester nor an
-adapter."""
+"""The core (domain/, trading/, backtest/) and the signals logic (signals/) import no AWS,
+broker or vendor SDK, nor read the wall clock; trading/ (the decisions both drivers make)
+imports neither the backtester nor an adapter."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ CORE = Path(__file__).resolve().parents[2] / "layers" / "core" / "maxtrader"
 FORBIDDEN = ("boto3", "botocore", "alpaca", "massive", "polygon", "aws_lambda_powertools")
 CORE_FILES = sorted(
     p
-    for sub in ("domain", "trading", "backtest")
+    for sub in ("domain", "trading", "backtest", "signals")
     if (CORE / sub).is_dir()
     for p in (CORE / sub).rglob("*.py")
 )

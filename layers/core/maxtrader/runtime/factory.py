@@ -150,6 +150,16 @@ def safety_engine() -> SafetyEngine:
     return SafetyEngine(safety_config(), state_store(), clock())
 
 
+# --- signals ---
+from maxtrader.adapters.sqs_signal_queue import SqsSignalQueue  # noqa: E402 - this section's own
+
+
+@lru_cache(maxsize=1)
+def signal_queue() -> SqsSignalQueue:
+    """SqsSignalQueue on FunctionEnv.signal_queue_url (signals -> execute)."""
+    return SqsSignalQueue.create(function_env().signal_queue_url)
+
+
 _CACHED = (
     stage_config,
     safety_config,
@@ -165,6 +175,7 @@ _CACHED = (
     broker,
     safety_engine,
     function_env,
+    signal_queue,
 )
 
 
