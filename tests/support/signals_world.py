@@ -63,7 +63,7 @@ class SignalsWorld:
         symbols: Sequence[str] = ("SPY",),
         *,
         config: StrategiesConfig | None = None,
-        market: MarketData | None = None,
+        market: InMemoryMarketData | None = None,
     ) -> None:
         self.config = config or load_strategies()
         self.sessions = InMemorySessionStore()
