@@ -21,7 +21,7 @@ from maxtrader.domain.errors import InvalidInputError
 from maxtrader.runtime import factory
 from maxtrader.runtime.observability import logger, metrics, tracer
 from maxtrader.runtime.schedule_event import parse_schedule_event
-from maxtrader.runtime.signals_metrics import record_outcome, set_trigger
+from maxtrader.runtime.signals_metrics import record_failure, record_outcome, set_trigger
 from maxtrader.signals import (
     SignalsDependencies,
     SignalsOutcome,
@@ -44,7 +44,8 @@ def _deps() -> SignalsDependencies:
 
 
 def _failed(exc: Exception, trigger: str) -> None:
-    """Log a failure by kind; the caller re-raises (SQS / Scheduler deliver it again)."""
+    """Count and log a failure by kind; the caller re-raises (SQS / Scheduler redeliver)."""
+    record_failure(metrics)
     if isinstance(exc, InvalidInputError):  # refused on every delivery: ends in the DLQ
         logger.error("signals refused", extra={"trigger": trigger, "detail": str(exc)})
     else:  # a store, queue or vendor outage: the retry converges (docs/signals.md)
@@ -74,15 +75,15 @@ def _bars(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = _deps()
 
     @tracer.capture_method(capture_response=False)
-    def record(message: SQSRecord) -> None:
+    def one_bar(record: SQSRecord) -> None:  # Powertools passes it as ``record=``
         try:
-            _done(handle_bar_message(message.body, deps), "bars")
+            _done(handle_bar_message(record.body, deps), "bars")
         except Exception as exc:
             _failed(exc, "bars")
             raise
 
     response = process_partial_response(
-        event=event, record_handler=record, processor=processor, context=context
+        event=event, record_handler=one_bar, processor=processor, context=context
     )
     return dict(response)
 

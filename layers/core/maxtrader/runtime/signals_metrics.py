@@ -9,6 +9,8 @@ BarsPolled        Count    bars fetched over REST (a gap, or the poll) and stepp
 BarsStepped       Count    bars stepped, whatever their source
 BarsDuplicated    Count    bars already stepped (redelivered, late, or a concurrent delivery won)
 DataAgeSeconds    Seconds  processing time (injected clock) - close of the newest bar stepped
+SignalsFailed     Count    a record or a poll that failed (retried by SQS / Scheduler), dimension
+                           ``trigger`` only (the alarm's: a rising count is a stuck symbol group)
 """
 
 from __future__ import annotations
@@ -38,4 +40,8 @@ def record_outcome(metrics: Metrics, outcome: SignalsOutcome) -> None:
         )
 
 
-__all__ = ["Trigger", "record_outcome", "set_trigger"]
+def record_failure(metrics: Metrics) -> None:
+    metrics.add_metric(name="SignalsFailed", unit=MetricUnit.Count, value=1)
+
+
+__all__ = ["Trigger", "record_failure", "record_outcome", "set_trigger"]
