@@ -3,7 +3,6 @@ on moto, the real massive client against the emulator."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,10 +15,8 @@ from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import Bar
 from maxtrader.emulators.massive import MassiveEmulator
 from maxtrader.ingest import deduplication_id, encode_bar_message
-from maxtrader.runtime import factory
 from tests.support.ingest_events import LambdaContext
 from tests.support.signals_stage import (
-    MASSIVE_KEY,
     SignalsStage,
     clean_states,
     emf,
@@ -35,33 +32,21 @@ REGIME = (DAY, 17.0)  # NORMAL_VOL
 HISTORY = session_bars("SPY", PREVIOUS.day) + session_bars("QQQ", PREVIOUS.day)
 
 
-@pytest.fixture
-def emulator() -> Iterator[MassiveEmulator]:
-    with MassiveEmulator(api_key=MASSIVE_KEY) as emu:
-        for symbol in ("SPY", "QQQ"):
-            emu.add_bars(session_bars(symbol, PREVIOUS.day) + session_bars(symbol, DAY))
-        yield emu
+pytest_plugins = ("tests.support.signals_fixtures",)
 
 
 @pytest.fixture
-def stage(
-    aws_env: str, monkeypatch: pytest.MonkeyPatch, emulator: MassiveEmulator
-) -> Iterator[SignalsStage]:
-    factory.clear()
-    stage = SignalsStage(monkeypatch, emulator)
-    store = DynamoDBSessionStore.create(stage.table)
-    from tests.support.signals_world import SignalsWorld
-
-    store.save_regime(SignalsWorld().store_regime(*REGIME))
-    yield stage
-    factory.clear()
+def stage(signals_stage: SignalsStage, massive: MassiveEmulator) -> SignalsStage:
+    for symbol in ("SPY", "QQQ"):
+        massive.add_bars(session_bars(symbol, PREVIOUS.day) + session_bars(symbol, DAY))
+    signals_stage.save_regime(*REGIME)
+    return signals_stage
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FixedClock:
-    fixed = FixedClock(SESSION.open + timedelta(minutes=30))
-    monkeypatch.setattr(handler, "clock", fixed)
-    return fixed
+def clock(signals_clock: FixedClock) -> FixedClock:
+    signals_clock.set(SESSION.open + timedelta(minutes=30))
+    return signals_clock
 
 
 def record(bar: Bar, body: str | None = None) -> dict[str, Any]:

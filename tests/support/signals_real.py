@@ -28,11 +28,17 @@ class RealDay:
         return [*self.history, *self.bars]
 
 
+def _with_vwap(bar: Bar) -> Bar:
+    """The bar with a VWAP (the vendor's push always has one; the shared file has none)."""
+    typical = round((bar.high + bar.low + bar.close) / 3, 4)
+    return bar.model_copy(update={"vwap": min(max(typical, bar.low), bar.high)})
+
+
 @lru_cache(maxsize=2)
 def real_day(day: date = SIGNAL_DAY) -> RealDay:
     bars, vix = real_spy(day)
     start = day - timedelta(days=21)
-    mine = [b for b in bars if start <= b.ts.astimezone(NEW_YORK).date() <= day]
+    mine = [_with_vwap(b) for b in bars if start <= b.ts.astimezone(NEW_YORK).date() <= day]
     today = [b for b in mine if b.ts.astimezone(NEW_YORK).date() == day]
     history = [b for b in mine if b.ts.astimezone(NEW_YORK).date() < day]
     return RealDay(day, today, history, DailyVix(vix, CALENDAR).prior_close(day))

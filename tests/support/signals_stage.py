@@ -16,7 +16,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import boto3
@@ -24,9 +24,10 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from maxtrader.adapters.dynamodb_session_store import DynamoDBSessionStore
+from maxtrader.adapters.dynamodb_store import DynamoDBStateStore
 from maxtrader.adapters.memory_market_data import InMemoryMarketData
 from maxtrader.config import load_strategies
-from maxtrader.domain.models import Bar
+from maxtrader.domain.models import AuditRecord, Bar
 from maxtrader.domain.ports import SessionStore
 from maxtrader.emulators.massive import MassiveEmulator
 from maxtrader.function_env import variable
@@ -117,6 +118,14 @@ class SignalsStage(IngestStage):
                     self.sqs.delete_message(QueueUrl=self.queue_url,
                                             ReceiptHandle=record["receiptHandle"])  # fmt: skip
         return responses
+
+    def save_regime(self, day: date, vix: float | None) -> None:
+        """The regime function's write: the state a VIX reading gives the day."""
+        state = SignalsWorld().store_regime(day, vix)
+        DynamoDBSessionStore.create(self.table).save_regime(state)
+
+    def audit_log(self, day: date) -> list[AuditRecord]:
+        return DynamoDBStateStore.create(self.table).audit_log(day.isoformat())
 
     def send_bars(self, bars: Sequence[Bar]) -> None:
         """Put bars on the bars queue directly (as ingest does), skipping the Function URL."""

@@ -1,0 +1,43 @@
+"""Fixtures of the signals function's tests (a pytest plugin: ``pytest_plugins`` in a module).
+
+``massive`` is a started Massive emulator (empty: tests add the bars the vendor holds);
+``signals_stage`` the stage on moto with the function's environment; ``signals_clock`` a
+FixedClock both the signals and the ingest handlers read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from functions.ingest import handler as ingest_handler
+from functions.signals import handler as signals_handler
+from maxtrader.domain.clock import FixedClock
+from maxtrader.emulators.massive import MassiveEmulator
+from maxtrader.runtime import factory
+from tests.support.signals_stage import MASSIVE_KEY, SignalsStage
+from tests.support.signals_world import DAY, session_of
+
+
+@pytest.fixture
+def massive() -> Iterator[MassiveEmulator]:
+    with MassiveEmulator(api_key=MASSIVE_KEY) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def signals_stage(
+    aws_env: str, monkeypatch: pytest.MonkeyPatch, massive: MassiveEmulator
+) -> Iterator[SignalsStage]:
+    factory.clear()
+    yield SignalsStage(monkeypatch, massive)
+    factory.clear()
+
+
+@pytest.fixture
+def signals_clock(monkeypatch: pytest.MonkeyPatch) -> FixedClock:
+    fixed = FixedClock(session_of(DAY).open)
+    monkeypatch.setattr(signals_handler, "clock", fixed)
+    monkeypatch.setattr(ingest_handler, "clock", fixed)
+    return fixed
