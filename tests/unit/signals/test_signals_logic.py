@@ -130,7 +130,15 @@ def test_a_bar_that_has_not_closed_is_refused(world: SignalsWorld) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    ["", "{", "[]", '{"version": 2, "kind": "bar"}', encode_bar_message(spy(0))[:-2]],
+    [
+        "",
+        "{",
+        "[]",
+        '{"version": 2, "kind": "bar"}',
+        encode_bar_message(spy(0))[:-2],
+        encode_bar_message(spy(0)).replace('"minutes":1', '"minutes":true'),  # found by fuzzing
+        encode_bar_message(spy(0)).replace('"volume":1000.0', '"volume":false'),
+    ],
 )
 def test_a_body_that_is_not_a_bar_message_is_refused_naming_it(
     world: SignalsWorld, body: str
