@@ -1,6 +1,7 @@
 """In-memory ``MarketData``: recorded minute bars served as the port promises (tests, replays).
 
-``fail_next(n)`` makes the next ``n`` calls raise ``DataError`` (a vendor outage); ``calls``
+``fail_next(n)`` makes the next ``n`` calls raise ``DataError`` (a vendor outage; ``recover()``
+ends it); ``calls``
 records each ``minute_bars`` request as (symbol, start, end).
 """
 
@@ -38,6 +39,10 @@ class InMemoryMarketData:
 
     def fail_next(self, times: int = 1) -> None:
         self._failures += times
+
+    def recover(self) -> None:
+        """Forget the failures still pending."""
+        self._failures = 0
 
     def _fault(self) -> None:
         if self._failures:
