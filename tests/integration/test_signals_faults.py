@@ -21,29 +21,21 @@ from tests.support.flaky_client import FlakyClient, throttled, timed_out
 from tests.support.ingest_events import LambdaContext, body_of, signed_event
 from tests.support.signals_real import real_day
 from tests.support.signals_stage import (
+    DAY_HISTORY,
+    DAY_REGIME,
     SignalsStage,
     clean_states,
     poll_event,
     sqs_event,
     sqs_record,
 )
-from tests.support.signals_world import DAY, minute, session_bars, session_of
+from tests.support.signals_world import DAY, minute, session_of
 
 pytest_plugins = ("tests.support.signals_fixtures",)
 pytestmark = pytest.mark.faults
 
 SESSION = session_of(DAY)
 PREVIOUS = session_of(DAY - timedelta(days=1))
-REGIME = (DAY, 17.0)
-HISTORY = session_bars("SPY", PREVIOUS.day) + session_bars("QQQ", PREVIOUS.day)
-
-
-@pytest.fixture
-def stage(signals_stage: SignalsStage, massive: MassiveEmulator) -> SignalsStage:
-    for symbol in ("SPY", "QQQ"):
-        massive.add_bars(session_bars(symbol, PREVIOUS.day) + session_bars(symbol, DAY))
-    signals_stage.save_regime(*REGIME)
-    return signals_stage
 
 
 def spy(i: int) -> Bar:
@@ -77,7 +69,7 @@ def spy_states(stage: SignalsStage) -> dict[tuple[str, str], str | None]:
 
 
 def clean_spy(bars: list[Bar]) -> dict[tuple[str, str], str | None]:
-    return {k: v for k, v in clean_states(bars, HISTORY, REGIME).items() if k[1] == "SPY"}
+    return {k: v for k, v in clean_states(bars, DAY_HISTORY, DAY_REGIME).items() if k[1] == "SPY"}
 
 
 def minute_requests(stage: SignalsStage) -> list[str]:

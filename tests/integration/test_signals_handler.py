@@ -13,10 +13,11 @@ from maxtrader.adapters.dynamodb_session_store import DynamoDBSessionStore
 from maxtrader.domain.clock import FixedClock
 from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import Bar
-from maxtrader.emulators.massive import MassiveEmulator
 from maxtrader.ingest import deduplication_id, encode_bar_message
 from tests.support.ingest_events import LambdaContext
 from tests.support.signals_stage import (
+    DAY_HISTORY,
+    DAY_REGIME,
     SignalsStage,
     clean_states,
     emf,
@@ -24,23 +25,13 @@ from tests.support.signals_stage import (
     sqs_event,
     sqs_record,
 )
-from tests.support.signals_world import DAY, minute, session_bars, session_of
+from tests.support.signals_world import DAY, minute, session_of
 
 SESSION = session_of(DAY)
 PREVIOUS = session_of(DAY - timedelta(days=1))
-REGIME = (DAY, 17.0)  # NORMAL_VOL
-HISTORY = session_bars("SPY", PREVIOUS.day) + session_bars("QQQ", PREVIOUS.day)
 
 
 pytest_plugins = ("tests.support.signals_fixtures",)
-
-
-@pytest.fixture
-def stage(signals_stage: SignalsStage, massive: MassiveEmulator) -> SignalsStage:
-    for symbol in ("SPY", "QQQ"):
-        massive.add_bars(session_bars(symbol, PREVIOUS.day) + session_bars(symbol, DAY))
-    signals_stage.save_regime(*REGIME)
-    return signals_stage
 
 
 @pytest.fixture
@@ -67,7 +58,7 @@ def test_a_bars_queue_batch_is_stepped_in_order_per_symbol_and_every_record_acke
     stage.send_bars(bars)
     responses = stage.deliver_bars(handler.lambda_handler)
     assert responses and all(r["batchItemFailures"] == [] for r in responses)
-    assert stage.stored_states() == clean_states(bars, HISTORY, REGIME)
+    assert stage.stored_states() == clean_states(bars, DAY_HISTORY, DAY_REGIME)
     assert len(stage.emulator.requests) == 2  # one history fetch per symbol; no gap
 
 
@@ -101,7 +92,7 @@ def test_the_poll_schedule_steps_the_closed_minutes_over_rest(
     answer = invoke(poll_event(SESSION.open + timedelta(minutes=12, seconds=1)))
     assert (answer["stepped"], answer["polled"], answer["note"]) == (22, 22, "")
     expected = [minute(s, DAY, i) for s in ("SPY", "QQQ") for i in range(11)]
-    assert stage.stored_states() == clean_states(expected, HISTORY, REGIME)
+    assert stage.stored_states() == clean_states(expected, DAY_HISTORY, DAY_REGIME)
     store = DynamoDBSessionStore.create(stage.table)
     assert store.bars("SPY", SESSION.open, SESSION.close) == expected[:11]  # stored as well
 

@@ -1,13 +1,15 @@
 """Fixtures of the signals function's tests (a pytest plugin: ``pytest_plugins`` in a module).
 
 ``massive`` is a started Massive emulator (empty: tests add the bars the vendor holds);
-``signals_stage`` the stage on moto with the function's environment; ``signals_clock`` a
-FixedClock both the signals and the ingest handlers read.
+``signals_stage`` the stage on moto with the function's environment; ``stage`` that stage with
+the synthetic day (``DAY``: the vendor holds it and the session before, the regime is stored);
+``signals_clock`` a FixedClock both the signals and the ingest handlers read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -16,8 +18,8 @@ from functions.signals import handler as signals_handler
 from maxtrader.domain.clock import FixedClock
 from maxtrader.emulators.massive import MassiveEmulator
 from maxtrader.runtime import factory
-from tests.support.signals_stage import MASSIVE_KEY, SignalsStage
-from tests.support.signals_world import DAY, session_of
+from tests.support.signals_stage import DAY_REGIME, MASSIVE_KEY, SYMBOLS, SignalsStage
+from tests.support.signals_world import DAY, session_bars, session_of
 
 
 @pytest.fixture
@@ -33,6 +35,14 @@ def signals_stage(
     factory.clear()
     yield SignalsStage(monkeypatch, massive)
     factory.clear()
+
+
+@pytest.fixture
+def stage(signals_stage: SignalsStage, massive: MassiveEmulator) -> SignalsStage:
+    for symbol in SYMBOLS:
+        massive.add_bars(session_bars(symbol, DAY - timedelta(days=1)) + session_bars(symbol, DAY))
+    signals_stage.save_regime(*DAY_REGIME)
+    return signals_stage
 
 
 @pytest.fixture

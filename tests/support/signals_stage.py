@@ -16,7 +16,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -35,10 +35,14 @@ from maxtrader.runtime.schedule_event import schedule_event
 from maxtrader.signals import routable_strategies
 from maxtrader.trading.signal_message import SignalMessage, decode_signal_message
 from tests.support.ingest_events import IngestStage, LambdaContext
-from tests.support.signals_world import SignalsWorld
+from tests.support.signals_world import DAY, SignalsWorld, session_bars
 
 MASSIVE_KEY = "signals-test-massive-key-77a1"
 SYMBOLS = ("SPY", "QQQ")  # the staging stage's
+DAY_REGIME = (DAY, 17.0)  # NORMAL_VOL on the synthetic day
+DAY_HISTORY = session_bars("SPY", DAY - timedelta(days=1)) + session_bars(
+    "QQQ", DAY - timedelta(days=1)
+)
 STRATEGIES = tuple(routable_strategies(load_strategies()))
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 

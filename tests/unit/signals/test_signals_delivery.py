@@ -8,7 +8,7 @@ stored states end as a clean run's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -58,6 +58,21 @@ def signalling_bars(day: RealDay, clean: SignalsWorld) -> Iterator[Bar]:
     return (b for b in day.bars if b.ts in starts)
 
 
+def replay_with_fault(
+    world: SignalsWorld, day: RealDay, clean: SignalsWorld, fault: Callable[[Bar], bool]
+) -> None:
+    """Push the day; at the first signalling bar call ``fault(bar)`` first (True: the fault
+    delivered the bar itself), then require the clean run's signals, audit and states."""
+    first = next(signalling_bars(day, clean))
+    for bar in day.bars:
+        if bar is first and fault(bar):
+            continue
+        world.push(bar)
+    assert world.queue.delivered == clean.queue.delivered  # each signal once, in order
+    assert signal_audit(world, day) == signal_audit(clean, day)
+    assert states(world) == states(clean)
+
+
 def test_the_days_signals_are_handed_on_with_the_regime_and_the_bars_close(
     day: RealDay, clean: SignalsWorld
 ) -> None:
@@ -86,18 +101,16 @@ def test_a_failed_send_saves_nothing_and_the_retry_hands_the_signal_on_once(
     day: RealDay, clean: SignalsWorld
 ) -> None:
     world = fresh_world(day)
-    first = next(signalling_bars(day, clean))
-    for bar in day.bars:
-        if bar is first:
-            before = states(world)
-            world.queue.fail_next()
-            with pytest.raises(SignalQueueUnavailableError):
-                world.push(bar)
-            assert states(world) == before and signal_audit(world, day) == []
-        world.push(bar)
-    assert world.queue.delivered == clean.queue.delivered
-    assert signal_audit(world, day) == signal_audit(clean, day)
-    assert states(world) == states(clean)
+
+    def fault(bar: Bar) -> bool:
+        before = states(world)
+        world.queue.fail_next()
+        with pytest.raises(SignalQueueUnavailableError):
+            world.push(bar)
+        assert states(world) == before and signal_audit(world, day) == []
+        return False  # then redelivered
+
+    replay_with_fault(world, day, clean, fault)
 
 
 class _FailingSaves:
@@ -122,39 +135,34 @@ def test_a_save_that_fails_after_the_send_is_retried_and_the_signal_not_doubled(
     world = fresh_world(day)
     flaky = _FailingSaves(world.sessions, "vwap_reversion")
     world.deps = world.deps.__class__(**{**_fields(world.deps), "sessions": flaky})
-    first = next(signalling_bars(day, clean))
-    for bar in day.bars:
-        if bar is first:
-            flaky.armed = True
-            with pytest.raises(StateUnavailableError):
-                world.push(bar)
-            assert world.queue.sends == 1  # sent before the save: not lost
-        world.push(bar)
-    assert world.queue.delivered == clean.queue.delivered  # the re-send was deduplicated
-    assert signal_audit(world, day) == signal_audit(clean, day)
-    assert states(world) == states(clean)
+
+    def fault(bar: Bar) -> bool:
+        flaky.armed = True
+        with pytest.raises(StateUnavailableError):
+            world.push(bar)
+        assert world.queue.sends == 1  # sent before the save: not lost
+        return False  # redelivered: the re-send is deduplicated
+
+    replay_with_fault(world, day, clean, fault)
 
 
 def test_a_delivery_that_loses_the_save_race_audits_nothing_again(
     day: RealDay, clean: SignalsWorld
 ) -> None:
     world = fresh_world(day)
-    first = next(signalling_bars(day, clean))
-    for bar in day.bars:
-        if bar is first:
-            before = states(world)
-            world.push(bar)  # the winner
-            won = states(world)
-            for stored in before.values():  # a concurrent delivery read the states before it
-                assert stored is not None
-                world.sessions._states[(stored.strategy, "SPY")] = stored
-            lost = _racing_push(world, bar, won)
-            assert (lost.stepped, lost.duplicates, lost.signals) == (0, 1, 0)
-            continue
-        world.push(bar)
-    assert world.queue.delivered == clean.queue.delivered
-    assert signal_audit(world, day) == signal_audit(clean, day)
-    assert states(world) == states(clean)
+
+    def fault(bar: Bar) -> bool:
+        before = states(world)
+        world.push(bar)  # the winner
+        won = states(world)
+        for stored in before.values():  # a concurrent delivery read the states before it
+            assert stored is not None
+            world.sessions._states[(stored.strategy, "SPY")] = stored
+        lost = _racing_push(world, bar, won)
+        assert (lost.stepped, lost.duplicates, lost.signals) == (0, 1, 0)
+        return True
+
+    replay_with_fault(world, day, clean, fault)
 
 
 def _racing_push(world: SignalsWorld, bar: Bar, winner: dict[str, Any]) -> Any:
