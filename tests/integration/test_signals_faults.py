@@ -14,12 +14,11 @@ from functions.ingest import handler as ingest_handler
 from functions.signals import handler
 from maxtrader.domain.clock import NEW_YORK, FixedClock
 from maxtrader.domain.models import Bar
-from maxtrader.emulators.massive import MassiveEmulator
 from maxtrader.ingest import deduplication_id, encode_bar_message
 from maxtrader.runtime import factory
 from tests.support.flaky_client import FlakyClient, throttled, timed_out
 from tests.support.ingest_events import LambdaContext, body_of, signed_event
-from tests.support.signals_real import real_day
+from tests.support.signals_real import RealDay
 from tests.support.signals_stage import (
     DAY_HISTORY,
     DAY_REGIME,
@@ -160,11 +159,9 @@ def test_dynamodb_faults_fail_the_record_and_the_redelivery_converges(
 
 @pytest.mark.slow
 def test_an_unavailable_signal_queue_fails_the_record_and_the_signal_is_sent_once(
-    signals_stage: SignalsStage, massive: MassiveEmulator, signals_clock: FixedClock
+    real_stage: tuple[SignalsStage, RealDay], signals_clock: FixedClock
 ) -> None:
-    day = real_day()
-    massive.add_bars(day.all_bars)
-    signals_stage.save_regime(day.day, day.vix)
+    signals_stage, day = real_stage
     window = [b for b in day.bars
               if "11:30" <= b.ts.astimezone(NEW_YORK).strftime("%H:%M") < "11:41"]  # fmt: skip
     queue = factory.signal_queue()

@@ -13,9 +13,8 @@ from functions.signals import handler as signals_handler
 from maxtrader.adapters.memory_market_data import InMemoryMarketData
 from maxtrader.domain.clock import NEW_YORK, FixedClock
 from maxtrader.domain.models import Bar
-from maxtrader.emulators.massive import MassiveEmulator
 from tests.support.ingest_events import LambdaContext, body_of, signed_event
-from tests.support.signals_real import RealDay, real_day
+from tests.support.signals_real import RealDay
 from tests.support.signals_stage import SignalsStage, clean_states
 from tests.support.signals_world import SignalsWorld
 
@@ -29,11 +28,9 @@ def _local(day: RealDay, hh: int, mm: int) -> list[Bar]:
 
 
 def test_pushed_bars_become_the_backtesters_signals_on_the_signal_queue(
-    signals_stage: SignalsStage, massive: MassiveEmulator, signals_clock: FixedClock
+    real_stage: tuple[SignalsStage, RealDay], signals_clock: FixedClock
 ) -> None:
-    day = real_day()
-    massive.add_bars(day.all_bars)
-    signals_stage.save_regime(day.day, day.vix)
+    signals_stage, day = real_stage
     # The relay starts at 11:30: the first bar's session start reads the history over REST
     # and fills 09:30..11:29 from REST too; then one signed request per minute.
     pushed = [b for b in _local(day, 11, 30) if b.ts.astimezone(NEW_YORK).time() < time(11, 45)]
