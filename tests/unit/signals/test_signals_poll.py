@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from maxtrader.domain.errors import InvalidInputError
-from maxtrader.signals import POLL_GRACE
+from maxtrader.domain.errors import DataError, InvalidInputError
+from maxtrader.domain.models import Bar
+from maxtrader.signals import POLL_GRACE, poll_closed_minutes
 from tests.support.signals_world import DAY, SignalsWorld, minute, session_bars, session_of
 
 SESSION = session_of(DAY)
@@ -98,7 +100,33 @@ def test_an_early_close_ends_the_poll_at_its_own_close() -> None:
 
 
 def test_a_naive_scheduled_time_is_refused(world: SignalsWorld) -> None:
-    from maxtrader.signals import poll_closed_minutes
-
     with pytest.raises(InvalidInputError, match="timezone-aware"):
         poll_closed_minutes(datetime(2024, 6, 4, 14, 0), world.deps)
+
+
+class _FailingFor:
+    """Market data whose answers for one symbol fail (the others are served)."""
+
+    def __init__(self, inner: Any, symbol: str) -> None:
+        self._inner, self.symbol = inner, symbol
+
+    def minute_bars(self, symbol: str, start: datetime, end: datetime) -> list[Bar]:
+        if symbol == self.symbol:
+            raise DataError(f"{symbol}: vendor error")
+        return list(self._inner.minute_bars(symbol, start, end))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def test_one_symbols_outage_does_not_hold_the_others_back(world: SignalsWorld) -> None:
+    deps = world.deps.__class__(
+        **{**{f: getattr(world.deps, f) for f in world.deps.__dataclass_fields__},
+           "market_data": _FailingFor(world.market, "QQQ")}
+    )  # fmt: skip
+    world.clock.set(at(6))
+    with pytest.raises(DataError, match="QQQ"):
+        poll_closed_minutes(at(6), deps)
+    assert set(world.last_bar_ts("SPY").values()) == {at(4)}
+    assert world.sessions.strategy_state("pause", "QQQ") is None
+    assert world.poll(at(6)).stepped == 5  # the tick retried: QQQ caught up

@@ -17,6 +17,9 @@ just closed in flight time to arrive first; then the poll finds nothing to do). 
 without a session, before the first minute has closed, or more than ``POLL_AFTER_CLOSE`` after
 the close, it does nothing and says why (``SignalsOutcome.note``).
 
+A symbol whose poll fails (REST, the store) does not hold the others back: they are brought up
+to date, then the first failure is raised so the tick is retried.
+
 ``market_data`` is a provider: the Massive client (and its secret) is built only when a gap or
 a session start needs it, never on the steady-state path.
 """
@@ -32,7 +35,7 @@ from typing import Any
 from maxtrader.config.strategies import StrategiesConfig
 from maxtrader.domain.calendar import MarketCalendar, Session
 from maxtrader.domain.clock import NEW_YORK, Clock
-from maxtrader.domain.errors import DataError, InvalidInputError
+from maxtrader.domain.errors import DataError, InvalidInputError, MaxTraderError
 from maxtrader.domain.models import Bar
 from maxtrader.domain.ports import MarketData, SessionStore, StateStore
 from maxtrader.ingest.messages import decode_bar_message
@@ -163,8 +166,8 @@ def process_bars(bars: Sequence[Bar], deps: SignalsDependencies) -> SignalsOutco
             raise InvalidInputError(f"bar of {bar.symbol}: the stage does not trade it")
         if bar.minutes != 1:
             raise InvalidInputError(f"bar of {bar.symbol}: a {bar.minutes}-minute bar")
-        if bar.closed_at > now:
-            raise InvalidInputError(
+        if bar.closed_at > now:  # clock skew: retryable (redelivered once it has closed)
+            raise DataError(
                 f"bar of {bar.symbol} at {bar.ts.isoformat()} has not closed at {now.isoformat()}"
             )
     out = SignalsOutcome()
@@ -202,10 +205,16 @@ def poll_closed_minutes(scheduled_time: datetime, deps: SignalsDependencies) -> 
     until = min(cutoff, session.close)
     now = deps.clock.now()
     out = SignalsOutcome()
-    states = prepare_session_states(session, deps.symbols, deps.session_start())
     ctx = deps.advance_context()
-    for symbol in sorted(deps.symbols):
-        out.add(advance_symbol(ctx, session, symbol, states, pushed=(), until=until), now)
+    failures: list[MaxTraderError] = []
+    for symbol in sorted(deps.symbols):  # one symbol's outage must not hold the others back
+        try:
+            states = prepare_session_states(session, [symbol], deps.session_start())
+            out.add(advance_symbol(ctx, session, symbol, states, pushed=(), until=until), now)
+        except MaxTraderError as exc:
+            failures.append(exc)
+    if failures:
+        raise failures[0]  # the retry (Scheduler's, or the next tick) converges
     return out
 
 
