@@ -23,6 +23,7 @@ _NOT_PORTS = ("maxtrader.adapters", "maxtrader.runtime", "maxtrader.cli")
 # The functions' logic: a package, or chosen modules of one, and what else it must not import.
 SERVICES: dict[str, tuple[str, ...]] = {
     "parity": (*_NOT_PORTS, "maxtrader.data"),
+    "signals": (*_NOT_PORTS, "maxtrader.backtest", "maxtrader.data"),
     "operations/alert_kinds.py": (*_NOT_PORTS, "maxtrader.backtest"),
     "operations/eod.py": (*_NOT_PORTS, "maxtrader.backtest"),
     "operations/health.py": (*_NOT_PORTS, "maxtrader.backtest"),

@@ -35,8 +35,10 @@ def encode_bar_message(bar: Bar) -> str:
 
 
 def decode_bar_message(body: str | bytes) -> Bar:
+    # Strict: the producer writes JSON numbers; a boolean is not a minute count nor a volume
+    # (lax mode would read ``"minutes": true`` as 1). JSON strings still parse as datetimes.
     try:
-        return BarMessage.model_validate_json(body).bar
+        return BarMessage.model_validate_json(body, strict=True).bar
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"

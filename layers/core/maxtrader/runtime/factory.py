@@ -10,6 +10,7 @@ Every function builds what it needs from here, and nothing else builds clients:
     factory.state_store()       DynamoDBStateStore on FunctionEnv.state_table (safety state)
     factory.session_store()     DynamoDBSessionStore on the same table (bars, strategy states)
     factory.bar_queue()         SqsBarQueue on FunctionEnv.bars_queue_url (ingest -> signals)
+    factory.signal_queue()      SqsSignalQueue on FunctionEnv.signal_queue_url (signals -> execute)
     factory.alerts()            SnsAlerts on FunctionEnv.alerts_topic_arn, deduplicated
     factory.secrets()           Powertools SecretsProvider, cached stage.secrets_max_age_seconds
     factory.webhook_secrets()   WebhookKeys over the webhook secret (current + previous)
@@ -37,6 +38,7 @@ from maxtrader.adapters.dynamodb_store import DynamoDBStateStore
 from maxtrader.adapters.secrets import AlpacaSecret, MassiveSecret, Secrets, WebhookSecret
 from maxtrader.adapters.sns_alerts import SnsAlerts
 from maxtrader.adapters.sqs_bar_queue import SqsBarQueue
+from maxtrader.adapters.sqs_signal_queue import SqsSignalQueue
 from maxtrader.config.loader import load_safety, load_stage, load_strategies
 from maxtrader.config.safety import SafetyConfig
 from maxtrader.config.stage import StageConfig
@@ -92,6 +94,11 @@ def session_store() -> DynamoDBSessionStore:
 @lru_cache(maxsize=1)
 def bar_queue() -> SqsBarQueue:
     return SqsBarQueue.create(function_env().bars_queue_url)
+
+
+@lru_cache(maxsize=1)
+def signal_queue() -> SqsSignalQueue:
+    return SqsSignalQueue.create(function_env().signal_queue_url)
 
 
 @lru_cache(maxsize=1)
@@ -207,6 +214,7 @@ _CACHED: tuple[Any, ...] = (
     broker,
     safety_engine,
     function_env,
+    signal_queue,
     parity_ports,
     monitor_service,
 )

@@ -1,0 +1,1 @@
+"""The signals function (bars queue, signals-poll): functions.signals.handler.lambda_handler."""

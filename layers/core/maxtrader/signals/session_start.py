@@ -1,0 +1,149 @@
+"""The start-of-session state of every strategy a symbol's session may route to.
+
+    prepare_session_states(session, symbols, deps) -> {(strategy, symbol): state}
+
+A strategy whose stored state is of another day (or absent) is started as the backtester starts
+it (``strategy.start_session`` with the bars of prior sessions only: the calendar's
+``history_sessions`` sessions before the day, regular hours only, over ``MarketData``) and saved
+with ``last_bar_ts`` = one minute before the open: "nothing of today stepped yet", so the
+session's first bar is the one whose predecessor is that instant. A concurrent start (the
+premarket run, the poll and a pushed bar racing) loses the conditional save and reads the
+winner's state back: both were built from the same history.
+
+Every strategy the configuration can route to is started and stepped, whatever today's regime,
+because the regime can change during the session (trading/session.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from maxtrader.config.strategies import StrategiesConfig
+from maxtrader.domain.calendar import MarketCalendar, Session
+from maxtrader.domain.errors import StateUnavailableError
+from maxtrader.domain.models import Bar, Regime
+from maxtrader.domain.ports import MarketData, SessionStore, StoredStrategyState
+from maxtrader.trading.session import Routing
+
+ONE_MINUTE = timedelta(minutes=1)
+StateKey = tuple[str, str]  # (strategy, symbol)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStartDependencies:
+    sessions: SessionStore
+    market_data: MarketData
+    calendar: MarketCalendar
+    strategies: Mapping[str, Any]  # name -> Strategy
+
+
+def routable_strategies(config: StrategiesConfig, routing: Routing | None = None) -> dict[str, Any]:
+    """Every strategy some regime routes to under ``config`` (the ones a session steps)."""
+    return (routing or Routing(config)).strategies(Regime)
+
+
+def before_open(session: Session) -> Any:
+    """The ``last_bar_ts`` of a started state: the instant before the session's first bar."""
+    return session.open - ONE_MINUTE
+
+
+def load_state(strategy: Any, stored: StoredStrategyState) -> Any:
+    """The strategy's state from its stored JSON; an unreadable one fails closed."""
+    try:
+        return strategy.load_state(stored.payload)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise StateUnavailableError(
+            f"strategy state {stored.strategy}/{stored.symbol} is unreadable: "
+            f"{str(exc).splitlines()[0]}"
+        ) from None
+
+
+def todays_state(strategy: Any, stored: StoredStrategyState | None, session: Session) -> Any:
+    """The stored state when it is of ``session``'s day, else None."""
+    if stored is None:
+        return None
+    state = load_state(strategy, stored)
+    return state if state.day == session.day else None
+
+
+def prepare_session_states(
+    session: Session, symbols: Iterable[str], deps: SessionStartDependencies
+) -> dict[StateKey, Any]:
+    """Today's state of every (strategy, symbol): the stored one, or started and saved."""
+    out: dict[StateKey, Any] = {}
+    for symbol in sorted(set(symbols)):
+        missing: list[str] = []
+        for name, strategy in deps.strategies.items():
+            state = todays_state(strategy, deps.sessions.strategy_state(name, symbol), session)
+            if state is None:
+                missing.append(name)
+            else:
+                out[(name, symbol)] = state
+        if missing:
+            out.update(_start(session, symbol, missing, deps))
+    return out
+
+
+def _start(
+    session: Session, symbol: str, names: Sequence[str], deps: SessionStartDependencies
+) -> dict[StateKey, Any]:
+    depth = max(deps.strategies[n].history_sessions for n in names)
+    by_session = prior_session_bars(session, symbol, depth, deps)
+    out: dict[StateKey, Any] = {}
+    for name in names:
+        strategy = deps.strategies[name]
+        n = strategy.history_sessions
+        history = [bar for bars in (by_session[-n:] if n > 0 else []) for bar in bars]
+        state = strategy.start_session(symbol, session, history)
+        saved = StoredStrategyState(
+            strategy=name,
+            symbol=symbol,
+            last_bar_ts=before_open(session),
+            payload=state.model_dump_json(),
+        )
+        if not deps.sessions.save_strategy_state(saved):
+            # Another invocation saved first (or already stepped today's bars): use its state.
+            state = todays_state(strategy, deps.sessions.strategy_state(name, symbol), session)
+            if state is None:
+                raise StateUnavailableError(
+                    f"strategy state {name}/{symbol}: the save was refused but no state of "
+                    f"{session.day.isoformat()} is stored"
+                )
+        out[(name, symbol)] = state
+    return out
+
+
+def prior_session_bars(
+    session: Session, symbol: str, count: int, deps: SessionStartDependencies
+) -> list[list[Bar]]:
+    """The regular-hours 1-minute bars of the ``count`` sessions before ``session``, one list
+    per session, oldest first (a session the vendor has no bar of is an empty list)."""
+    if count <= 0:
+        return []
+    prior = deps.calendar.previous_sessions(session.day, count)
+    bars = deps.market_data.minute_bars(symbol, prior[0].open, prior[-1].close)
+    out: list[list[Bar]] = [[] for _ in prior]
+    i = 0
+    for bar in bars:
+        while i < len(prior) and bar.ts >= prior[i].close:
+            i += 1
+        if i == len(prior):
+            break
+        if bar.minutes == 1 and bar.symbol == symbol and prior[i].contains(bar.ts):
+            out[i].append(bar)
+    return out
+
+
+__all__ = [
+    "SessionStartDependencies",
+    "StateKey",
+    "before_open",
+    "load_state",
+    "prepare_session_states",
+    "prior_session_bars",
+    "routable_strategies",
+    "todays_state",
+]
