@@ -75,12 +75,13 @@ def test_premarket_stores_equity_and_the_days_regime_and_sends_readiness(ops: Op
     assert ops.store.start_of_day_equity("2024-06-04") == equity == 100_000.0
     stored = ops.sessions.regime(date(2024, 6, 4))
     assert stored is not None and stored.regime is Regime.NORMAL_VOL
-    # The strategies' session preparation is not wired yet: readiness says so, and only that.
-    assert answer["detail"]["reasons"] == ["strategy sessions not prepared (not wired)"]
-    assert ops.alerts() == [
-        ("[MaxTrader] Pre-market 2024-06-04: NOT armed",
-         "NOT armed: strategy sessions not prepared (not wired)"),
-    ]  # fmt: skip
+    # Every routable strategy's state for the day is prepared and stored before the open.
+    assert answer["detail"]["reasons"] == []
+    (subject, line), *_ = ops.alerts()
+    assert subject == "[MaxTrader] Pre-market 2024-06-04: armed"
+    assert line.startswith("armed: NORMAL_VOL")
+    prepared = [ops.sessions.strategy_state(n, "SPY") for n in ("vwap_reversion", "wave_renko")]
+    assert all(p is not None and p.last_bar_ts.date() == date(2024, 6, 4) for p in prepared)
     # The first tick of the session anchors on it: 12.8 is within the hysteresis of 13.
     ops.vix(12.8, datetime(2024, 6, 4, 13, 34, tzinfo=UTC))
     tick = ops.invoke("regime", datetime(2024, 6, 4, 13, 35, tzinfo=UTC))
@@ -104,4 +105,4 @@ def test_premarket_with_the_kill_switch_left_engaged_is_not_armed(ops: OpsStage)
     assert "kill switch ON (overnight)" in answer["detail"]["reasons"]
     ((subject, line),) = ops.alerts()
     assert subject == "[MaxTrader] Pre-market 2024-06-04: NOT armed"
-    assert line.startswith("NOT armed: kill switch ON (overnight); strategy sessions not prepared")
+    assert line == "NOT armed: kill switch ON (overnight)"  # only what really holds entries
