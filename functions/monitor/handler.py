@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from maxtrader.domain.errors import InvalidInputError, MaxTraderError
 from maxtrader.operations.monitor_report import MonitorReport
+from maxtrader.operations.safety_gauges import safety_gauges
 from maxtrader.runtime import factory
-from maxtrader.runtime.observability import logger, metrics, tracer
+from maxtrader.runtime.observability import METRICS_NAMESPACE, logger, metrics, tracer
 from maxtrader.runtime.schedule_event import parse_schedule_event
 
 SCHEDULE = "monitor"
@@ -26,6 +27,13 @@ SCHEDULE = "monitor"
 def _record(report: MonitorReport) -> None:
     for name, unit, value in report.metrics():
         metrics.add_metric(name=name, unit=MetricUnit(unit), value=value)
+    # The safety state as gauges, each with its own dimensions (the alarms watch them).
+    limits = factory.safety_config().limits
+    for gauge in safety_gauges(factory.state_store(), report.at, limits):
+        with single_metric(name=gauge.name, unit=MetricUnit(gauge.unit), value=gauge.value,
+                           namespace=METRICS_NAMESPACE) as one:  # fmt: skip
+            for key, label in gauge.dimensions.items():
+                one.add_dimension(name=key, value=label)
     answer = report.to_dict()
     if report.drifts or report.errors:
         logger.warning("monitor run found problems", extra={"report": answer})

@@ -29,28 +29,14 @@ CODE_DIRS = (REPO / "layers" / "core" / "maxtrader", REPO / "functions")
 # Emitted by the monitor, health, signals and execute functions, written on other branches now.
 NOT_YET_EMITTED = frozenset(
     {
-        "BarsPolled",
-        "SignalsGenerated",
         "EntriesApproved",
         "EntriesRejected",
         "OrdersSubmitted",
         "OrderErrors",
         "OrderLatencyMs",
-        "DailyPnl",
-        "DrawdownPct",
-        "BreakerTripped",
-        "KillSwitchEngaged",
-        "SafeModeOn",
-        "DailyLossStopHit",
-        "VixAgeSeconds",
     }
 )
-NOT_ON_THIS_BRANCH = frozenset(
-    {"signals", "execute", "regime", "monitor", "health", "premarket", "eod", "parity"}
-    # functions/killswitch/handler.py names its entry point `handler`, not `lambda_handler`
-    # (the contract every handler follows, and what the stack deploys): renamed on another branch.
-    | {"killswitch"}
-)
+NOT_ON_THIS_BRANCH = frozenset({"execute"})
 
 
 def _code() -> str:

@@ -67,9 +67,13 @@ def test_health_failure_turns_safe_mode_on_and_a_healthy_minute_clears_it(
     ops.vix(15.0, later - timedelta(minutes=2))
     answer = ops.invoke("health", later)
     assert not answer["detail"]["healthy"] and answer["detail"]["safe_mode"]
+    out = capsys.readouterr().out
+    ages = [d["VixAgeSeconds"] for d in emf(out) if "VixAgeSeconds" in d]
+    assert ages in ([answer["detail"]["vix_age_seconds"]], [[answer["detail"]["vix_age_seconds"]]])
+    assert 0 < answer["detail"]["vix_age_seconds"] <= 180
     switch = ops.store.switch(SwitchName.SAFE_MODE)
     assert switch.on and switch.automatic and switch.actor == "health"
-    assert check_metrics(capsys.readouterr().out)["data_freshness:SPY"] == 1
+    assert check_metrics(out)["data_freshness:SPY"] == 1
 
     recovered = later + timedelta(minutes=1)
     fresh(ops, recovered)

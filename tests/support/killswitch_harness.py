@@ -107,7 +107,7 @@ def function_url_event(
 def invoke(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     from functions.killswitch import handler
 
-    response = handler.handler(event, FakeContext())
+    response = handler.lambda_handler(event, FakeContext())
     body = response.get("body") or "{}"
     if response.get("isBase64Encoded"):
         body = base64.b64decode(body).decode("utf-8")

@@ -30,6 +30,7 @@ SERVICES: dict[str, tuple[str, ...]] = {
     "operations/premarket.py": (*_NOT_PORTS, "maxtrader.backtest"),
     "operations/regime.py": (*_NOT_PORTS, "maxtrader.backtest"),
     "operations/run_result.py": (*_NOT_PORTS, "maxtrader.backtest"),
+    "operations/safety_gauges.py": (*_NOT_PORTS, "maxtrader.backtest"),
     **{
         f"operations/{p.name}": (*_NOT_PORTS, "maxtrader.backtest")
         for p in (CORE / "operations").glob("monitor*.py")

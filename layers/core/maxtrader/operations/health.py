@@ -139,6 +139,11 @@ def run_health(deps: HealthDependencies, now: datetime) -> RunResult:
             "safe_mode": report.safe_mode,
             "safe_mode_changed": report.safe_mode_changed,
             "broker_failures": report.broker_failures,
+            # The VIX reading's age as health judged it (counted from the open at first);
+            # None: no usable reading. The VixAgeSeconds metric and its alarm read it.
+            "vix_age_seconds": (
+                None if inputs.vix_at is None else (now - inputs.vix_at).total_seconds()
+            ),
             "checks": _checks_view(report.checks),
             "events": [e.kind.value for e in inv.events],
         },

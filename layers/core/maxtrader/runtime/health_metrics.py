@@ -1,4 +1,5 @@
-"""The health function's metric per check: ``HealthCheckFailed`` (0 | 1), dimension ``check``.
+"""The health function's metric per check: ``HealthCheckFailed`` (0 | 1), dimension ``check``,
+and ``VixAgeSeconds`` (the reading's age, when there is one).
 
 One EMF document per check (Powertools ``single_metric``), so each check has its own series
 (``check=data_freshness:SPY``, ``check=broker_connectivity`` ...) to graph and to alarm on,
@@ -14,9 +15,15 @@ from maxtrader.operations.run_result import RunResult
 from maxtrader.runtime.observability import METRICS_NAMESPACE
 
 METRIC = "HealthCheckFailed"
+VIX_AGE = "VixAgeSeconds"  # how old the VIX reading health judged was (alarmed in the session)
 
 
 def record_health_checks(result: RunResult) -> None:
+    age = result.detail.get("vix_age_seconds")
+    if isinstance(age, int | float):
+        with single_metric(name=VIX_AGE, unit=MetricUnit.Seconds, value=age,
+                           namespace=METRICS_NAMESPACE):  # fmt: skip
+            pass
     for name, passed in sorted(check_outcomes(result).items()):
         with single_metric(
             name=METRIC,
@@ -27,4 +34,4 @@ def record_health_checks(result: RunResult) -> None:
             metric.add_dimension(name="check", value=name)
 
 
-__all__ = ["METRIC", "record_health_checks"]
+__all__ = ["METRIC", "VIX_AGE", "record_health_checks"]
