@@ -5,9 +5,9 @@ Defaults are those of ../shared/specs/safety.md.
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated, Final, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from maxtrader.config.base import (
     ConfigModel,
@@ -135,6 +135,32 @@ class Alerts(ConfigModel):
     alert_cooldown_minutes: NonNegativeInt = 15
 
 
+class Execution(ConfigModel):
+    """How the execute function turns one signal into one order (docs/execution.md).
+
+    A signal decided more than ``signal_max_age_seconds`` ago is not sent (a late minute bar's
+    price is not today's); an option chain whose stalest quote is older than
+    ``quote_max_age_seconds`` is not traded on. One order is sent at most ``submit_attempts``
+    times, each resend only after a lookup by client_order_id found nothing, ``backoff_seconds``
+    doubling up to ``backoff_max_seconds`` in between. A reserved ticket is in flight until
+    ``signal_max_age_seconds + in_flight_grace_seconds`` after it was reserved; after that,
+    execute never sends it and the monitor resolves it (confirm or release after a lookup).
+    """
+
+    signal_max_age_seconds: PositiveInt = 60
+    quote_max_age_seconds: PositiveInt = 60
+    submit_attempts: Annotated[PositiveInt, Field(le=10)] = 3
+    backoff_seconds: PositiveFloat = 0.25
+    backoff_max_seconds: PositiveFloat = 2.0
+    in_flight_grace_seconds: PositiveInt = 120
+
+    @model_validator(mode="after")
+    def _backoff_ordered(self) -> Self:
+        if self.backoff_max_seconds < self.backoff_seconds:
+            raise ValueError("backoff_max_seconds must not be below backoff_seconds")
+        return self
+
+
 def _default_overrides() -> dict[Regime, LimitsOverride]:
     def pair(trades: int, positions: int) -> LimitsOverride:
         return LimitsOverride(max_daily_trades=trades, max_concurrent_positions=positions)
@@ -162,6 +188,7 @@ class SafetyConfig(ConfigModel):
     alerts: Alerts = Alerts()
     figures: Figures = Figures()
     marks: Marks = Marks()
+    execution: Execution = Execution()
 
     @field_validator("regime_overrides", mode="after")
     @classmethod
