@@ -7,8 +7,9 @@ The rule (docs/execution.md): after any answer that may mean the broker acted (a
 anything is sent again; only "the broker has no such order" makes a resend safe, and a resend
 is still refused by the broker (422) should the first one land late, which resolves by lookup
 too. A refusal (4xx) ends it, once certain: a refusal of a resend is checked by a lookup
-first (the earlier send may have landed and taken the buying power the resend is refused for). Between attempts the backoff doubles, bounded; every
-attempt first asks ``fresh()`` so that nothing is sent for a signal gone stale.
+first (the earlier send may have landed and taken the buying power the resend is refused
+for). Between attempts the backoff doubles, bounded; every attempt first asks ``fresh()`` so
+that nothing is sent for a signal gone stale.
 """
 
 from __future__ import annotations
