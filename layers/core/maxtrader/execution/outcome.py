@@ -62,6 +62,7 @@ class ExecutionResult:
     failed_checks: tuple[str, ...] = ()
     order_errors: list[str] = field(default_factory=list)
     submits: int = 0  # requests sent to the broker's order endpoint in this run
+    approved: bool = False  # the safety layer approved and reserved it in this run
     latency_ms: float | None = None
     breaker_tripped: bool = False
 

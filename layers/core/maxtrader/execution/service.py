@@ -91,6 +91,7 @@ class _Run:
         self.deps = deps
         self.store = deps.engine.store
         self.coid = ""
+        self.approved = False  # reserved in this run (not a resumed ticket)
 
     # --- the steps ---------------------------------------------------------------------------
     def execute(self) -> ExecutionResult:
@@ -118,6 +119,7 @@ class _Run:
             if failed == _STORE_DOWN:  # the reservation may or may not have been written
                 self._retry(self._result(Outcome.RETRY, "state_unavailable"), "reserve")
             return self._result(Outcome.REJECTED, "rejected", failed_checks=failed)
+        self.approved = True
         return self._send(entry_order(sized[0]), look_up_first=False)
 
     def _ticket(self) -> Ticket | None:
@@ -300,6 +302,7 @@ class _Run:
             reason,
             broker_order_id=broker_order_id,
             failed_checks=failed_checks,
+            approved=self.approved,
         )
 
     def _retry(self, result: ExecutionResult, why: str) -> NoReturn:

@@ -18,6 +18,7 @@ Every function builds what it needs from here, and nothing else builds clients:
                                 live (emulator: url override). Imports alpaca-py (and pandas):
                                 only broker-facing functions may call it.
     factory.safety_engine()     SafetyEngine on the state store and the runtime clock
+    factory.idempotency_store() Powertools' DynamoDB persistence layer (execute)
     factory.clear()             forget them all, and the environment (tests)
 
 Everything derives from ``function_env()``: a missing or malformed variable is a ConfigError
@@ -27,7 +28,7 @@ naming it, raised on the first request rather than left to fail later.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from maxtrader.adapters.alert_cooldown import Cooldown
 from maxtrader.adapters.dynamodb_session_store import DynamoDBSessionStore
@@ -46,6 +47,8 @@ from maxtrader.ingest.service import WebhookKeys
 from maxtrader.runtime.clock import SwitchableClock, runtime_clock
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
     from maxtrader.adapters.alpaca_broker import AlpacaBroker
     from maxtrader.adapters.massive_market_data import MassiveMarketData
 
@@ -150,7 +153,7 @@ def safety_engine() -> SafetyEngine:
     return SafetyEngine(safety_config(), state_store(), clock())
 
 
-_CACHED = (
+_CACHED: tuple[Any, ...] = (
     stage_config,
     safety_config,
     strategies_config,
@@ -172,3 +175,22 @@ def clear() -> None:
     """Forget every adapter built so far (the originals: a test may have patched the names)."""
     for cached in _CACHED:
         cached.cache_clear()
+
+
+# --- execute ---
+@lru_cache(maxsize=1)
+def idempotency_store() -> DynamoDBPersistenceLayer:
+    """Powertools' idempotency records on FunctionEnv.idempotency_table (the execute function
+    keys them on the signal id); the client fails fast like the state store's."""
+    from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415 - execute only
+        DynamoDBPersistenceLayer,
+    )
+
+    from maxtrader.adapters.dynamodb_calls import new_client  # noqa: PLC0415
+
+    return DynamoDBPersistenceLayer(
+        table_name=function_env().idempotency_table, boto3_client=new_client("dynamodb")
+    )
+
+
+_CACHED += (idempotency_store,)
