@@ -13,7 +13,7 @@ from maxtrader.emulators.alpaca import Fault
 from maxtrader.trading.signal_message import SignalMessage
 from tests.support.alpaca_env import make_broker
 from tests.support.execute_harness import ExecuteStage, HookedBroker, sqs_record
-from tests.support.execution import Crash, message
+from tests.support.execution import Crash, broker_answers, message
 
 pytest_plugins = ("tests.support.alpaca_fixtures", "tests.support.execute_fixtures")
 pytestmark = [
@@ -80,10 +80,8 @@ def test_a_reused_client_order_id_answered_422_is_resolved_by_lookup(
     [(coid, _)] = stage.entry_orders().items()
     ticket = stage.store().ticket(coid)
     assert ticket is not None and ticket.status is TicketStatus.CONFIRMED  # not released
-    [response] = [r for r in stage.audit() if r.kind is AuditKind.BROKER_RESPONSE
-                  and r.subject == coid and "answers" in r.detail]  # fmt: skip
-    answers = [a["answer"] for a in response.detail["answers"]]  # type: ignore[index,union-attr]
-    assert "DuplicateClientOrderIdError" in answers
+    [answers] = broker_answers(stage.store())
+    assert "DuplicateClientOrderIdError" in [a["answer"] for a in answers]
     # The 422 is not counted: the one error toward the breaker is the lost answer.
     assert len(stage.store().breaker(BreakerName.ERROR_RATE).events) == 1
 
