@@ -11,7 +11,6 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,13 @@ from maxtrader.runtime import factory
 from tests.support.alpaca_env import KEY, SECRET
 from tests.support.execute_harness import ExecuteStage, sqs_record
 from tests.support.execution import message
+from tests.support.xray_daemon import received
 
-pytest_plugins = ("tests.support.alpaca_fixtures", "tests.support.execute_fixtures")
+pytest_plugins = (
+    "tests.support.alpaca_fixtures",
+    "tests.support.execute_fixtures",
+    "tests.support.xray_daemon",
+)
 pytestmark = [
     pytest.mark.xdist_group("cdk"),
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
@@ -134,24 +138,6 @@ print(json.dumps([handler.lambda_handler(event, Context()) for event in request[
 """
 
 
-@pytest.fixture
-def daemon() -> Iterator[socket.socket]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.2)  # the child has exited: only what is already buffered is read
-    yield sock
-    sock.close()
-
-
-def _received(sock: socket.socket) -> str:
-    out = []
-    while True:
-        try:
-            out.append(sock.recv(1 << 16).decode())
-        except TimeoutError:
-            return "".join(out)
-
-
 def test_no_secret_reaches_a_trace_segment(
     stage: ExecuteStage,
     daemon: socket.socket,
@@ -186,7 +172,7 @@ def test_no_secret_reaches_a_trace_segment(
     )  # fmt: skip
     assert child.returncode == 0, child.stderr[-3000:]
     assert json.loads(child.stdout.strip().splitlines()[-1]) == [{"batchItemFailures": []}]
-    segments = _received(daemon)
+    segments = received(daemon)
     assert "## functions.execute.handler.record_handler" in segments
     assert '"GetSecretValue"' in segments and "/v2/orders" in segments  # the calls were traced
     for value in (KEY, SECRET):

@@ -18,16 +18,6 @@ from tests.support.execution import START, Crash, broker_answers, message, rig
 from tests.support.safety import uniform_config
 
 
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
-
-
-@pytest.fixture
-def store() -> InMemoryStateStore:
-    return InMemoryStateStore()
-
-
 class FlakyStore(InMemoryStateStore):
     """The in-memory store, whose chosen methods raise StateUnavailableError ``n`` times."""
 

@@ -30,16 +30,6 @@ from tests.support.execution import (
 )
 
 
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
-
-
-@pytest.fixture
-def store() -> InMemoryStateStore:
-    return InMemoryStateStore()
-
-
 def audit(store: InMemoryStateStore, kind: AuditKind | None = None) -> list[AuditRecord]:
     records = store.audit_log(trading_date(START))
     return [r for r in records if kind is None or r.kind is kind]

@@ -47,29 +47,9 @@ def entry_order(intent: OrderIntent) -> OrderRequest:
     """The order of a sized entry: an equity bracket at market, or an option limit at the ask."""
     if intent.purpose is not OrderPurpose.ENTRY:
         raise InvalidInputError(f"{intent.client_order_id} is not an entry")
-    if intent.instrument is Instrument.OPTION:
-        if intent.limit_price is None:
-            raise InvalidInputError(f"option entry {intent.client_order_id} has no limit price")
-        return OrderRequest(
-            client_order_id=intent.client_order_id,
-            symbol=intent.symbol,
-            side=intent.side,
-            qty=intent.qty,
-            instrument=Instrument.OPTION,
-            type=OrderType.LIMIT,
-            limit_price=intent.limit_price,
-        )
-    if intent.stop is None or intent.target is None:
-        raise InvalidInputError(f"equity entry {intent.client_order_id} needs a stop and target")
-    return OrderRequest(
-        client_order_id=intent.client_order_id,
-        symbol=intent.symbol,
-        side=intent.side,
-        qty=intent.qty,
-        instrument=Instrument.EQUITY,
-        stop_loss=intent.stop,
-        take_profit=intent.target,
-    )
+    return _entry(intent.client_order_id, intent.symbol, intent.side, intent.qty,
+                  intent.instrument, limit=intent.limit_price, stop=intent.stop,
+                  target=intent.target)  # fmt: skip
 
 
 def resumed_order(ticket: Ticket, option_commission: float) -> OrderRequest:
@@ -79,30 +59,38 @@ def resumed_order(ticket: Ticket, option_commission: float) -> OrderRequest:
     the reservation."""
     side = OrderSide.BUY if ticket.direction is Direction.LONG else OrderSide.SELL
     qty = ticket.reserved_qty
+    limit = None
     if ticket.instrument is Instrument.OPTION:
         limit = round((ticket.max_loss - option_commission * qty) / (MULTIPLIER * qty), 2)
         if limit <= 0:
             raise InvalidInputError(f"ticket {ticket.client_order_id}: no limit price fits")
-        return OrderRequest(
-            client_order_id=ticket.client_order_id,
-            symbol=ticket.symbol,
-            side=side,
-            qty=qty,
-            instrument=Instrument.OPTION,
-            type=OrderType.LIMIT,
-            limit_price=limit,
-        )
-    if ticket.stop is None or ticket.target is None:
-        raise InvalidInputError(f"ticket {ticket.client_order_id} has no stop and target")
-    return OrderRequest(
-        client_order_id=ticket.client_order_id,
-        symbol=ticket.symbol,
-        side=side,
-        qty=qty,
-        instrument=Instrument.EQUITY,
-        stop_loss=ticket.stop,
-        take_profit=ticket.target,
-    )
+    return _entry(ticket.client_order_id, ticket.symbol, side, qty, ticket.instrument,
+                  limit=limit, stop=ticket.stop, target=ticket.target)  # fmt: skip
+
+
+def _entry(
+    coid: str,
+    symbol: str,
+    side: OrderSide,
+    qty: int,
+    instrument: Instrument,
+    *,
+    limit: float | None,
+    stop: float | None,
+    target: float | None,
+) -> OrderRequest:
+    if instrument is Instrument.OPTION:
+        if limit is None:
+            raise InvalidInputError(f"option entry {coid} has no limit price")
+        legs: dict[str, object] = {"type": OrderType.LIMIT, "limit_price": limit}
+    elif stop is None or target is None:
+        raise InvalidInputError(f"equity entry {coid} needs a stop and a target")
+    else:
+        legs = {"stop_loss": stop, "take_profit": target}  # a bracket at market
+    return OrderRequest.model_validate(
+        {"client_order_id": coid, "symbol": symbol, "side": side, "qty": qty,
+         "instrument": instrument, **legs}
+    )  # fmt: skip
 
 
 def in_flight_until(ticket: Ticket, rules: Execution) -> datetime:
