@@ -93,6 +93,13 @@ def _report_calls(per_entry: list[Counter[str]], broker_calls: list[int]) -> Non
           f"{statistics.mean(broker_calls):9.2f}")  # fmt: skip
 
 
+def _get_item_baseline(client: Any, table: str) -> list[float]:
+    key = {"pk": {"S": "PORTFOLIO"}, "sk": {"S": "STATE"}}
+    for _ in range(20):  # warm the connection up
+        client.get_item(TableName=table, Key=key, ConsistentRead=True)
+    return _timed(lambda: client.get_item(TableName=table, Key=key, ConsistentRead=True), 100)
+
+
 def bench_signal_to_order() -> None:
     from maxtrader.adapters.alert_cooldown import Cooldown
     from maxtrader.adapters.dynamodb_store import DynamoDBStateStore
@@ -110,12 +117,7 @@ def bench_signal_to_order() -> None:
     try:
         broker = make_broker(emulator)
         client, sent = _counting_client()
-        table = create_state_table()
-        key = {"pk": {"S": "PORTFOLIO"}, "sk": {"S": "STATE"}}
-        for _ in range(20):
-            client.get_item(TableName=table, Key=key, ConsistentRead=True)
-        get_item = _timed(lambda: client.get_item(TableName=table, Key=key, ConsistentRead=True),
-                          100)  # fmt: skip
+        get_item = _get_item_baseline(client, create_state_table())
         account = _timed(broker.account, 100)
         samples: list[float] = []
         per_entry: list[Counter[str]] = []
