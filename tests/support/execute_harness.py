@@ -36,6 +36,7 @@ from maxtrader.execution import ExecutionDeps
 from maxtrader.function_env import FunctionEnv
 from maxtrader.runtime import factory
 from maxtrader.runtime.clock import use_clock
+from maxtrader.runtime.observability import metrics
 from maxtrader.trading.signal_message import SignalMessage, encode_signal_message
 from tests.support.alpaca_env import KEY, SECRET, WEEK, make_broker
 from tests.support.execution import EQUITY_STRATEGIES
@@ -145,6 +146,7 @@ class ExecuteStage:
         monkeypatch.setenv("MAXTRADER_ALPACA_URL_OVERRIDE", self.emulator.base_url)
         monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "execute")
         factory.clear()
+        metrics.clear_metrics()  # left by a test that called the record path without a flush
         use_clock(self.clock)
         boto3.client("secretsmanager").create_secret(
             Name=self.env.alpaca_secret_name,
