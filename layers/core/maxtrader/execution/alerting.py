@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from maxtrader.domain.errors import AlertDeliveryError
+from maxtrader.domain.errors import MaxTraderError
 from maxtrader.domain.models import AuditKind, AuditRecord
 from maxtrader.domain.ports import Alert, Alerts
 
@@ -46,6 +46,6 @@ def publish_events(alerts: Alerts, events: Sequence[AuditRecord]) -> list[str]:
         try:
             if alerts.publish(alert):
                 sent.append(alert.subject)
-        except AlertDeliveryError as exc:
+        except MaxTraderError as exc:  # delivery, or the dedup state around it
             log.error("alert %r not delivered: %s", alert.subject, exc)
     return sent
