@@ -136,3 +136,20 @@ def test_a_malformed_message_fails_its_record_and_only_its_group(stage: ExecuteS
     answer = stage.invoke(bad, sqs_record(good))
     assert answer == {"batchItemFailures": [{"itemIdentifier": bad["messageId"]}]}
     assert len(stage.entry_orders()) == 1
+
+
+def test_five_broker_rejects_trip_the_error_rate_breaker_and_page_once(
+    stage: ExecuteStage,
+) -> None:
+    reject = '{"code": 40310000, "message": "insufficient buying power"}'
+    stage.emulator.inject("submit_order", Fault.body(403, reject), times=5)
+    signals = [message(minute=-n, risk=50.0, decided_at=stage.clock.now()) for n in range(6)]
+    for msg in signals[:5]:
+        assert stage.invoke(sqs_record(msg)) == {"batchItemFailures": []}
+    breaker = stage.store().breaker(BreakerName.ERROR_RATE)
+    assert breaker.paused(stage.clock.now())
+    subjects = [m["Subject"] for m in stage.topic.delivered()]
+    assert len([s for s in subjects if "error_rate tripped" in s]) == 1  # through SNS, once
+    assert stage.invoke(sqs_record(signals[5])) == {"batchItemFailures": []}
+    assert stage.emulator.count("submit_order") == 5  # the paused breaker sent nothing more
+    assert stage.entry_orders() == {}

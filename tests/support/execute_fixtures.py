@@ -57,7 +57,7 @@ def stage(
             "alpaca_secret_name": f"maxtrader/staging/alpaca-{uuid.uuid4().hex[:8]}",
         }
     )
-    built = ExecuteStage(env, alpaca_clock, alpaca)
+    built = ExecuteStage(env, alpaca_clock, alpaca, topic)
     built.install(monkeypatch, ROOMY)
     try:
         yield built

@@ -38,6 +38,7 @@ from maxtrader.runtime import factory
 from maxtrader.runtime.clock import use_clock
 from maxtrader.runtime.observability import metrics
 from maxtrader.trading.signal_message import SignalMessage, encode_signal_message
+from tests.support.alert_topic import AlertTopic
 from tests.support.alpaca_env import KEY, SECRET, WEEK, make_broker
 from tests.support.execution import EQUITY_STRATEGIES
 from tests.support.killswitch_harness import ACCOUNT, FakeContext
@@ -137,6 +138,7 @@ class ExecuteStage:
     env: FunctionEnv
     clock: FixedClock
     emulator: AlpacaEmulator
+    topic: AlertTopic
     handler: ModuleType = field(init=False)
     sleeps: list[float] = field(default_factory=list)
 
