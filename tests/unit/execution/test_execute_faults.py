@@ -12,6 +12,7 @@ from maxtrader.config.safety import SafetyConfig
 from maxtrader.domain.broker import BrokerOrderStatus
 from maxtrader.domain.clock import FixedClock
 from maxtrader.domain.errors import StateUnavailableError
+from maxtrader.domain.models import AuditKind
 from maxtrader.domain.safety.state import BreakerName, Reservation, Ticket, TicketStatus
 from maxtrader.execution import Outcome, RetryLaterError, execute_signal
 from tests.support.execution import START, Crash, broker_answers, message, rig
@@ -284,3 +285,38 @@ def test_a_resend_refused_for_buying_power_the_first_send_took_is_resolved_by_lo
     ticket = store.ticket(result.client_order_id)
     assert ticket is not None and ticket.status is TicketStatus.CONFIRMED
     assert result.order_errors == ["BrokerUnavailableError", "BrokerRejectedError"]
+
+
+def test_a_delivery_that_loses_the_race_for_the_last_slot_resumes_the_winner(
+    store: InMemoryStateStore, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both deliveries sized the signal; the first reserved the last slot. The second's verdict
+    # fails duplicate_signal AND concurrent_positions (the winner's own slot): it must resume
+    # the winner's ticket, not report a rejection.
+    config = uniform_config({"max_concurrent_positions": 1})
+    r = rig(store, clock, config=config)
+    msg = message()
+    r.broker.script("submit", "crash_before_send")
+    with pytest.raises(Crash):
+        execute_signal(msg, r.deps)  # the winner reserved, then died before sending
+    coid = r.broker.requests[0].client_order_id
+    store_ticket = store.ticket(coid)
+    assert store_ticket is not None and store_ticket.status is TicketStatus.RESERVED
+    # The loser read "no ticket" before the winner's reservation landed:
+    monkeypatch.setattr(store, "ticket", _none_first(store.ticket))
+    result = execute_signal(msg, r.deps)
+    assert result.outcome is Outcome.SUBMITTED and len(r.broker.orders) == 1
+    verdicts = [v for v in store.audit_log("2024-06-03") if v.kind is AuditKind.VERDICT]
+    failures: Any = verdicts[-1].detail["failures"]
+    assert {"duplicate_signal", "concurrent_positions"} <= {f["name"] for f in failures}
+
+
+def _none_first(read: Any) -> Any:
+    """``read``, except that its first call answers None (a read that lost a race)."""
+    calls = []
+
+    def ticket(client_order_id: str) -> Any:
+        calls.append(client_order_id)
+        return None if len(calls) == 1 else read(client_order_id)
+
+    return ticket

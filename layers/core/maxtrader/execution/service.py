@@ -54,7 +54,7 @@ from maxtrader.trading.entries import NotSent, choose_contract, entry_market, si
 from maxtrader.trading.signal_message import SignalMessage
 
 log = logging.getLogger(__name__)
-_DUPLICATE = ("duplicate_signal",)
+_DUPLICATE = "duplicate_signal"
 _STORE_DOWN = ("state_store",)
 
 
@@ -112,7 +112,9 @@ class _Run:
         verdict = self.deps.engine.reserve(*sized)
         if not verdict.approved:
             failed = tuple(c.name for c in verdict.failures)
-            if failed == _DUPLICATE:  # another delivery reserved it first: resume that one
+            # Another delivery reserved it first (its slot may be why other checks failed too):
+            # that reservation stands; resume it.
+            if _DUPLICATE in failed:
                 ticket = self._ticket()
                 if ticket is not None:
                     return self._resume(ticket)
