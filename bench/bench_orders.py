@@ -210,7 +210,7 @@ def bench_race_soak() -> None:
     rng = random.Random(7)  # noqa: S311 - a reproducible soak, not a secret
     per_round = THREADS * PER_THREAD
     rounds = -(-SOAK_RESERVATIONS // per_round)
-    breaches = duplicates = approved_total = attempts = unavailable = 0
+    tally: Counter[str] = Counter()
     started = time.perf_counter()
     with ThreadPoolExecutor(THREADS) as pool:
         for number in range(rounds):
@@ -246,21 +246,28 @@ def bench_race_soak() -> None:
                 return out
 
             results = [r for rs in pool.map(race, range(THREADS)) for r in rs]
-            approved = [sid for sid, ok, _ in results if ok]
-            attempts += len(results)
-            approved_total += len(approved)
-            unavailable += sum(1 for _, ok, why in results if not ok and "state_store" in why)
-            breaches += max(0, len(approved) - free)
-            duplicates += sum(n - 1 for n in Counter(approved).values() if n > 1)
-            held = stores[0].portfolio().slots
-            breaches += max(0, held - free)
+            _tally(tally, results, free, stores[0].portfolio().slots)
     elapsed = time.perf_counter() - started
     print(f"\n{'race soak (32 threads, moto server)':52} {'count':>9}")
-    print(f"{'reservations attempted':52} {attempts:9d}   {rounds} rounds, {elapsed:.0f} s")
-    print(f"{'approved':52} {approved_total:9d}")
-    print(f"{'rejected as state_unavailable (lost races x34)':52} {unavailable:9d}")
-    print(f"{'limit breaches (approved beyond the free slots)':52} {breaches:9d}")
-    print(f"{'duplicate orders (a signal approved twice)':52} {duplicates:9d}")
+    print(f"{'reservations attempted':52} {tally['attempts']:9d}   {rounds} rounds, "
+          f"{elapsed:.0f} s")  # fmt: skip
+    print(f"{'approved':52} {tally['approved']:9d}   of {tally['offered']} free slots")
+    print(f"{'free slots left unused (approvals lost)':52} {tally['unused']:9d}")
+    print(f"{'rejected as state_unavailable (lost races x34)':52} {tally['unavailable']:9d}")
+    print(f"{'limit breaches (approved beyond the free slots)':52} {tally['breaches']:9d}")
+    print(f"{'duplicate orders (a signal approved twice)':52} {tally['duplicates']:9d}")
+
+
+def _tally(tally: Counter[str], results: list[tuple[str, bool, str]], free: int, held: int) -> None:
+    """One round's verdicts against its free slots and the table's slot counter."""
+    approved = [sid for sid, ok, _ in results if ok]
+    tally["attempts"] += len(results)
+    tally["approved"] += len(approved)
+    tally["offered"] += free
+    tally["unavailable"] += sum(1 for _, ok, why in results if not ok and "state_store" in why)
+    tally["breaches"] += max(0, len(approved) - free) + max(0, held - free)
+    tally["unused"] += max(0, free - len(set(approved)))  # a slot no racer got
+    tally["duplicates"] += sum(n - 1 for n in Counter(approved).values() if n > 1)
 
 
 def main() -> None:
