@@ -397,3 +397,15 @@ class TestInvalidConfig:
         assert load_stage("production", broken_dir).trading_mode == "paper"
         replace_in(stage, "live: false", "live: true")
         assert load_stage("production", broken_dir).trading_mode == "live"
+
+
+def test_the_monitor_may_release_a_reservation_only_after_execute_can_no_longer_send_it() -> None:
+    """A reservation the monitor cannot find is released; if execute could still send it, the
+    order would reach the broker unreserved. The config refuses such a pair of thresholds."""
+    from maxtrader.config.safety import Execution, Monitor, SafetyConfig
+
+    execution = Execution(signal_max_age_seconds=60, in_flight_grace_seconds=120)
+    SafetyConfig(execution=execution, monitor=Monitor(ack_timeout_seconds=181))
+    with pytest.raises(ValueError, match=r"monitor.ack_timeout_seconds \(180\) must exceed"):
+        SafetyConfig(execution=execution, monitor=Monitor(ack_timeout_seconds=180))
+    assert SafetyConfig().monitor.ack_timeout_seconds > SafetyConfig().execution.in_flight_seconds

@@ -24,6 +24,7 @@ _NOT_PORTS = ("maxtrader.adapters", "maxtrader.runtime", "maxtrader.cli")
 SERVICES: dict[str, tuple[str, ...]] = {
     "parity": (*_NOT_PORTS, "maxtrader.data"),
     "signals": (*_NOT_PORTS, "maxtrader.backtest", "maxtrader.data"),
+    "execution": (*_NOT_PORTS, "maxtrader.backtest", "maxtrader.data", "maxtrader.emulators"),
     "operations/alert_kinds.py": (*_NOT_PORTS, "maxtrader.backtest"),
     "operations/eod.py": (*_NOT_PORTS, "maxtrader.backtest"),
     "operations/health.py": (*_NOT_PORTS, "maxtrader.backtest"),

@@ -6,9 +6,9 @@ Defaults are those of ../shared/specs/safety.md.
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated, Final, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from maxtrader.config.base import (
     ConfigModel,
@@ -140,8 +140,9 @@ class Monitor(ConfigModel):
     """The monitor function's thresholds (docs/monitor.md)."""
 
     # A reservation the broker has not acknowledged after this long is looked up by its
-    # client_order_id. Longer than the execute function's timeout: by then it sent or never will.
-    ack_timeout_seconds: PositiveInt = 120
+    # client_order_id. Longer than execute's in-flight bound (Execution.in_flight_seconds): by
+    # then it sent or never will, so "absent" is certain (SafetyConfig refuses a shorter one).
+    ack_timeout_seconds: PositiveInt = 240
     # Lookups that could not say (broker errors) before the reservation is released with an alert.
     lookup_attempts: PositiveInt = 3
     # Exit orders per position (attempt 1 is mt-<signal>-exit): beyond, the operator is paged.
@@ -150,6 +151,37 @@ class Monitor(ConfigModel):
     bar_lookback_minutes: PositiveInt = 30
     # The newest stored bar younger than this is a mark's collar reference.
     reference_max_age_seconds: PositiveInt = 300
+
+
+class Execution(ConfigModel):
+    """How the execute function turns one signal into one order (docs/execution.md).
+
+    A signal decided more than ``signal_max_age_seconds`` ago is not sent (a late minute bar's
+    price is not today's); an option chain whose stalest quote is older than
+    ``quote_max_age_seconds`` is not traded on. One order is sent at most ``submit_attempts``
+    times, each resend only after a lookup by client_order_id found nothing, ``backoff_seconds``
+    doubling up to ``backoff_max_seconds`` in between. A reserved ticket is in flight until
+    ``signal_max_age_seconds + in_flight_grace_seconds`` after it was reserved; after that,
+    execute never sends it and the monitor resolves it (confirm or release after a lookup).
+    """
+
+    signal_max_age_seconds: PositiveInt = 60
+    quote_max_age_seconds: PositiveInt = 60
+    submit_attempts: Annotated[PositiveInt, Field(le=10)] = 3
+    backoff_seconds: PositiveFloat = 0.25
+    backoff_max_seconds: PositiveFloat = 2.0
+    in_flight_grace_seconds: PositiveInt = 120
+
+    @model_validator(mode="after")
+    def _backoff_ordered(self) -> Self:
+        if self.backoff_max_seconds < self.backoff_seconds:
+            raise ValueError("backoff_max_seconds must not be below backoff_seconds")
+        return self
+
+    @property
+    def in_flight_seconds(self) -> int:
+        """How long after its reservation execute may still send an order (then never)."""
+        return self.signal_max_age_seconds + self.in_flight_grace_seconds
 
 
 def _default_overrides() -> dict[Regime, LimitsOverride]:
@@ -180,6 +212,19 @@ class SafetyConfig(ConfigModel):
     figures: Figures = Figures()
     marks: Marks = Marks()
     monitor: Monitor = Monitor()
+    execution: Execution = Execution()
+
+    @model_validator(mode="after")
+    def _monitor_waits_out_execute(self) -> Self:
+        # The monitor releases an unacknowledged reservation it cannot find: only safe once
+        # execute can no longer send it, or the order would reach the broker unreserved.
+        bound = self.execution.in_flight_seconds
+        if self.monitor.ack_timeout_seconds <= bound:
+            raise ValueError(
+                f"monitor.ack_timeout_seconds ({self.monitor.ack_timeout_seconds}) must exceed "
+                f"execution.signal_max_age_seconds + in_flight_grace_seconds ({bound})"
+            )
+        return self
 
     @field_validator("regime_overrides", mode="after")
     @classmethod

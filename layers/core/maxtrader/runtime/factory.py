@@ -21,6 +21,7 @@ Every function builds what it needs from here, and nothing else builds clients:
     factory.safety_engine()     SafetyEngine on the state store and the runtime clock
     factory.parity_ports()      the nightly parity's stores, alerts and configs
     factory.monitor_service()   the monitor's MonitorService on all of the above
+    factory.idempotency_store() Powertools' DynamoDB persistence layer (execute)
     factory.clear()             forget them all, and the environment (tests)
 
 Everything derives from ``function_env()``: a missing or malformed variable is a ConfigError
@@ -50,6 +51,8 @@ from maxtrader.ingest.service import WebhookKeys
 from maxtrader.runtime.clock import SwitchableClock, runtime_clock
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
     from maxtrader.adapters.alpaca_broker import AlpacaBroker
     from maxtrader.adapters.massive_market_data import MassiveMarketData
     from maxtrader.operations.monitor import MonitorService
@@ -162,7 +165,7 @@ def safety_engine() -> SafetyEngine:
     return SafetyEngine(safety_config(), state_store(), clock(), calendar=calendar())
 
 
-# --- parity ---
+# --- the parity function ---
 @lru_cache(maxsize=1)
 def parity_ports() -> ParityPorts:
     """The nightly parity's ports: the stores, the alerts, the configs; Massive only when a prior
@@ -181,7 +184,7 @@ def parity_ports() -> ParityPorts:
     return ParityPorts(sources=sources, alerts=alerts(), safety=safety_config())
 
 
-# --- monitor ---
+# --- the monitor function ---
 @lru_cache(maxsize=1)
 def monitor_service() -> MonitorService:
     """The monitor's logic on this container's adapters (the broker: alpaca-py, on first use)."""
@@ -196,6 +199,22 @@ def monitor_service() -> MonitorService:
         strategies=strategies_config(),
         config=safety_config().monitor,
         clock=clock(),
+    )
+
+
+# --- the execute function ---
+@lru_cache(maxsize=1)
+def idempotency_store() -> DynamoDBPersistenceLayer:
+    """Powertools' idempotency records on FunctionEnv.idempotency_table (the execute function
+    keys them on the signal id); the client fails fast like the state store's."""
+    from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415 - execute only
+        DynamoDBPersistenceLayer,
+    )
+
+    from maxtrader.adapters.dynamodb_calls import new_client  # noqa: PLC0415
+
+    return DynamoDBPersistenceLayer(
+        table_name=function_env().idempotency_table, boto3_client=new_client("dynamodb")
     )
 
 
@@ -217,6 +236,7 @@ _CACHED: tuple[Any, ...] = (
     signal_queue,
     parity_ports,
     monitor_service,
+    idempotency_store,
 )
 
 

@@ -165,12 +165,13 @@ def entry_market(
     *,
     regime: Regime,
     equity: float,
-    start_of_day_equity: float,
+    start_of_day_equity: float | None,
     account: AccountFlags,
     buying_power: float | None,
 ) -> MarketContext:
     """What the safety layer sees of the market beside the intent (``buying_power``: the
-    broker's; None fails the notional check closed)."""
+    broker's; None fails the notional check closed). ``equity`` and ``start_of_day_equity``
+    are cross-checks of the engine's stored figures (None: no cross-check)."""
     return MarketContext(
         regime=regime,
         equity=equity,
