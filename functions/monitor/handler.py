@@ -16,7 +16,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from maxtrader.domain.errors import InvalidInputError, MaxTraderError
 from maxtrader.operations.monitor_report import MonitorReport
-from maxtrader.operations.safety_gauges import safety_gauges
 from maxtrader.runtime import factory
 from maxtrader.runtime.observability import METRICS_NAMESPACE, logger, metrics, tracer
 from maxtrader.runtime.schedule_event import parse_schedule_event
@@ -28,8 +27,7 @@ def _record(report: MonitorReport) -> None:
     for name, unit, value in report.metrics():
         metrics.add_metric(name=name, unit=MetricUnit(unit), value=value)
     # The safety state as gauges, each with its own dimensions (the alarms watch them).
-    limits = factory.safety_config().limits
-    for gauge in safety_gauges(factory.state_store(), report.at, limits):
+    for gauge in report.gauges:
         with single_metric(name=gauge.name, unit=MetricUnit(gauge.unit), value=gauge.value,
                            namespace=METRICS_NAMESPACE) as one:  # fmt: skip
             for key, label in gauge.dimensions.items():

@@ -49,6 +49,9 @@ def test_a_run_answers_its_report_and_emits_a_metric_per_concern(
     assert metrics["Equity"] == 100_000.0
     for name in ("FillsApplied", "InFlightReleased", "ExitsSubmitted", "DrawdownPct"):
         assert name in metrics
+    # The drift turned safe mode on in this very run: the gauge the alarm watches says so.
+    assert metrics["SafeModeOn"] == 1.0 and metrics["KillSwitchEngaged"] == 0.0
+    assert "BreakerTripped" in metrics and "DailyLossStopHit" in metrics
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,7 @@ from maxtrader.operations.monitor_reconcile import (
     reconcile,
 )
 from maxtrader.operations.monitor_report import MonitorReport
+from maxtrader.operations.safety_gauges import safety_gauges
 from maxtrader.trading.exits import ExitTrigger, flatten_time
 
 __all__ = ["MonitorReport", "MonitorService"]
@@ -130,8 +131,12 @@ class MonitorService:
             if tickets is not None:
                 self._step(report, "exits", lambda: self._exits(now, report, run))
                 self._step(report, "reconciliation", lambda: self._reconcile(now, report, run))
+            self._step(report, "gauges", lambda: self._gauges(now, report))
         self._announce(report, run, inv.events)
         return report
+
+    def _gauges(self, now: datetime, report: MonitorReport) -> None:
+        report.gauges = safety_gauges(self._store, now, self._engine.config.limits)
 
     # --- steps ------------------------------------------------------------------------------
     def _read_broker(self, run: _Run) -> None:

@@ -14,6 +14,7 @@ from pydantic import JsonValue
 from maxtrader.operations.monitor_exits import ExitOutcome
 from maxtrader.operations.monitor_inflight import InFlight, InFlightAction
 from maxtrader.operations.monitor_reconcile import Drift
+from maxtrader.operations.safety_gauges import Gauge
 
 __all__ = ["MonitorReport"]
 
@@ -36,6 +37,7 @@ class MonitorReport:
     breaker_resets: int = 0
     alerts_sent: int = 0
     errors: list[str] = field(default_factory=list)
+    gauges: list[Gauge] = field(default_factory=list)  # the safety state (operations/safety_gauges)
 
     def count(self, action: InFlightAction) -> int:
         return sum(1 for i in self.inflight if i.action is action)
