@@ -35,6 +35,10 @@ _SHOWN = {
     AuditKind.RISK_BREACH,
 }
 _WIDTH = 32
+_LABELS = {AuditKind.KILL_SWITCH: "killsw", AuditKind.SAFE_MODE: "safemode",
+           AuditKind.BREAKER_TRIP: "breaker", AuditKind.BREAKER_RESET: "breaker",
+           AuditKind.RECONCILIATION: "recon", AuditKind.RISK_BREACH: "breach",
+           AuditKind.NOT_SENT: "not sent"}  # fmt: skip
 
 
 def ny(ts: datetime) -> str:
@@ -83,7 +87,8 @@ class LiveLog:
     def records(self, records: Sequence[AuditRecord]) -> None:
         for record in records:
             if record.kind in _SHOWN:
-                self.line(record.ts, record.kind.value.replace("_", " ")[:8], describe(record))
+                label = _LABELS.get(record.kind, record.kind.value)
+                self.line(record.ts, label, describe(record))
 
     def alerts(self, at: datetime, envelopes: Sequence[dict[str, Any]]) -> None:
         for envelope in envelopes:

@@ -40,7 +40,6 @@ _AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "simulate",  # moto accepts any; these are not credentials
     "AWS_SECRET_ACCESS_KEY": "simulate",
     "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
-    "POWERTOOLS_METRICS_DISABLED": "true",  # metrics would be EMF lines on stdout
 }
 
 
@@ -136,6 +135,7 @@ def _function_env(
         alpaca_url_override=alpaca.base_url,
         massive_base_url=massive.base_url,
         log_level="WARNING",
+        aws_read_timeout_seconds=20.0,  # moto on a loaded laptop is slower than DynamoDB
     )
     return FunctionEnv.model_validate(base)
 

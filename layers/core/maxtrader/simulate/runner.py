@@ -11,10 +11,11 @@ logged. A push answered 5xx is retried at the next step, as the relay retries wi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -98,16 +99,17 @@ class Simulation:
         started = time.perf_counter()
         previous: Clock = runtime_clock().delegate
         use_clock(self.clock)
-        handler_log = _quiet_handler_logs(self.log_path)
         try:
-            with LocalStack.start(
-                self.stage, self.repo, self.clock, config_dir=self.config_dir
-            ) as stack:
+            with (
+                _handler_output(self.log_path),
+                LocalStack.start(
+                    self.stage, self.repo, self.clock, config_dir=self.config_dir
+                ) as stack,
+            ):
                 self.stack = stack
                 result = self._replay()
         finally:
             use_clock(previous)
-            handler_log()
             self.log.close()
         return result.model_copy(update={"elapsed_s": round(time.perf_counter() - started, 2)})
 
@@ -313,23 +315,22 @@ class Simulation:
         )
 
 
-def _quiet_handler_logs(path: Path) -> Callable[[], None]:
-    """The handlers' Powertools log lines go to ``path`` (the terminal shows the live log);
-    the returned function puts them back on stdout."""
+@contextlib.contextmanager
+def _handler_output(path: Path) -> Iterator[None]:
+    """The handlers' output (Powertools log lines and EMF metrics, what Lambda sends to
+    CloudWatch Logs) goes to ``path``; the terminal keeps the live log (which holds the real
+    stdout from before)."""
     from maxtrader.runtime.observability import logger  # noqa: PLC0415
 
-    handler = logger.registered_handler
-    if not isinstance(handler, logging.StreamHandler):
-        return lambda: None
     path.parent.mkdir(parents=True, exist_ok=True)
-    stream = path.open("w", encoding="utf-8")
-    previous = handler.setStream(stream)
-
-    def restore() -> None:
-        handler.setStream(previous or sys.stdout)
-        stream.close()
-
-    return restore
+    handler = logger.registered_handler
+    with path.open("w", encoding="utf-8") as stream, contextlib.redirect_stdout(stream):
+        previous = handler.setStream(stream) if isinstance(handler, logging.StreamHandler) else None
+        try:
+            yield
+        finally:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(previous or sys.__stdout__)
 
 
 class _hooks:
