@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 
 from maxtrader.config.strategies import OptionRules
 from maxtrader.domain.calendar import MarketCalendar
+from maxtrader.domain.clock import NEW_YORK
 from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import Bar, OptionRight
 from maxtrader.domain.options import (
@@ -132,8 +133,6 @@ def _sign(right: OptionRight) -> float:
 
 
 def _ny_day(bar: Bar) -> date:
-    from maxtrader.domain.clock import NEW_YORK  # noqa: PLC0415
-
     return bar.ts.astimezone(NEW_YORK).date()
 
 
@@ -173,8 +172,6 @@ def _daily(bars: Sequence[Bar]) -> list[Bar]:
 
 
 def _midnight(day: date) -> datetime:
-    from maxtrader.domain.clock import NEW_YORK  # noqa: PLC0415
-
     return datetime.combine(day, datetime.min.time(), tzinfo=NEW_YORK)
 
 

@@ -84,7 +84,8 @@ class Simulation:
         if session is None:
             raise InvalidInputError(f"{day.day} is not an XNYS trading session")
         self.session: Session = session
-        self.drills: list[Drill] = build_drills(drills, session)
+        self.drills_asked: list[Drill] = build_drills(drills, session)
+        self.drills: list[Drill] = []  # the ones whose functions are deployed (set at run time)
         self.clock = FixedClock(session.open - timedelta(hours=1))
         self.botocore_hooks: list[tuple[str, Callable[..., Any]]] = []
         self.throttled_calls = 0
@@ -119,6 +120,8 @@ class Simulation:
         self.store = DynamoDBStateStore(client, stack.env.state_table)
         self.bars_store = DynamoDBSessionStore(client, stack.env.state_table)
         self.functions = fn.load_handlers(self.repo, self.stage.name)
+        # A drill whose functions are absent injects nothing: it could only disturb the others.
+        self.drills = [d for d in self.drills_asked if all(n in self.functions for n in d.needs)]
         self.deliveries = {
             source: QueueDelivery(
                 stack.clients["sqs"],
@@ -294,7 +297,7 @@ class Simulation:
     def _result(self, steps: Sequence[Step]) -> SimulationResult:
         summary = self._summary()
         faults = {}
-        for drill in self.drills:
+        for drill in self.drills_asked:
             missing = [n for n in drill.needs if n not in self.functions]
             faults[drill.name] = (
                 f"not deployed: {', '.join(missing)}" if missing else drill.check(self, summary)

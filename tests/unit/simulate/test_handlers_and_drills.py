@@ -1,0 +1,79 @@
+"""The handler table (deployed / not deployed) and the drills' pure parts."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from maxtrader.domain.calendar import MarketCalendar
+from maxtrader.runtime.schedule_event import SCHEDULE_NAMES
+from maxtrader.simulate.drills import DRILLS, DrillError, _exposure, build_drills, parse_drills
+from maxtrader.simulate.handlers import (
+    FUNCTIONS,
+    FunctionSpec,
+    for_schedule,
+    for_source,
+    load_handlers,
+    not_deployed,
+)
+
+REPO = Path(__file__).resolve().parents[3]
+SESSION = MarketCalendar.xnys().session(date(2024, 6, 12))
+
+
+def test_every_schedule_has_exactly_one_function_in_the_table() -> None:
+    for name in SCHEDULE_NAMES:
+        assert sum(name in f.schedules for f in FUNCTIONS) == 1, name
+    assert [f.name for f in FUNCTIONS if "bars" in f.sources] == ["signals"]
+    assert [f.name for f in FUNCTIONS if "signals" in f.sources] == ["execute"]
+
+
+def test_the_functions_on_main_load_and_the_rest_are_not_deployed() -> None:
+    deployed = load_handlers(REPO, "staging")
+    assert {"ingest", "killswitch"} <= set(deployed)
+    assert set(deployed) | set(not_deployed(deployed)) == {f.name for f in FUNCTIONS}
+    assert callable(deployed["killswitch"].handler)  # its entry point is `handler`
+    if "signals" in deployed:
+        assert for_schedule(deployed, "signals-poll") is deployed["signals"]
+        assert for_source(deployed, "bars") is deployed["signals"]
+    else:
+        assert for_source(deployed, "bars") is None
+
+
+def test_a_missing_module_is_not_deployed_but_a_broken_one_raises(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "simfns"
+    (package / "broken").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "broken" / "__init__.py").write_text("")
+    (package / "broken" / "handler.py").write_text("import no_such_dependency_here\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    absent = (FunctionSpec("absent", "simfns.absent.handler"),)
+    assert load_handlers(tmp_path, "staging", absent) == {}
+    broken = (FunctionSpec("broken", "simfns.broken.handler"),)
+    with pytest.raises(ModuleNotFoundError, match="no_such_dependency_here"):
+        load_handlers(tmp_path, "staging", broken)
+    sys.modules.pop("simfns", None)
+
+
+def test_drill_names_parse_all_and_refuse_unknown_ones() -> None:
+    assert SESSION is not None
+    assert parse_drills("all") == list(DRILLS)
+    assert parse_drills("broker-5xx, late-pushes") == ["broker-5xx", "late-pushes"]
+    assert parse_drills(None) == []
+    with pytest.raises(DrillError, match="unknown drill"):
+        build_drills(["broker-5xx", "nope"], SESSION)
+    late = build_drills(["late-pushes"], SESSION)[0]
+    assert len(late.withheld()) == 3 and late.needs == ("ingest", "signals")
+
+
+def test_exposure_reads_shares_calls_and_puts() -> None:
+    assert _exposure("SPY", {"SPY": 10}) == 1
+    assert _exposure("SPY", {"SPY240612C00530000": 2}) == 1
+    assert _exposure("SPY", {"SPY240612P00530000": 2}) == -1
+    assert _exposure("SPY", {"QQQ240612C00450000": 2}) == 0
+    assert _exposure("SPY", {}) == 0
