@@ -83,7 +83,7 @@ def test_summary_counts_agree_with_the_audit_log_kinds(synthetic_day: Any) -> No
     assert data["signals"] == kinds.get("signal", 0)
     assert data["fills"] == kinds.get("fill", 0)
     assert data["approvals"] + sum(data["rejections"].values()) <= kinds.get("verdict", 0)
-    assert kinds.get("kill_switch", 0) == 2  # the drill's engage and release
+    assert kinds.get("kill_switch", 0) >= 2  # the drill's engage and release
     assert any("Kill switch" in a for a in data["alerts"])
     assert data["parity"]["status"].startswith("not run")
 

@@ -41,11 +41,12 @@ def test_every_table_queue_topic_and_secret_of_the_template_exists_on_moto(
     if "maxtrader-staging-state" in dynamodb.list_tables()["TableNames"]:
         pytest.skip("this moto server already holds the staging stack")
     created = create_resources(template, **clients)
-    expected_types = {"AWS::DynamoDB::Table": created.tables, "AWS::SQS::Queue": created.queues,
-                      "AWS::SNS::Topic": created.topics}  # fmt: skip
-    for kind, made in expected_types.items():
+    made: dict[str, set[str]] = {"AWS::DynamoDB::Table": set(created.tables),
+                                 "AWS::SQS::Queue": set(created.queues),
+                                 "AWS::SNS::Topic": set(created.topics)}  # fmt: skip
+    for kind, logical_ids in made.items():
         ids = {k for k, r in template["Resources"].items() if r["Type"] == kind}
-        assert set(made) == ids, kind
+        assert logical_ids == ids, kind
     state = dynamodb.describe_table(TableName="maxtrader-staging-state")["Table"]
     props = template["Resources"]["StateTable"]["Properties"]
     assert state["KeySchema"] == props["KeySchema"]

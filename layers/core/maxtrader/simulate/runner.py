@@ -15,6 +15,7 @@ import contextlib
 import logging
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -327,7 +328,13 @@ def _handler_output(path: Path) -> Iterator[None]:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logger.registered_handler
-    with path.open("w", encoding="utf-8") as stream, contextlib.redirect_stdout(stream):
+    with (
+        path.open("w", encoding="utf-8") as stream,
+        contextlib.redirect_stdout(stream),
+        warnings.catch_warnings(),
+    ):
+        # Powertools' own warnings (an empty metrics flush...) belong with its log lines.
+        warnings.filterwarnings("ignore", module=r"aws_lambda_powertools(\.|$)")
         previous = handler.setStream(stream) if isinstance(handler, logging.StreamHandler) else None
         try:
             yield

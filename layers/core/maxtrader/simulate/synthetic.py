@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from maxtrader.domain.calendar import MarketCalendar, Session
+from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import Bar
 
 DEFAULT_DAY = date(2024, 6, 12)  # a regular Wednesday session
@@ -93,10 +94,10 @@ def synthetic_session(
     cal = calendar or MarketCalendar.xnys()
     session = cal.session(day)
     if session is None:
-        raise ValueError(f"{day} is not an XNYS session")
+        raise InvalidInputError(f"{day} is not an XNYS session (the synthetic day needs one)")
     unknown = [s for s in symbols if s not in SYMBOLS]
     if unknown:
-        raise ValueError(f"no synthetic profile for {unknown} (have {sorted(SYMBOLS)})")
+        raise InvalidInputError(f"no synthetic profile for {unknown} (have {sorted(SYMBOLS)})")
     history = cal.previous_sessions(day, history_days)
     bars: dict[str, list[Bar]] = {s: [] for s in symbols}
     vix_daily: dict[date, float] = {}
