@@ -77,3 +77,10 @@ def test_exposure_reads_shares_calls_and_puts() -> None:
     assert _exposure("SPY", {"SPY240612P00530000": 2}) == -1
     assert _exposure("SPY", {"QQQ240612C00450000": 2}) == 0
     assert _exposure("SPY", {}) == 0
+
+
+def test_each_run_imports_the_handlers_afresh_like_a_new_container() -> None:
+    first = load_handlers(REPO, "staging")["ingest"].handler
+    second = load_handlers(REPO, "staging")["ingest"].handler
+    assert first is not second
+    assert sys.modules["functions.ingest.handler"].lambda_handler is second

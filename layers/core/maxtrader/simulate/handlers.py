@@ -85,11 +85,16 @@ class DeployedFunction:
 def load_handlers(
     repo: Path, stage: str, specs: tuple[FunctionSpec, ...] = FUNCTIONS
 ) -> dict[str, DeployedFunction]:
-    """The deployed functions (import them now: a cold start, before the clock starts)."""
+    """The deployed functions, imported afresh (a cold start each run, before the clock starts)."""
     if str(repo) not in sys.path:
         sys.path.insert(0, str(repo))
     deployed: dict[str, DeployedFunction] = {}
     for spec in specs:
+        # A fresh container per run: what a handler module built at import (a Powertools
+        # persistence layer's client, say) must not outlive the previous run's endpoints.
+        package = spec.module.rsplit(".", 1)[0]
+        for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+            del sys.modules[name]
         try:
             module = importlib.import_module(spec.module)
         except ModuleNotFoundError as exc:
