@@ -96,3 +96,25 @@ def test_a_failed_record_is_redelivered_at_the_next_drain_and_a_good_one_deleted
 
     crashed = delivery.drain(boom)
     assert crashed.errors == ["RuntimeError: handler crashed"] and delivery.depth() == 1
+
+
+def test_retention_deletes_only_expired_messages_each_received_once(
+    clients: dict[str, Any],
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    sqs = clients["sqs"]
+    url = sqs.create_queue(QueueName="retention-test.fifo",
+                           Attributes={"FifoQueue": "true"})["QueueUrl"]  # fmt: skip
+    start = datetime(2024, 6, 12, 13, 30, tzinfo=UTC)
+    for n in range(15):
+        sqs.send_message(QueueUrl=url, MessageBody=(start + timedelta(minutes=n)).isoformat(),
+                         MessageGroupId="SPY", MessageDeduplicationId=f"m{n}")  # fmt: skip
+    delivery = QueueDelivery(sqs, url, "arn", "us-east-1")
+    now = start + timedelta(minutes=72)  # retention 1 hour: minutes 0..11 are older than that
+    deleted = delivery.expire(now, timedelta(hours=1), datetime.fromisoformat, due=12)
+    assert deleted == 12 and delivery.depth() == 3
+    left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                               MessageSystemAttributeNames=["All"])["Messages"]  # fmt: skip
+    assert left[0]["Body"] == (start + timedelta(minutes=12)).isoformat()
+    assert {m["Attributes"]["ApproximateReceiveCount"] for m in left} == {"1"}

@@ -47,6 +47,7 @@ class CreatedResources:
     queues: dict[str, tuple[str, str]] = field(default_factory=dict)  # logical id -> (url, arn)
     topics: dict[str, str] = field(default_factory=dict)  # logical id -> topic ARN
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> generated value
+    retention: dict[str, int] = field(default_factory=dict)  # queue name -> seconds
 
     def queue_url(self, name: str) -> str:
         for url, _ in self.queues.values():
@@ -59,6 +60,10 @@ class CreatedResources:
             if url.rsplit("/", 1)[-1] == name:
                 return arn
         raise ConfigError([f"the template has no queue named {name!r}"])
+
+    def retention_seconds(self, name: str) -> int:
+        """The queue's ``MessageRetentionPeriod`` (SQS's default, 4 days, when unset)."""
+        return self.retention.get(name, 345_600)
 
     def topic_arn(self, name: str) -> str:
         for arn in self.topics.values():
@@ -165,6 +170,8 @@ def create_resources(
             "QueueArn"
         ]
         arns[logical_id] = arn
+        if "MessageRetentionPeriod" in props:
+            created.retention[props["QueueName"]] = int(props["MessageRetentionPeriod"])
         created.queues[logical_id] = (url, arn)
     for logical_id, props in of_type(template, TOPIC).items():
         created.topics[logical_id] = sns.create_topic(Name=props["TopicName"])["TopicArn"]

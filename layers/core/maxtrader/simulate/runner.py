@@ -29,9 +29,11 @@ from maxtrader.domain.calendar import MarketCalendar, Session
 from maxtrader.domain.clock import Clock, FixedClock, trading_date
 from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import AuditKind, AuditRecord, Bar, Direction
+from maxtrader.ingest.messages import decode_bar_message
 from maxtrader.runtime.clock import runtime_clock, use_clock
 from maxtrader.runtime.schedule_event import schedule_event
 from maxtrader.simulate import handlers as fn
+from maxtrader.simulate.audit_tail import AuditTail
 from maxtrader.simulate.drills import Drill, build_drills
 from maxtrader.simulate.events import operator_event, push_event, status_of
 from maxtrader.simulate.live_log import LiveLog
@@ -94,6 +96,8 @@ class Simulation:
         self.skipped: dict[str, int] = {}  # not-deployed function -> invocations it missed
         self._records: list[AuditRecord] = []
         self._retry_pushes: list[tuple[Bar, ...]] = []
+        self._enqueued: dict[tuple[str, datetime], datetime] = {}  # (symbol, start) -> close
+        self._expired = 0
         self._day = trading_date(session.open)
 
     # --- the run -------------------------------------------------------------------------------
@@ -120,6 +124,7 @@ class Simulation:
         client = stack.clients["dynamodb"]
         self.store = DynamoDBStateStore(client, stack.env.state_table)
         self.bars_store = DynamoDBSessionStore(client, stack.env.state_table)
+        self.tail = AuditTail(client, stack.env.state_table, self._day)
         self.functions = fn.load_handlers(self.repo, self.stage.name)
         # A drill whose functions are absent injects nothing: it could only disturb the others.
         self.drills = [d for d in self.drills_asked if all(n in self.functions for n in d.needs)]
@@ -135,6 +140,11 @@ class Simulation:
                 ("signals", self.stage.resources.signal_queue),
             )
         }
+        self.retention = {
+            source: stack.created.retention_seconds(name)
+            for source, name in (("bars", self.stage.resources.bars_queue),
+                                 ("signals", self.stage.resources.signal_queue))
+        }  # fmt: skip
         closed = bars_by_close(self.input.bars, self.session)
         withheld = frozenset().union(*(d.withheld() for d in self.drills))
         twice = frozenset().union(*(d.pushed_twice() for d in self.drills))
@@ -204,6 +214,8 @@ class Simulation:
         answer = self._invoke(ingest, push_event(bars, self.stack.webhook_secret, at))
         if status_of(answer) >= 500:
             self._retry_pushes.append(bars)
+        elif status_of(answer) == 200:  # enqueued (a repeat is deduplicated by the queue)
+            self._enqueued.update({(b.symbol, b.ts): b.closed_at for b in bars})
 
     def _invoke(self, function: fn.DeployedFunction, event: dict[str, Any]) -> Any:
         tally = self.invocations.setdefault(function.spec.name, Invocations())
@@ -222,12 +234,26 @@ class Simulation:
         for source in ("bars", "signals"):
             consumer = fn.for_source(self.functions, source)
             if consumer is None:
+                if source == "bars":
+                    self._expire_bars()
                 continue
             tally = self.invocations.setdefault(consumer.spec.name, Invocations())
             outcome = self.deliveries[source].drain(consumer.invoke)
             tally.ok += outcome.succeeded
             tally.failed += outcome.failed
             tally.errors.extend(e[:300] for e in outcome.errors)
+
+    def _expire_bars(self) -> None:
+        """With no signals function the bars queue is never read: SQS drops each message after
+        the queue's retention period (simulated time here)."""
+        retention = timedelta(seconds=self.retention["bars"])
+        cutoff = self.clock.now() - retention
+        sent = sum(1 for at in self._enqueued.values() if at < cutoff)
+        due = sent - self._expired
+        if due >= 10 or (due and self.clock.now() >= self.session.close):
+            self._expired += self.deliveries["bars"].expire(
+                self.clock.now(), retention, _bar_closed_at, due
+            )
 
     # --- what drills use -----------------------------------------------------------------------
     def operator(self, method: str, path: str, body: Any) -> Any:
@@ -272,13 +298,11 @@ class Simulation:
 
     # --- reading back --------------------------------------------------------------------------
     def _log_new(self) -> None:
-        records = self.store.audit_log(self._day)
-        fresh = records[len(self._records) :]
-        self._records = records
-        self.log.records(fresh)
+        self.log.records(self.tail.new(self.clock.now()))
         self.log.alerts(self.clock.now(), self.stack.read_alerts())
 
     def _summary(self) -> Summary:
+        self._records = self.store.audit_log(self._day)  # all of them, through the StateStore
         alpaca = self.stack.alpaca
         tickets: dict[str, float] = {}
         for t in self.store.open_tickets():
@@ -341,6 +365,10 @@ def _handler_output(path: Path) -> Iterator[None]:
         finally:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(previous or sys.__stdout__)
+
+
+def _bar_closed_at(body: str) -> datetime:
+    return decode_bar_message(body).closed_at
 
 
 class _hooks:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 BATCH_SIZE = 10  # Lambda's maximum for a FIFO source
@@ -104,6 +105,32 @@ class QueueDelivery:
                     outcome.succeeded += 1
         self._to_retry = failed_now
         return outcome
+
+    def expire(
+        self, now: datetime, retention: timedelta, stamped: Callable[[str], datetime], due: int
+    ) -> int:
+        """SQS's retention on simulated time, for a queue nothing consumes: delete the ``due``
+        oldest messages (the caller counts what it sent before ``now - retention``) whose
+        ``stamped(body)`` is indeed that old; the number deleted. Each message is received only
+        when it expires, so no redrive count builds up. (moto keeps time by the wall clock, so
+        it would keep them all, and a long FIFO queue makes each of its sends slower.)"""
+        deleted = 0
+        while deleted < due:
+            messages = self.sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=min(self.batch_size, due - deleted),
+                WaitTimeSeconds=0, VisibilityTimeout=0,
+            ).get("Messages", [])  # fmt: skip
+            old = [m for m in messages if stamped(m["Body"]) < now - retention]
+            if old:
+                self.sqs.delete_message_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                             for i, m in enumerate(old)],
+                )  # fmt: skip
+                deleted += len(old)
+            if len(old) < len(messages) or not messages:
+                break
+        return deleted
 
     def depth(self) -> int:
         """Messages on the queue (visible and in flight)."""
