@@ -35,7 +35,7 @@ from maxtrader.emulators.alpaca import AlpacaEmulator
 from maxtrader.emulators.massive import MassiveEmulator
 
 VIX = "I:VIX"
-STRIKE_MARGIN = 5  # strikes listed beyond the day's range, each side
+STRIKE_MARGIN = 2  # strikes listed beyond the day's range, each side (each is requoted per bar)
 
 
 @dataclass
