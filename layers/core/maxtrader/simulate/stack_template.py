@@ -6,7 +6,8 @@ The template comes from the CDK app itself (``infra/app.py``), run in a child pr
 node stay out of the simulator), so the local tables, queues, topic and secrets are the stack's
 own and cannot drift from it. The result is cached in ``.build/simulate/synth-<key>/``, keyed by
 a hash of everything the synth reads: ``infra/`` (the app and its constructs), the configs (the
-stack validates and reads them) and ``cdk.json``. Change any of them and the next run
+stack validates and reads them), the core modules the constructs import (``state_schema``, the
+config models) and ``cdk.json``. Change any of them and the next run
 synthesizes again; otherwise a run reads the cache (about 10 s saved).
 """
 
@@ -25,7 +26,10 @@ from typing import Any
 from maxtrader.domain.errors import ConfigError
 
 CACHE_DIR = Path(".build") / "simulate"
-_INPUTS = ("infra", "layers/core/maxtrader/configs", "cdk.json")
+# What the CDK app reads: its own code, the configs, and the core modules the constructs import
+# (the state table's key design, the config models that name every resource).
+_INPUTS = ("infra", "layers/core/maxtrader/configs", "layers/core/maxtrader/config",
+           "layers/core/maxtrader/state_schema.py", "cdk.json")  # fmt: skip
 _SKIP = {"__pycache__", "cdk.out", "node_modules"}
 
 
