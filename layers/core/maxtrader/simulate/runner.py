@@ -128,23 +128,14 @@ class Simulation:
         self.functions = fn.load_handlers(self.repo, self.stage.name)
         # A drill whose functions are absent injects nothing: it could only disturb the others.
         self.drills = [d for d in self.drills_asked if all(n in self.functions for n in d.needs)]
+        names = self.stage.resources
+        queues = {"bars": names.bars_queue, "signals": names.signal_queue}
+        created, sqs = stack.created, stack.clients["sqs"]
         self.deliveries = {
-            source: QueueDelivery(
-                stack.clients["sqs"],
-                stack.created.queue_url(name),
-                stack.created.queue_arn(name),
-                REGION,
-            )
-            for source, name in (
-                ("bars", self.stage.resources.bars_queue),
-                ("signals", self.stage.resources.signal_queue),
-            )
+            source: QueueDelivery(sqs, created.queue_url(q), created.queue_arn(q), REGION)
+            for source, q in queues.items()
         }
-        self.retention = {
-            source: stack.created.retention_seconds(name)
-            for source, name in (("bars", self.stage.resources.bars_queue),
-                                 ("signals", self.stage.resources.signal_queue))
-        }  # fmt: skip
+        self.retention = {source: created.retention_seconds(q) for source, q in queues.items()}
         closed = bars_by_close(self.input.bars, self.session)
         withheld = frozenset().union(*(d.withheld() for d in self.drills))
         twice = frozenset().union(*(d.pushed_twice() for d in self.drills))
