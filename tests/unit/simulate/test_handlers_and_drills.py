@@ -10,7 +10,15 @@ import pytest
 
 from maxtrader.domain.calendar import MarketCalendar
 from maxtrader.runtime.schedule_event import SCHEDULE_NAMES
-from maxtrader.simulate.drills import DRILLS, DrillError, _exposure, build_drills, parse_drills
+from maxtrader.simulate.drills import (
+    DRILLS,
+    DrillError,
+    _exposure,
+    active_drills,
+    build_drills,
+    missing_functions,
+    parse_drills,
+)
 from maxtrader.simulate.handlers import (
     FUNCTIONS,
     FunctionSpec,
@@ -84,3 +92,13 @@ def test_each_run_imports_the_handlers_afresh_like_a_new_container() -> None:
     second = load_handlers(REPO, "staging")["ingest"].handler
     assert first is not second
     assert sys.modules["functions.ingest.handler"].lambda_handler is second
+
+
+def test_a_drill_whose_functions_are_absent_is_not_armed() -> None:
+    # The drift drill once opened its foreign position with no monitor/eod deployed, and every
+    # other drill then failed "not reconciled": an unreachable drill must inject nothing.
+    assert SESSION is not None
+    drills = build_drills(["reconciliation-drift", "late-pushes", "duplicate-pushes"], SESSION)
+    active = active_drills(drills, {"ingest", "killswitch"})
+    assert [d.name for d in active] == ["duplicate-pushes"]
+    assert missing_functions(drills[0], {"ingest", "monitor"}) == ["eod"]

@@ -22,7 +22,7 @@ broker at the end, and an alert for each breaker trip or kill-switch change.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -281,6 +281,16 @@ def build_drills(names: Sequence[str], session: Session) -> list[Drill]:
     if unknown:
         raise DrillError(f"unknown drill(s) {unknown}; known: {', '.join(DRILLS)}, all")
     return [DRILLS[n](session) for n in dict.fromkeys(names)]
+
+
+def active_drills(drills: Sequence[Drill], deployed: Collection[str]) -> list[Drill]:
+    """The drills whose functions are all deployed: only these inject anything (a drill that
+    could not be checked must not disturb the others)."""
+    return [d for d in drills if all(n in deployed for n in d.needs)]
+
+
+def missing_functions(drill: Drill, deployed: Collection[str]) -> list[str]:
+    return [n for n in drill.needs if n not in deployed]
 
 
 def parse_drills(text: str | None) -> list[str]:

@@ -34,7 +34,7 @@ from maxtrader.runtime.clock import runtime_clock, use_clock
 from maxtrader.runtime.schedule_event import schedule_event
 from maxtrader.simulate import handlers as fn
 from maxtrader.simulate.audit_tail import AuditTail
-from maxtrader.simulate.drills import Drill, build_drills
+from maxtrader.simulate.drills import Drill, active_drills, build_drills, missing_functions
 from maxtrader.simulate.events import operator_event, push_event, status_of
 from maxtrader.simulate.live_log import LiveLog
 from maxtrader.simulate.local_stack import REGION, LocalStack
@@ -127,7 +127,7 @@ class Simulation:
         self.tail = AuditTail(client, stack.env.state_table, self._day)
         self.functions = fn.load_handlers(self.repo, self.stage.name)
         # A drill whose functions are absent injects nothing: it could only disturb the others.
-        self.drills = [d for d in self.drills_asked if all(n in self.functions for n in d.needs)]
+        self.drills = active_drills(self.drills_asked, self.functions)
         names = self.stage.resources
         queues = {"bars": names.bars_queue, "signals": names.signal_queue}
         created, sqs = stack.created, stack.clients["sqs"]
@@ -314,7 +314,7 @@ class Simulation:
         summary = self._summary()
         faults = {}
         for drill in self.drills_asked:
-            missing = [n for n in drill.needs if n not in self.functions]
+            missing = missing_functions(drill, self.functions)
             faults[drill.name] = (
                 f"not deployed: {', '.join(missing)}" if missing else drill.check(self, summary)
             )
