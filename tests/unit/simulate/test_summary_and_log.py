@@ -66,3 +66,16 @@ def test_the_live_log_prints_new_york_time_and_no_progress_bar_off_a_terminal() 
     bar.tick(5, 10, T0)
     assert "11:00:00 NY" in progress.getvalue() and "█" in progress.getvalue()
     assert describe(RECORDS[6]) == "rapid_loss 3 losses"
+
+
+def test_regime_records_of_both_shapes_are_read() -> None:
+    from maxtrader.simulate.live_log import regime_state
+
+    functions = {"day": "2024-06-12", "after": {"regime": "ULTRA_LOW_VOL", "vix": 11.6}}
+    parity = {"day": "2024-06-12", "regime": "NORMAL_VOL", "vix": 17.0}
+    assert regime_state(functions)["regime"] == "ULTRA_LOW_VOL"
+    assert regime_state(parity)["regime"] == "NORMAL_VOL"
+    record = _record(AuditKind.REGIME, "regime", **functions)
+    assert describe(record) == "ULTRA_LOW_VOL (VIX 11.6)"
+    summary = read_summary([record], [], {}, {}, [], 0.0)
+    assert summary.regime[0]["regime"] == "ULTRA_LOW_VOL" and summary.regime[0]["vix"] == 11.6

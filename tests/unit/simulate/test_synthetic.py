@@ -54,7 +54,10 @@ def test_the_vix_routes_the_day_to_ultra_low_vol() -> None:
     session = synthetic_session()
     prior = max(d for d in session.vix_daily if d < session.day)
     assert 8 <= session.vix_daily[prior] < 13  # configs/strategies.yaml: ULTRA_LOW_VOL
-    assert len(session.vix_minutes) == 390
+    day = CAL.session(session.day)
+    assert day is not None
+    assert len(session.vix_minutes) == 60 + 390  # the index prints from 08:30
+    assert session.vix_minutes[0].ts == day.open - timedelta(minutes=60)
 
 
 def test_a_non_session_day_and_an_unknown_symbol_are_refused() -> None:

@@ -45,11 +45,19 @@ def ny(ts: datetime) -> str:
     return ts.astimezone(NEW_YORK).strftime("%H:%M:%S")
 
 
+def regime_state(detail: dict[str, Any]) -> dict[str, Any]:
+    """A REGIME record's state: the functions record ``{"after": state, ...}``, the parity
+    helper the state itself."""
+    after = detail.get("after")
+    return after if isinstance(after, dict) else detail
+
+
 def describe(record: AuditRecord) -> str:
     d = record.detail
     kind = record.kind
     if kind is AuditKind.REGIME:
-        return f"{d.get('regime', record.subject)} (VIX {d.get('vix', '?')})"
+        state = regime_state(d)
+        return f"{state.get('regime', '?')} (VIX {state.get('vix', '?')})"
     if kind is AuditKind.SIGNAL:
         return (
             f"{d.get('strategy', '')} {d.get('symbol', '')} {d.get('side', '')} "

@@ -43,7 +43,7 @@ class ReplayMarket:
     day: date
     bars: Mapping[str, Sequence[Bar]]  # every symbol's bars: history and the day
     vix_daily: Mapping[date, float]
-    vix_minutes: Sequence[Bar]  # the day's VIX minute bars (I:VIX), fed as they close
+    vix_minutes: Sequence[Bar]  # the day's VIX minute bars (I:VIX, from before the open)
     rules: OptionRules
     calendar: MarketCalendar
     _vix_fed: int = field(default=0, init=False)
@@ -65,15 +65,12 @@ class ReplayMarket:
             massive.add_bars(_daily(history), timespan="day")
         vix = [_daily_vix(d, v) for d, v in sorted(self.vix_daily.items()) if d < self.day]
         massive.add_bars(vix, timespan="day")
-        if self.day_vix is not None:  # the index prints before the open: pre-market reads it
-            massive.add_bars([_minute_vix(first - timedelta(minutes=1), self.day_vix)])
+        self.feed_vix(massive, first)
         self._list_options(alpaca)
 
-    def feed(self, alpaca: AlpacaEmulator, massive: MassiveEmulator, closed: Sequence[Bar]) -> int:
-        """The bars closing now, to both emulators; the number of orders they filled."""
-        if not closed:
-            return 0
-        at = max(b.closed_at for b in closed)
+    def feed_vix(self, massive: MassiveEmulator, at: datetime) -> None:
+        """The VIX minutes closed by ``at`` (the index prints before the open too: the
+        pre-market run and the first regime ticks read it)."""
         fresh = []
         while (
             self._vix_fed < len(self.vix_minutes)
@@ -83,6 +80,11 @@ class ReplayMarket:
             self._vix_fed += 1
         if fresh:
             massive.add_bars(fresh)
+
+    def feed(self, alpaca: AlpacaEmulator, massive: MassiveEmulator, closed: Sequence[Bar]) -> int:
+        """The bars closing now, to both emulators; the number of orders they filled."""
+        if not closed:
+            return 0
         massive.add_bars(list(closed))
         return sum(len(alpaca.feed_bar(bar)) for bar in closed)
 
@@ -192,6 +194,13 @@ def _minute_vix(ts: datetime, value: float) -> Bar:
     return Bar(symbol=VIX, ts=ts, open=value, high=value, low=value, close=value, volume=0)
 
 
+PRE_OPEN_VIX_MINUTES = 60  # the index prints from 08:30 New York in the replay
+
+
 def constant_vix_minutes(session_open: datetime, minutes: int, value: float) -> list[Bar]:
-    """A daily VIX file gives one value per day: the day's index held at the prior close."""
-    return [_minute_vix(session_open + timedelta(minutes=m), value) for m in range(minutes)]
+    """A daily VIX file gives one value per day: the day's index held at the prior close,
+    from an hour before the open to the close."""
+    return [
+        _minute_vix(session_open + timedelta(minutes=m), value)
+        for m in range(-PRE_OPEN_VIX_MINUTES, minutes)
+    ]

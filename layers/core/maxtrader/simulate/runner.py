@@ -179,6 +179,7 @@ class Simulation:
     def _run_step(
         self, step: Step, market: ReplayMarket, sent: dict[datetime, Sequence[Bar]]
     ) -> None:
+        market.feed_vix(self.stack.massive, step.at)
         if step.kind is StepKind.MARKET:
             bars: Sequence[Bar] = step.bars
             for drill in self.drills:

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from maxtrader.domain.models import AuditKind, AuditRecord
+from maxtrader.simulate.live_log import regime_state
 
 
 class OrderRow(BaseModel):
@@ -111,8 +112,14 @@ def read_summary(  # noqa: PLR0917 - each source the summary reads
     reconciliations = _of(records, AuditKind.RECONCILIATION)
     return Summary(
         regime=[
-            {"ts": r.ts.isoformat(), "subject": r.subject, **r.detail}
+            {
+                "ts": r.ts.isoformat(),
+                "regime": state.get("regime"),
+                "vix": state.get("vix"),
+                "reason": state.get("reason"),
+            }
             for r in _of(records, AuditKind.REGIME)
+            for state in [regime_state(r.detail)]
         ],
         signals=len(_of(records, AuditKind.SIGNAL)),
         approvals=sum(1 for r in verdicts if r.detail.get("approved") is True),

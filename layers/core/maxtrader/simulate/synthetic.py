@@ -32,6 +32,7 @@ from datetime import date, timedelta
 from maxtrader.domain.calendar import MarketCalendar, Session
 from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import Bar
+from maxtrader.simulate.market import constant_vix_minutes
 
 DEFAULT_DAY = date(2024, 6, 12)  # a regular Wednesday session
 DEFAULT_SEED = 20240612
@@ -109,18 +110,7 @@ def synthetic_session(
         for symbol in symbols:
             bars[symbol].extend(path[symbol])
         vix_daily[past.day] = round(VIX_LEVEL + 0.3 * math.sin(n), 2)
-    vix_minutes = [
-        Bar(
-            symbol="I:VIX",
-            ts=session.open + timedelta(minutes=m),
-            open=VIX_LEVEL,
-            high=VIX_LEVEL,
-            low=VIX_LEVEL,
-            close=VIX_LEVEL,
-            volume=0,
-        )
-        for m in range(_minutes(session))
-    ]
+    vix_minutes = constant_vix_minutes(session.open, _minutes(session), VIX_LEVEL)
     return SyntheticSession(day, bars, vix_daily, vix_minutes, seed)
 
 
