@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from maxtrader.domain.models import AuditKind, AuditRecord
 from maxtrader.simulate.live_log import LiveLog, describe
@@ -71,11 +72,24 @@ def test_the_live_log_prints_new_york_time_and_no_progress_bar_off_a_terminal() 
 def test_regime_records_of_both_shapes_are_read() -> None:
     from maxtrader.simulate.live_log import regime_state
 
-    functions = {"day": "2024-06-12", "after": {"regime": "ULTRA_LOW_VOL", "vix": 11.6}}
-    parity = {"day": "2024-06-12", "regime": "NORMAL_VOL", "vix": 17.0}
+    functions: dict[str, Any] = {
+        "day": "2024-06-12",
+        "after": {"regime": "ULTRA_LOW_VOL", "vix": 11.6},
+    }
+    parity: dict[str, Any] = {"day": "2024-06-12", "regime": "NORMAL_VOL", "vix": 17.0}
     assert regime_state(functions)["regime"] == "ULTRA_LOW_VOL"
     assert regime_state(parity)["regime"] == "NORMAL_VOL"
-    record = _record(AuditKind.REGIME, "regime", **functions)
+    record = _record(AuditKind.REGIME, "regime", 0, **functions)
     assert describe(record) == "ULTRA_LOW_VOL (VIX 11.6)"
     summary = read_summary([record], [], {}, {}, [], 0.0)
     assert summary.regime[0]["regime"] == "ULTRA_LOW_VOL" and summary.regime[0]["vix"] == 11.6
+
+
+def test_a_standing_drift_is_logged_once_until_it_changes() -> None:
+    out = io.StringIO()
+    log = LiveLog(out, progress=None)
+    drift = [{"kind": "unknown_order", "symbol": "SPY"}]
+    same = [_record(AuditKind.RECONCILIATION, "reconciliation", m, drift=drift) for m in range(3)]
+    log.records([*same, _record(AuditKind.RECONCILIATION, "reconciliation", 4, drift=[])])
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 and "1 difference" in lines[0] and "0 difference" in lines[1]

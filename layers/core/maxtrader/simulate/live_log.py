@@ -72,6 +72,9 @@ def describe(record: AuditRecord) -> str:
         return (
             f"{d.get('side', '')} {d.get('qty', '')} {d.get('symbol', '')} @ {d.get('price', '')}"
         )
+    if kind is AuditKind.RECONCILIATION and isinstance(d.get("drift"), list):
+        drift: list[Any] = d["drift"]  # type: ignore[assignment]
+        return f"drift: {len(drift)} difference(s): {str(drift)[:120]}"
     reason = d.get("reason") or d.get("cause") or ""
     return f"{record.subject} {reason}".strip()
 
@@ -83,6 +86,7 @@ class LiveLog:
             progress if progress is not None else (sys.stderr if sys.stderr.isatty() else None)
         )
         self._bar_drawn = False
+        self._last_reconciliation: dict[str, Any] | None = None
 
     def line(self, at: datetime, label: str, text: str) -> None:
         self._erase()
@@ -94,6 +98,11 @@ class LiveLog:
 
     def records(self, records: Sequence[AuditRecord]) -> None:
         for record in records:
+            if record.kind is AuditKind.RECONCILIATION:
+                # the monitor re-records a standing drift every minute: show it when it changes
+                if record.detail == self._last_reconciliation:
+                    continue
+                self._last_reconciliation = record.detail
             if record.kind in _SHOWN:
                 label = _LABELS.get(record.kind, record.kind.value)
                 self.line(record.ts, label, describe(record))
