@@ -16,6 +16,7 @@ from maxtrader.simulate.drills import (
     _exposure,
     active_drills,
     build_drills,
+    common_problems,
     missing_functions,
     parse_drills,
 )
@@ -27,6 +28,7 @@ from maxtrader.simulate.handlers import (
     load_handlers,
     not_deployed,
 )
+from maxtrader.simulate.summary import OrderRow, Summary
 
 REPO = Path(__file__).resolve().parents[3]
 SESSION = MarketCalendar.xnys().session(date(2024, 6, 12))
@@ -102,3 +104,36 @@ def test_a_drill_whose_functions_are_absent_is_not_armed() -> None:
     active = active_drills(drills, {"ingest", "killswitch"})
     assert [d.name for d in active] == ["duplicate-pushes"]
     assert missing_functions(drills[0], {"ingest", "monitor"}) == ["eod"]
+
+
+class _Run:
+    """What the common checks read from a run: its fill records and foreign orders."""
+
+    def __init__(self, booked: list[str]) -> None:
+        from datetime import UTC, datetime
+
+        from maxtrader.domain.models import AuditKind, AuditRecord
+
+        ts = datetime(2024, 6, 12, 16, tzinfo=UTC)
+        self.fills = [AuditRecord(ts=ts, kind=AuditKind.FILL, subject=f"f-{c}",
+                                  detail={"client_order_id": c}) for c in booked]  # fmt: skip
+
+    def audit(self, kind: object) -> list[object]:
+        return list(self.fills)
+
+    def is_foreign(self, order: OrderRow) -> bool:
+        return order.client_order_id.startswith("manual-")
+
+
+def _row(cid: str, symbol: str = "SPY240612C00530000", filled: float = 1) -> OrderRow:
+    return OrderRow(client_order_id=cid, symbol=symbol, side="buy", qty=1, status="filled",
+                    filled_qty=filled)  # fmt: skip
+
+
+def test_a_filled_system_order_without_a_fill_record_is_a_lost_fill() -> None:
+    orders = [_row("mt-a"), _row("mt-b"), _row("manual-3-SPY", "SPY"), _row("close-1", "SPY")]
+    summary = Summary(orders=orders, reconciliation={"ok": True})
+    problems = common_problems(_Run(["mt-a"]), summary)  # type: ignore[arg-type]
+    # mt-b is lost; the foreign order and eod's broker-side close of its position are not
+    assert problems == ["fills not booked: ['mt-b']"]
+    assert common_problems(_Run(["mt-a", "mt-b"]), summary) == []  # type: ignore[arg-type]
