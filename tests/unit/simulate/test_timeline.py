@@ -45,7 +45,9 @@ def test_cadences_and_the_first_and_last_step() -> None:
     session, steps = _steps(date(2024, 6, 12))
     times = schedule_times(session, Schedules())
     assert [_ny(t) for t in times["premarket"]] == [time(9, 0)]
-    assert len(times["regime"]) == 79 and len(times["monitor"]) == 391
+    assert len(times["regime"]) == 78 and len(times["monitor"]) == 390  # 09:30 .. 15:59
+    assert _ny(times["health"][0]) == time(9, 0) and _ny(times["health"][-1]) == time(15, 59)
+    assert [_ny(t) for t in times["parity"]] == [time(16, 30)]
     assert _ny(steps[0].at) == time(9, 0) and steps[0].schedule == "premarket"
     pushes = [s for s in steps if s.kind is StepKind.PUSH]
     assert len(pushes) == 390 and all(len(p.bars) == 2 for p in pushes)
@@ -53,14 +55,13 @@ def test_cadences_and_the_first_and_last_step() -> None:
     assert pushes[0].bars[0].closed_at == pushes[0].at - timedelta(seconds=1)
 
 
-def test_eod_follows_the_sessions_own_close_on_an_early_close() -> None:
-    _, steps = _steps(date(2024, 7, 3))
-    eod = [s for s in steps if s.schedule == "eod"]
-    assert [_ny(s.at) for s in eod] == [time(12, 45)]  # 13:00 close - 15 minutes
+def test_eod_fires_at_both_possible_flatten_minutes_and_pushes_stop_at_the_real_close() -> None:
+    _, steps = _steps(date(2024, 7, 3))  # an early close: 13:00 New York
+    eod = [_ny(s.at) for s in steps if s.schedule == "eod"]
+    # as the stack's cron: 15 minutes before 13:00 and 16:00, and 5 minutes later each
+    assert eod == [time(12, 45), time(12, 50), time(15, 45), time(15, 50)]
     assert max(_ny(s.at) for s in steps if s.kind is StepKind.PUSH) == time(13, 0, 1)
-    regular = CAL.session(date(2024, 6, 12))
-    assert regular is not None
-    assert _ny(schedule_times(regular, Schedules())["eod"][0]) == time(15, 45)
+    assert _ny(steps[-1].at) == time(16, 30) and steps[-1].schedule == "parity"
 
 
 def test_withheld_pushes_vanish_and_duplicates_come_later() -> None:

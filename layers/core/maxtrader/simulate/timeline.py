@@ -11,18 +11,19 @@ What happens at a minute boundary T of the session (the bar [T-1m, T) has just c
 3. ``PUSH`` (T + 1 s): the relay's signed POST of the closed bars to ingest; the queue messages
    it leaves are carried to signals, then execute, right after (the runner drains the queues).
 
-Premarket runs once at its configured New York time; regime, health and monitor every N minutes
-(the stage's cadences) from the open to the close, signals-poll every minute; eod at the close
-minus ``eod_before_close_minutes``, from the session's own close (an early close moves it). A
-schedule firing exactly at the close still runs (the stack's cron covers the last minute), so
-the monitor sees the last bar's fills and eod's flatten.
+The schedules fire as the stack's do (``infra/maxtrader_infra/schedules.py``, cadences from the
+stage's ``schedules``): premarket once at its time; regime, monitor and signals-poll every N
+minutes from 09:30 to 15:59 New York, health from the pre-market time; eod at the flatten minute
+of both possible closes (12:45 and 15:45 for 15 minutes) and 5 minutes later, the handler acting
+on the day's real close only; parity once at 16:30. A cron fires on an early-close afternoon
+too: the handlers read the calendar and say so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 
 from maxtrader.config.stage import Schedules
@@ -30,7 +31,8 @@ from maxtrader.domain.calendar import Session
 from maxtrader.domain.models import Bar
 
 SIGNALS_POLL_EVERY_MINUTES = 1  # the stack's REST poll cadence (not a stage setting)
-SCHEDULE_ORDER = ("premarket", "regime", "health", "monitor", "signals-poll", "eod")
+SCHEDULE_ORDER = ("premarket", "regime", "health", "monitor", "signals-poll", "eod", "parity")
+PARITY_AT = time(16, 30)
 PUSH_DELAY = timedelta(seconds=1)
 
 
@@ -54,23 +56,30 @@ class Step:
         return (self.at, rank, order)
 
 
-def every(session: Session, minutes: int) -> list[datetime]:
-    """The instants from the open to the close (both included) on an ``minutes`` grid."""
-    out, at = [], session.open
-    while at <= session.close:
+def every(session: Session, minutes: int, *, start: time = time(9, 30)) -> list[datetime]:
+    """The stack's cron window: every ``minutes`` from ``start`` to 15:59 New York, whatever
+    the day's close (on an early close the handlers see the calendar and do nothing)."""
+    out, at, last = [], session.at(start), session.at(time(15, 59))
+    while at <= last:
         out.append(at)
         at += timedelta(minutes=minutes)
     return out
 
 
 def schedule_times(session: Session, schedules: Schedules) -> dict[str, list[datetime]]:
+    """When the stack's schedules fire on ``session``'s day (infra/maxtrader_infra/schedules.py):
+    eod at the flatten minute of both possible closes and 5 minutes later (the handler acts on
+    the day's real close only), parity once after the close."""
+    flatten = timedelta(minutes=schedules.eod_before_close_minutes)
+    closes = [session.at(time(13, 0)), session.at(time(16, 0))]
     return {
         "premarket": [session.at(schedules.premarket)],
         "regime": every(session, schedules.regime_every_minutes),
-        "health": every(session, schedules.health_every_minutes),
+        "health": every(session, schedules.health_every_minutes, start=schedules.premarket),
         "monitor": every(session, schedules.monitor_every_minutes),
         "signals-poll": every(session, SIGNALS_POLL_EVERY_MINUTES),
-        "eod": [session.close - timedelta(minutes=schedules.eod_before_close_minutes)],
+        "eod": sorted(c - flatten + timedelta(minutes=m) for c in closes for m in (0, 5)),
+        "parity": [session.at(PARITY_AT)],
     }
 
 
