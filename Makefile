@@ -14,9 +14,10 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help test lint typecheck synth bench clean layer layer-size deploy
+.PHONY: help demo test lint typecheck synth bench clean layer layer-size deploy
 
 help:
+	@echo "make demo                    one synthetic trading day end to end on local AWS + emulators, every fault drill"
 	@echo "make test                    lint, type-check and run every test (bootstraps .venv and the CDK CLI)"
 	@echo "make synth STAGE=staging     synthesize the stage's CloudFormation offline (CDK_OUTDIR honoured)"
 	@echo "make bench                   run the benchmarks in bench/ and print their figures"
@@ -44,6 +45,14 @@ typecheck: $(STAMP)
 
 test: $(STAMP) $(CDK) lint typecheck
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+# The README's first command: the whole system trades a (synthetic, seeded) session on this machine
+# with every fault drill, no account and no network. The dev extra includes the demo extra.
+DEMO_OUT ?= .build/simulate
+
+demo: $(STAMP) $(CDK)
+	@mkdir -p "$(DEMO_OUT)"
+	$(BIN)/maxtrader simulate --faults all --json "$(DEMO_OUT)/demo.json" --report "$(DEMO_OUT)/demo.html"
 
 synth: $(STAMP) $(CDK)
 	$(CDK) synth -c stage=$(STAGE) --output "$${CDK_OUTDIR:-cdk.out/$(STAGE)}" --quiet

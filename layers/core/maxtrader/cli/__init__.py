@@ -7,7 +7,15 @@ import sys
 from collections.abc import Sequence
 
 from maxtrader import __version__
-from maxtrader.cli import backtest_cmd, config_cmd, data_cmd, killswitch_cmd, relay_cmd, status_cmd
+from maxtrader.cli import (
+    backtest_cmd,
+    config_cmd,
+    data_cmd,
+    killswitch_cmd,
+    relay_cmd,
+    simulate_cmd,
+    status_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     relay_cmd.register(commands)
     killswitch_cmd.register(commands)
     status_cmd.register(commands)
+    simulate_cmd.register(commands)
     return parser
 
 

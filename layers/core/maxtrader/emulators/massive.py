@@ -90,8 +90,11 @@ class MassiveEmulator:
     ) -> None:
         with self._lock:
             series = self._aggs.setdefault((ticker, multiplier, timespan), [])
-            series.extend(aggs)
-            series.sort(key=lambda a: a["t"])
+            added = sorted(aggs, key=lambda a: a["t"])
+            in_order = not series or not added or series[-1]["t"] <= added[0]["t"]
+            series.extend(added)
+            if not in_order:  # a replay appends minute by minute: no re-sort of the history
+                series.sort(key=lambda a: a["t"])
 
     def add_bars(self, bars: Sequence[Bar], *, timespan: str | None = None) -> None:
         groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}

@@ -1,0 +1,103 @@
+"""``maxtrader simulate`` end to end: the synthetic day with every drill, and a real SPY day.
+
+One run per module (each takes a while on moto); the tests then read its JSON and cross-check
+it with the audit log and the emulator the run left behind (``Simulation`` keeps both until the
+result is built, so the JSON is compared with what the system itself recorded).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from maxtrader.cli import main
+from maxtrader.simulate.drills import DRILLS
+from maxtrader.simulate.handlers import FUNCTIONS
+
+pytestmark = pytest.mark.slow
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+VIX = SHARED / "noodles-rice_vix_dashboard" / "VIX_History_to_2025-04-30.csv"
+
+
+def _simulate(tmp: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    out = tmp / "sim.json"
+    code = main(["simulate", *args, "--json", str(out), "--report", str(tmp / "sim.html")])
+    return code, json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def synthetic_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any], Path]:
+    tmp = tmp_path_factory.mktemp("synthetic")
+    code, data = _simulate(tmp, "--faults", "all")
+    return code, data, tmp
+
+
+@pytest.fixture(scope="module")
+def real_day(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    if not SHARED.is_dir():
+        pytest.skip("../shared/data is not beside this checkout")
+    import pandas as pd
+
+    frame = pd.read_parquet(SHARED / "dawsh2_ADMF-PC" / "SPY_1m.parquet")
+    frame = frame[(frame.timestamp >= "2024-06-03") & (frame.timestamp < "2024-06-12")]
+    tmp = tmp_path_factory.mktemp("real")
+    path = tmp / "SPY_1m.csv"
+    frame[["timestamp", "open", "high", "low", "close", "volume"]].to_csv(path, index=False)
+    _, data = _simulate(tmp, "--data", str(path), "--vix", str(VIX), "--date", "2024-06-11")
+    return data
+
+
+def test_the_synthetic_day_ends_flat_with_unique_orders(synthetic_day: Any) -> None:
+    code, data, _ = synthetic_day
+    assert data["positions_open_at_end"] == 0
+    ids = Counter(o["client_order_id"] for o in data["orders"])
+    assert not [i for i, n in ids.items() if n > 1]
+    assert data["duplicate_client_order_ids"] == []
+    assert code in (0, 1)  # 1 only when a drill failed: asserted drill by drill below
+
+
+def test_every_function_is_deployed_or_reported_not_deployed(synthetic_day: Any) -> None:
+    _, data, _ = synthetic_day
+    assert sorted(data["deployed"] + data["not_deployed"]) == sorted(f.name for f in FUNCTIONS)
+    assert {"ingest", "killswitch"} <= set(data["deployed"])
+    assert data["invocations"]["ingest"]["ok"] >= 390  # every minute pushed (and retried)
+
+
+def test_every_drill_reports_an_outcome_and_the_reachable_ones_pass(synthetic_day: Any) -> None:
+    _, data, _ = synthetic_day
+    assert set(data["faults"]) == set(DRILLS)
+    for drill, outcome in data["faults"].items():
+        assert outcome == "ok" or outcome.startswith("not deployed"), (drill, outcome)
+    # with ingest and the kill switch present, these drills must really have run
+    for drill in ("duplicate-pushes", "store-throttling", "kill-switch-midday"):
+        assert data["faults"][drill] == "ok", drill
+
+
+def test_summary_counts_agree_with_the_audit_log_kinds(synthetic_day: Any) -> None:
+    _, data, _ = synthetic_day
+    kinds = data["audit_records"]
+    assert data["signals"] == kinds.get("signal", 0)
+    assert data["fills"] == kinds.get("fill", 0)
+    assert data["approvals"] + sum(data["rejections"].values()) <= kinds.get("verdict", 0)
+    assert kinds.get("kill_switch", 0) >= 2  # the drill's engage and release
+    assert any("Kill switch" in a for a in data["alerts"])
+    assert data["parity"]["status"].startswith("not run")
+
+
+def test_the_report_is_written(synthetic_day: Any) -> None:
+    _, _, tmp = synthetic_day
+    html = (tmp / "sim.html").read_text()
+    assert "Simulated session 2024-06-12" in html and "<script" not in html
+
+
+def test_a_real_spy_day_replays_flat(real_day: dict[str, Any]) -> None:
+    assert real_day["day"] == "2024-06-11"
+    assert "SPY_1m.csv" in real_day["source"]
+    assert real_day["positions_open_at_end"] == 0
+    assert real_day["duplicate_client_order_ids"] == []
+    assert real_day["invocations"]["ingest"]["ok"] == 390
+    assert real_day["reconciliation"]["ok"] is True
