@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from maxtrader.config.safety import SafetyConfig
 from maxtrader.domain.errors import BrokerUnavailableError
 from maxtrader.domain.models import AuditKind, OrderSide
 from maxtrader.domain.safety.state import TicketStatus
@@ -120,6 +121,10 @@ def test_reconciliation_detects_drift_and_goes_to_safe_mode(
     assert stage.emulator.count("cancel_order") == 0
 
 
+# After this long a reservation with no broker answer is the monitor's (configs/safety.yaml).
+ACK_TIMEOUT = SafetyConfig().monitor.ack_timeout_seconds
+
+
 def test_an_acknowledged_but_lost_order_is_confirmed_by_lookup(
     stage: MonitorStage, alpaca: AlpacaEmulator
 ) -> None:
@@ -129,7 +134,7 @@ def test_an_acknowledged_but_lost_order_is_confirmed_by_lookup(
     with pytest.raises(BrokerUnavailableError):
         stage.order_path.submit(stage.request_for(intent))  # the answer is lost
     (held,) = alpaca.orders(intent.client_order_id)
-    stage.clock.advance(timedelta(seconds=121))
+    stage.clock.advance(timedelta(seconds=ACK_TIMEOUT + 1))
     answer = stage.run()
     assert answer["inflight"] == [
         {"client_order_id": intent.client_order_id, "action": "confirmed"}
@@ -143,9 +148,9 @@ def test_a_never_sent_reservation_is_released_and_alerted(stage: MonitorStage) -
     intent = entry()
     stage.reserve(intent)
     assert stage.store.portfolio().slots == 1
-    stage.clock.advance(timedelta(seconds=60))
+    stage.clock.advance(timedelta(seconds=ACK_TIMEOUT - 1))
     assert stage.run()["inflight"] == []  # not yet: its sender may still be sending
-    stage.clock.advance(timedelta(seconds=61))
+    stage.clock.advance(timedelta(seconds=2))
     answer = stage.run()
     assert answer["inflight"] == [
         {"client_order_id": intent.client_order_id, "action": "released_absent"}

@@ -1,22 +1,45 @@
-"""The parity hook: the same bars through the backtester against the simulated live day.
+"""Parity in the simulator: the simulated live day against the same bars through the backtester.
 
-The comparison itself is helper ``parity``'s (``maxtrader.parity``); until it is wired the
-simulator reports ``{"ok": null, "status": "not run"}`` and says so. To wire it, replace
-``parity_placeholder()`` in ``runner.Simulation._result`` with a call that takes the day's
-bars, VIX and audit log (``Simulation.input``, ``Simulation.audit``) and returns this shape.
+The comparison is the nightly check's (``maxtrader.parity.check_day``): the day's stored bars,
+regime readings and start-of-day equity replayed through the backtester, its signals and
+verdicts compared with the day's audit log by signal id. Run after the simulated close, on
+the very tables the handlers wrote. With no drill on, parity must hold; a drill that changes
+live state the backtester cannot know (a kill switch engaged by hand, a forced loss streak)
+shows as differences with their cause.
 """
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from maxtrader.config.safety import SafetyConfig
+from maxtrader.domain.errors import MaxTraderError
+from maxtrader.parity import DaySources
+from maxtrader.parity.nightly import check_day
 
 
 class ParityResult(BaseModel):
     model_config = ConfigDict(frozen=True)
     ok: bool | None = None  # None: not run
     status: str = "not run"
-    differences: list[dict[str, object]] = Field(default_factory=list)
+    compared: dict[str, int] = Field(default_factory=dict)
+    differences: list[dict[str, Any]] = Field(default_factory=list)
 
 
-def parity_placeholder() -> ParityResult:
-    return ParityResult(status="not run (maxtrader.parity is not wired into simulate yet)")
+def run_parity(day: date, sources: DaySources, safety: SafetyConfig) -> ParityResult:
+    """The nightly check on the simulated day; a replay that cannot run says why."""
+    try:
+        result = check_day(day, sources, safety)
+    except MaxTraderError as exc:
+        return ParityResult(ok=False, status=f"could not run: {type(exc).__name__}: {exc}")
+    data = result.to_json()
+    n = len(result.differences)
+    return ParityResult(
+        ok=result.ok,
+        status="same signals and verdicts" if result.ok else f"{n} difference(s)",
+        compared=data.get("compared", {}),
+        differences=data["differences"],
+    )

@@ -24,12 +24,13 @@ from typing import Any
 
 from maxtrader.adapters.dynamodb_session_store import DynamoDBSessionStore
 from maxtrader.adapters.dynamodb_store import DynamoDBStateStore
-from maxtrader.config.loader import load_stage, load_strategies
+from maxtrader.config.loader import load_safety, load_stage, load_strategies
 from maxtrader.domain.calendar import MarketCalendar, Session
 from maxtrader.domain.clock import Clock, FixedClock, trading_date
 from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import AuditKind, AuditRecord, Bar, Direction
 from maxtrader.ingest.messages import decode_bar_message
+from maxtrader.parity import DaySources
 from maxtrader.runtime.clock import runtime_clock, use_clock
 from maxtrader.runtime.schedule_event import schedule_event
 from maxtrader.simulate import handlers as fn
@@ -39,7 +40,7 @@ from maxtrader.simulate.events import operator_event, push_event, status_of
 from maxtrader.simulate.live_log import LiveLog
 from maxtrader.simulate.local_stack import REGION, LocalStack
 from maxtrader.simulate.market import ReplayMarket
-from maxtrader.simulate.parity import parity_placeholder
+from maxtrader.simulate.parity import ParityResult, run_parity
 from maxtrader.simulate.results import SimulationResult
 from maxtrader.simulate.sqs_delivery import QueueDelivery
 from maxtrader.simulate.summary import OrderRow, Summary, read_summary
@@ -311,6 +312,18 @@ class Simulation:
             alpaca.book.equity() - self.start_equity,
         )
 
+    def _parity(self) -> ParityResult:
+        if "signals" not in self.functions or "execute" not in self.functions:
+            return ParityResult(status="not run: signals and execute are not both deployed")
+        sources = DaySources(
+            state_store=self.store,
+            session_store=self.bars_store,
+            calendar=self.calendar,
+            strategies=load_strategies(self.config_dir),
+            symbols=tuple(self.stage.symbols),
+        )
+        return run_parity(self.session.day, sources, load_safety(self.config_dir))
+
     def _result(self, steps: Sequence[Step]) -> SimulationResult:
         summary = self._summary()
         faults = {}
@@ -331,7 +344,7 @@ class Simulation:
             queue_depth={s: d.depth() for s, d in self.deliveries.items()},
             summary=summary,
             faults=faults,
-            parity=parity_placeholder(),
+            parity=self._parity(),
         )
 
 
