@@ -67,14 +67,29 @@ def test_every_function_is_deployed_or_reported_not_deployed(synthetic_day: Any)
     assert data["invocations"]["ingest"]["ok"] >= 390  # every minute pushed (and retried)
 
 
-def test_every_drill_reports_an_outcome_and_the_reachable_ones_pass(synthetic_day: Any) -> None:
+# The synthetic day has two signals: too few entries to exercise two 5xx answers or to close
+# three losing trades (known, reported in the issue; the day needs more trades).
+TOO_FEW_ENTRIES = {"broker-5xx", "loss-streak"}
+
+
+def test_every_function_is_deployed_and_every_drill_reports(synthetic_day: Any) -> None:
     _, data, _ = synthetic_day
+    assert data["not_deployed"] == []
     assert set(data["faults"]) == set(DRILLS)
-    for drill, outcome in data["faults"].items():
-        assert outcome == "ok" or outcome.startswith("not deployed"), (drill, outcome)
-    # with ingest and the kill switch present, these drills must really have run
-    for drill in ("duplicate-pushes", "store-throttling", "kill-switch-midday"):
-        assert data["faults"][drill] == "ok", drill
+
+
+@pytest.mark.parametrize(
+    "drill",
+    [
+        pytest.param(d, marks=pytest.mark.xfail(strict=True, reason="too few entries"))
+        if d in TOO_FEW_ENTRIES
+        else d
+        for d in sorted(DRILLS)
+    ],
+)
+def test_the_drill_passes(synthetic_day: Any, drill: str) -> None:
+    _, data, _ = synthetic_day
+    assert data["faults"][drill] == "ok", data["faults"][drill]
 
 
 def test_summary_counts_agree_with_the_audit_log_kinds(synthetic_day: Any) -> None:
@@ -85,7 +100,9 @@ def test_summary_counts_agree_with_the_audit_log_kinds(synthetic_day: Any) -> No
     assert data["approvals"] + sum(data["rejections"].values()) <= kinds.get("verdict", 0)
     assert kinds.get("kill_switch", 0) >= 2  # the drill's engage and release
     assert any("Kill switch" in a for a in data["alerts"])
-    assert data["parity"]["status"].startswith("not run")
+    # The drills change live state the backtester cannot know: each difference names its cause.
+    assert data["parity"]["ok"] is not None
+    assert all(d["cause"] for d in data["parity"]["differences"])
 
 
 def test_the_report_is_written(synthetic_day: Any) -> None:
@@ -101,3 +118,5 @@ def test_a_real_spy_day_replays_flat(real_day: dict[str, Any]) -> None:
     assert real_day["duplicate_client_order_ids"] == []
     assert real_day["invocations"]["ingest"]["ok"] == 390
     assert real_day["reconciliation"]["ok"] is True
+    # No drill: the live session and the backtester agree on every signal and verdict.
+    assert real_day["parity"]["ok"] is True, real_day["parity"]["differences"]

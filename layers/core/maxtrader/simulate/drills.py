@@ -247,17 +247,21 @@ class LossStreak(Drill):
 
 class ReconciliationDrift(Drill):
     name, needs = "reconciliation-drift", ("monitor", "eod")
+    # Late in the day: the drift's safe mode holds every later entry, and the other drills
+    # need the day's entries first.
+    at_minute = 330
 
     def before(self, run: Simulation, step: Step) -> None:
         if (
             step.kind is StepKind.SCHEDULE
             and step.schedule == "health"
-            and step.at == self.minute(120)
+            and step.at == self.minute(self.at_minute)
         ):
             run.foreign_order("SPY", 3)
 
     def own_problems(self, run: Simulation, summary: Summary) -> list[str]:
-        drift = [r for r in run.audit(AuditKind.RECONCILIATION) if r.ts >= self.minute(120)]
+        since = self.minute(self.at_minute)
+        drift = [r for r in run.audit(AuditKind.RECONCILIATION) if r.ts >= since]
         problems = [] if drift else ["no reconciliation record after the foreign position"]
         if not any("drift" in a.lower() or "reconcil" in a.lower() for a in summary.alerts):
             problems.append("no drift alert delivered")
