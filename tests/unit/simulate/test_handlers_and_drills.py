@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -41,11 +42,26 @@ def test_every_schedule_has_exactly_one_function_in_the_table() -> None:
     assert [f.name for f in FUNCTIONS if "signals" in f.sources] == ["execute"]
 
 
+@pytest.fixture
+def function_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """What the stack gives every function (execute builds its idempotency layer at import)."""
+    from maxtrader.config.loader import load_stage
+    from maxtrader.function_env import FunctionEnv, function_env
+
+    for name, value in FunctionEnv.for_stage(load_stage("staging")).to_environ().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    function_env.cache_clear()
+    yield
+    factory.clear()  # nothing built on this environment outlives the test
+
+
+@pytest.mark.usefixtures("function_environment")
 def test_the_functions_on_main_load_and_the_rest_are_not_deployed() -> None:
     deployed = load_handlers(REPO, "staging")
     assert {"ingest", "killswitch"} <= set(deployed)
     assert set(deployed) | set(not_deployed(deployed)) == {f.name for f in FUNCTIONS}
-    assert callable(deployed["killswitch"].handler)  # its entry point is `handler`
+    assert callable(deployed["killswitch"].handler)
     if "signals" in deployed:
         assert for_schedule(deployed, "signals-poll") is deployed["signals"]
         assert for_source(deployed, "bars") is deployed["signals"]
@@ -89,6 +105,7 @@ def test_exposure_reads_shares_calls_and_puts() -> None:
     assert _exposure("SPY", {}) == 0
 
 
+@pytest.mark.usefixtures("function_environment")
 def test_each_run_imports_the_handlers_afresh_like_a_new_container() -> None:
     first = load_handlers(REPO, "staging")["ingest"].handler
     second = load_handlers(REPO, "staging")["ingest"].handler
