@@ -47,6 +47,7 @@ def function_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """What the stack gives every function (execute builds its idempotency layer at import)."""
     from maxtrader.config.loader import load_stage
     from maxtrader.function_env import FunctionEnv, function_env
+    from maxtrader.runtime import factory
 
     for name, value in FunctionEnv.for_stage(load_stage("staging")).to_environ().items():
         monkeypatch.setenv(name, value)
