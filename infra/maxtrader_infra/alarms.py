@@ -64,6 +64,12 @@ def metric_alarm_specs(safety: SafetyConfig) -> tuple[MetricAlarmSpec, ...]:
         ),
         MetricAlarmSpec("order-errors", "the broker refused or failed an order", m.ORDER_ERRORS, 1),
         MetricAlarmSpec(
+            "parity-differences",
+            "the nightly replay of the day through the backtester differs from the live audit log",
+            m.PARITY_DIFFERENCES,
+            1,
+        ),
+        MetricAlarmSpec(
             "stale-data",
             f"the newest bar is older than {health.max_staleness_seconds} s in the session",
             m.DATA_AGE,

@@ -21,7 +21,8 @@ from maxtrader.runtime.schedule_event import SCHEDULE_NAMES
 REPO: Final = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR: Final = REPO / "functions"
 HANDLER: Final = "handler.lambda_handler"
-_ENTRY_POINT: Final = re.compile(r"^def lambda_handler\(", re.MULTILINE)
+# A function (`def lambda_handler(`) or a module-level name bound to one (`lambda_handler = ...`).
+_ENTRY_POINT: Final = re.compile(r"^(def lambda_handler\(|lambda_handler\s*=)", re.MULTILINE)
 
 StateAccess = Literal["read", "read_write"]
 SecretName = Literal["alpaca", "massive", "webhook"]

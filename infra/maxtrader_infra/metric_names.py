@@ -47,6 +47,9 @@ DAILY_LOSS_STOP: Final = MetricUse("DailyLossStopHit", "monitor", "Maximum", "da
 KILL_SWITCH_CHANGES: Final = MetricUse(
     "KillSwitchChanges", "killswitch", "Sum", "kill switch requests, by action"
 )
+PARITY_DIFFERENCES: Final = MetricUse(
+    "ParityDifferences", "parity", "Maximum", "live vs backtest differences (nightly)"
+)
 # --- data
 DATA_AGE: Final = MetricUse("DataAgeSeconds", "ingest", "Maximum", "newest bar age (s)")
 VIX_AGE: Final = MetricUse("VixAgeSeconds", "health", "Maximum", "VIX age (s)")
@@ -68,6 +71,7 @@ METRICS: Final[tuple[MetricUse, ...]] = (
     SAFE_MODE_ON,
     DAILY_LOSS_STOP,
     KILL_SWITCH_CHANGES,
+    PARITY_DIFFERENCES,
     DATA_AGE,
     VIX_AGE,
 )

@@ -107,6 +107,7 @@ def test_safety_and_data_alarms_query_their_metrics(stage: str) -> None:
     assert stale["ComparisonOperator"] == "GreaterThanThreshold"
     keys = {spec.key for spec in metric_alarm_specs(config.safety)}
     assert {"breaker-tripped", "kill-switch-engaged", "daily-loss-stop", "order-errors"} <= keys
+    assert "parity-differences" in keys  # the nightly live-vs-backtest check pages a person
     assert {"stale-data"} <= keys
 
 
