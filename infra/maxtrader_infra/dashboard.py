@@ -35,6 +35,7 @@ SAFETY: Final = (
     ("Kill switch and safe mode", (m.KILL_SWITCH_ENGAGED, m.SAFE_MODE_ON)),
     ("Daily loss stop", (m.DAILY_LOSS_STOP,)),
     ("Kill switch requests", (m.KILL_SWITCH_CHANGES,)),
+    ("Live vs backtest differences (nightly parity)", (m.PARITY_DIFFERENCES,)),
 )
 DATA: Final = (
     ("Bar age", (m.DATA_AGE,)),

@@ -160,7 +160,12 @@ def test_eod_that_cannot_get_flat_alerts_what_is_left(
     monkeypatch.setattr(handler, "wait", lambda _s: None)  # the market never fills the closes
     answer = ops.invoke("eod", FLATTEN)
     assert answer["detail"]["flatten"]["flat"] is False
-    (not_flat, report) = ops.alerts()
+    alerts = ops.alerts()
+    # EOD's first pass is the monitor's own exits: it finds these positions, opened outside the
+    # system, and reports the drift; then the broker-side flatten is tried and does not fill.
+    drift = [a for a in alerts if "Reconciliation drift" in a[0]]
+    (not_flat, report) = [a for a in alerts if a not in drift]
+    assert drift, alerts
     assert not_flat[0] == "[MaxTrader] EOD NOT FLAT 2024-07-03"
     assert "SPY +10" in not_flat[1] and "QQQ -10" in not_flat[1]
     assert "NOT FLAT" in report[1]
@@ -180,7 +185,8 @@ def test_eod_on_a_regular_day_runs_at_15_45(ops: OpsStage, monkeypatch: pytest.M
     assert not ops.invoke("eod", datetime(2024, 6, 3, 16, 45, tzinfo=UTC))["acted"]  # 12:45
     answer = ops.invoke("eod", datetime(2024, 6, 3, 19, 45, tzinfo=UTC))
     assert answer["acted"] and answer["detail"]["flatten"]["flat"] is True
-    assert ops.alpaca.count("close_all") == 1
+    # Nothing was open: the monitor's pass found the broker flat, no broker-side flatten is sent.
+    assert ops.alpaca.count("close_all") == 0
 
 
 def test_a_persisting_health_failure_pages_once_per_cooldown_through_sns(ops: OpsStage) -> None:

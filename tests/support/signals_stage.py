@@ -11,7 +11,6 @@ must end at.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import uuid
@@ -83,9 +82,13 @@ class SignalsStage(IngestStage):
         )["QueueUrl"]
         self.bars_arn = f"arn:aws:sqs:us-east-1:123456789012:{self.queue_url.rsplit('/', 1)[1]}"
         secrets = boto3.client("secretsmanager")
-        with contextlib.suppress(secrets.exceptions.ResourceExistsException):
-            secrets.create_secret(Name="maxtrader/staging/massive",
-                                  SecretString=json.dumps({"api_key": MASSIVE_KEY}))  # fmt: skip
+        # The worker's moto server is shared: another module (simulate's template resources)
+        # may have created this secret with its own random key, so the value is always set.
+        value = json.dumps({"api_key": MASSIVE_KEY})
+        try:
+            secrets.create_secret(Name="maxtrader/staging/massive", SecretString=value)
+        except secrets.exceptions.ResourceExistsException:
+            secrets.put_secret_value(SecretId="maxtrader/staging/massive", SecretString=value)
         self.emulator = emulator
         monkeypatch.setenv(variable("massive_base_url"), emulator.base_url)
         monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "signals")

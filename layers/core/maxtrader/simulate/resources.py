@@ -177,7 +177,12 @@ def create_resources(
         created.topics[logical_id] = sns.create_topic(Name=props["TopicName"])["TopicArn"]
     for props in of_type(template, SECRET).values():
         value = secret_value(props)
-        secretsmanager.create_secret(Name=props["Name"], SecretString=json.dumps(value))
+        text = json.dumps(value)
+        try:
+            secretsmanager.create_secret(Name=props["Name"], SecretString=text)
+        except secretsmanager.exceptions.ResourceExistsException:
+            # A moto server shared with other runs (the test suite's): this run's value wins.
+            secretsmanager.put_secret_value(SecretId=props["Name"], SecretString=text)
         created.secrets[props["Name"]] = value
     return created
 
