@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -22,27 +21,12 @@ from tests.support.ingest_events import (
     minute_bar,
     signed_event,
 )
+from tests.support.xray_daemon import received
+
+pytest_plugins = ["tests.support.xray_daemon"]  # the `daemon` fixture
 
 PREVIOUS = "previous-webhook-secret-31aa"
 TRACE_ID = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-
-
-@pytest.fixture
-def daemon() -> Iterator[socket.socket]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.2)  # the child has exited: only what is already buffered is read
-    yield sock
-    sock.close()
-
-
-def _received(sock: socket.socket) -> str:
-    out = []
-    while True:
-        try:
-            out.append(sock.recv(1 << 16).decode())
-        except TimeoutError:
-            return "".join(out)
 
 
 def test_no_secret_or_signature_reaches_a_trace_segment(
@@ -69,7 +53,7 @@ def test_no_secret_or_signature_reaches_a_trace_segment(
     }
     statuses, _ = handle_in_fresh_interpreter(events, now, env=lambda_env)
     assert statuses == [200, 401, 401, 400]
-    segments = _received(daemon)
+    segments = received(daemon)
     # The capture saw the handler, the secret being read (twice: the forged request re-reads
     # it) and the writes.
     assert "## functions.ingest.handler.ingest" in segments
