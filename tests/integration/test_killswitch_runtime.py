@@ -57,7 +57,10 @@ def test_the_broker_is_built_from_the_alpaca_secret_on_first_use_only(
 ) -> None:
     from tests.support.killswitch_harness import env_for
 
-    env = env_for(state_table, topic.topic_arn)
+    # A name of its own: the worker's moto server is shared, and simulate creates the stage's.
+    env = env_for(state_table, topic.topic_arn).model_copy(
+        update={"alpaca_secret_name": f"maxtrader/staging/alpaca-{state_table}"}
+    )
     build = operator_factory.alpaca_broker_from_secret(env, alpaca_clock)
     secrets = boto3.client("secretsmanager")
     secrets.create_secret(
