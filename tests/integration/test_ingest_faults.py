@@ -16,6 +16,7 @@ import boto3
 import pytest
 
 from functions.ingest import handler
+from maxtrader import state_schema
 from maxtrader.adapters.dynamodb_calls import new_client
 from maxtrader.adapters.dynamodb_session_store import DynamoDBSessionStore
 from maxtrader.adapters.sqs_bar_queue import SqsBarQueue
@@ -112,6 +113,22 @@ def test_a_failing_store_is_a_503_and_the_retry_stores_and_hands_on_everything(
     status, answer = invoke(event)
     assert (status, answer["accepted"], answer["enqueued"]) == (200, bars, bars)
     assert [b.ts.minute for _, _, b in stage.drain()] == [30 + m for m in range(bars)]
+
+
+def test_a_push_whose_second_bar_fails_to_store_converges_on_the_retry(
+    stage: IngestStage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A push's bars are written one by one: the first may be held when the second fails."""
+    flaky = FlakyClient(new_client("dynamodb"))
+    flaky.fail("put_item", throttled("PutItem"), after=1)
+    _use_store(monkeypatch, stage, flaky)
+    event = signed_event(body_of(minute_bar("QQQ", 0), minute_bar("SPY", 0)), NOW)
+    assert invoke(event) == (503, {"error": "unavailable", "retry": True})
+    assert [pk for pk, _ in stage.stored_bars()] == [f"{state_schema.BAR_PREFIX}QQQ"]
+    assert stage.drain() == []  # nothing handed on before all of it is stored
+    status, answer = invoke(event)
+    assert (status, answer["accepted"], answer["duplicated"], answer["enqueued"]) == (200, 1, 1, 2)
+    assert sorted(b.symbol for _, _, b in stage.drain()) == ["QQQ", "SPY"]
 
 
 def test_a_bar_stored_but_not_enqueued_is_handed_on_by_the_retry_exactly_once(

@@ -129,24 +129,24 @@ def test_a_relay_that_dies_mid_session_degrades_to_polling_not_to_silence(
 
 
 @pytest.mark.parametrize(
-    ("operation", "error"),
+    ("operation", "error", "after"),
     [
-        ("put_item", throttled("PutItem")),
-        ("get_item", throttled("GetItem")),
-        ("get_item", timed_out()),
-        ("transact_write_items", throttled()),
-        ("query", throttled("Query")),
+        ("put_item", throttled("PutItem"), 2),  # past the two bars of the gap: the state save
+        ("get_item", throttled("GetItem"), 0),
+        ("get_item", timed_out(), 0),
+        ("put_item", throttled("PutItem"), 0),  # the gap's bars, one conditional put each
+        ("query", throttled("Query"), 0),
     ],
     ids=["save-throttled", "read-throttled", "read-timeout", "bar-store-throttled", "bar-query"],
 )
 def test_dynamodb_faults_fail_the_record_and_the_redelivery_converges(
-    stage: SignalsStage, signals_clock: FixedClock, operation: str, error: Exception
+    stage: SignalsStage, signals_clock: FixedClock, operation: str, error: Exception, after: int
 ) -> None:
     deliver(signals_clock, spy(0))
     store = factory.session_store()
     flaky = FlakyClient(store._client)
     store._client = flaky  # type: ignore[assignment]
-    flaky.fail(operation, error, times=2)
+    flaky.fail(operation, error, times=2, after=after)
     stage.send_bars([spy(3)])  # a gap (1, 2): filled over REST, stored, then stepped
     signals_clock.set(spy(3).closed_at + timedelta(seconds=1))
     answers = stage.deliver_bars(handler.lambda_handler)

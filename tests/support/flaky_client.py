@@ -25,18 +25,19 @@ def timed_out() -> ReadTimeoutError:
 
 
 class FlakyClient:
-    """Delegates to ``client``; ``fail(op, error, times)`` makes the next calls of ``op`` raise.
+    """Delegates to ``client``; ``fail(op, error, times)`` makes the next calls of ``op`` raise
+    (``after=N``: once N calls of ``op`` have gone through).
 
     ``calls`` counts the requests that reached the real client, per operation.
     """
 
     def __init__(self, client: Any) -> None:
         self._client = client
-        self._failures: dict[str, list[Exception]] = defaultdict(list)
+        self._failures: dict[str, list[Exception | None]] = defaultdict(list)
         self.calls: dict[str, int] = defaultdict(int)
 
-    def fail(self, operation: str, error: Exception, times: int = 1) -> None:
-        self._failures[operation].extend([error] * times)
+    def fail(self, operation: str, error: Exception, times: int = 1, *, after: int = 0) -> None:
+        self._failures[operation].extend([None] * after + [error] * times)
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self._client, name)
@@ -45,7 +46,9 @@ class FlakyClient:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             if self._failures.get(name):
-                raise self._failures[name].pop(0)
+                error = self._failures[name].pop(0)
+                if error is not None:
+                    raise error
             self.calls[name] += 1
             return target(*args, **kwargs)
 

@@ -6,9 +6,11 @@
   nothing; of equal-timestamp racers DynamoDB lets exactly one through.
 - The regime state is one item per New York trading date (last writer wins: see the port).
 - Bars are items keyed (``BAR#<symbol>``, fixed-width UTC start) written with
-  ``attribute_not_exists``: one conditional PutItem for a single bar, else transactions of up
-  to 100 whose cancellation reasons say which bars were already held. A range read is one
-  consistent Query on the key, never a scan.
+  ``attribute_not_exists``: a push's few bars (one per traded symbol) as one conditional PutItem
+  each, half a transaction's write cost and no atomicity lost that anyone relies on (each bar
+  stands alone, and ingest hands on held bars too); a larger batch (a REST gap fill) in
+  transactions of up to 100 whose cancellation reasons say which bars were already held. A
+  range read is one consistent Query on the key, never a scan.
 - Every botocore error becomes ``StateUnavailableError``; an item of unexpected shape too.
 
 The item layout is in ``maxtrader.state_schema`` and docs/safety-layer.md.
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 TRANSACTION_LIMIT = 100  # items in one TransactWriteItems
+SINGLE_PUTS_UP_TO = 4  # bars written one conditional PutItem each (a push: one per symbol)
 _CONFLICT_RETRIES = 3  # a concurrent writer of the same bars: its bars then read as held
 
 
@@ -110,6 +113,11 @@ class DynamoDBSessionStore:
     # --- bars ----------------------------------------------------------------------------------
     def put_bars(self, bars: Sequence[Bar], *, expires_at: datetime) -> BarWriteResult:
         unique, duplicates = unique_minute_bars(bars, expires_at)
+        if len(unique) <= SINGLE_PUTS_UP_TO:
+            written = [bar for bar in unique if self._put_new_bar(bar, expires_at)]
+            return BarWriteResult(
+                stored=tuple(written), duplicates=duplicates + len(unique) - len(written)
+            )
         stored: list[Bar] = []
         for start in range(0, len(unique), TRANSACTION_LIMIT):
             chunk = unique[start : start + TRANSACTION_LIMIT]
@@ -118,31 +126,30 @@ class DynamoDBSessionStore:
             duplicates += len(chunk) - len(new)
         return BarWriteResult(stored=tuple(stored), duplicates=duplicates)
 
+    def _new_bar_put(self, bar: Bar, expires_at: datetime) -> dict[str, Any]:
+        return {
+            "TableName": self.table,
+            "Item": items.bar_item(bar, expires_at),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+
+    def _put_new_bar(self, bar: Bar, expires_at: datetime) -> bool:
+        """Write ``bar`` unless it is held; True when written."""
+        try:
+            call(self._client, "put_item", **self._new_bar_put(bar, expires_at))
+        except ConditionFailed:
+            return False
+        return True
+
     def _put_new_bars(self, chunk: list[Bar], expires_at: datetime) -> list[Bar]:
         """Write the bars of ``chunk`` not held yet, atomically; return them."""
         pending = chunk
         conflicts = 0
         while pending:
-            puts = [
-                {
-                    "TableName": self.table,
-                    "Item": items.bar_item(bar, expires_at),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-                for bar in pending
-            ]
+            puts = [self._new_bar_put(bar, expires_at) for bar in pending]
             try:
-                if len(puts) == 1:  # the common case (one bar a minute): half a transaction's cost
-                    call(self._client, "put_item", **puts[0])
-                else:
-                    call(
-                        self._client,
-                        "transact_write_items",
-                        TransactItems=[{"Put": p} for p in puts],
-                    )
+                call(self._client, "transact_write_items", TransactItems=[{"Put": p} for p in puts])
                 return pending
-            except ConditionFailed:
-                return []
             except TransactionCancelled as exc:
                 held = {i for i, code in enumerate(exc.codes) if code == "ConditionalCheckFailed"}
                 others = {c for c in exc.codes if c not in ("ConditionalCheckFailed", "None")}

@@ -255,8 +255,9 @@ class SessionStore(Protocol):
         """Store 1-minute bars idempotently by (symbol, start): a bar already held (or given
         twice) is counted as a duplicate and left as it was. ``expires_at`` bounds how long they
         are kept. A bad bar (not 1-minute) or a naive ``expires_at``: ``InvalidInputError``,
-        nothing written. Atomic per 100 bars (a DynamoDB transaction); a retry after a fault
-        stores what is missing, so a larger batch converges too."""
+        nothing written. Each bar stands alone (a few are written one by one, a larger batch
+        atomically per 100); a retry after a fault stores what is missing, so every batch
+        converges."""
         ...
 
     def bars(self, symbol: str, start: datetime, end: datetime) -> list[Bar]:
