@@ -118,3 +118,72 @@ def test_retention_deletes_only_expired_messages_each_received_once(
                                MessageSystemAttributeNames=["All"])["Messages"]  # fmt: skip
     assert left[0]["Body"] == (start + timedelta(minutes=12)).isoformat()
     assert {m["Attributes"]["ApproximateReceiveCount"] for m in left} == {"1"}
+
+
+def test_a_drain_polls_only_a_queue_that_may_hold_something(clients: dict[str, Any]) -> None:
+    from tests.support.flaky_client import FlakyClient
+
+    sqs = FlakyClient(clients["sqs"])
+    url = sqs.create_queue(QueueName="dirty-test.fifo",
+                           Attributes={"FifoQueue": "true"})["QueueUrl"]  # fmt: skip
+    delivery = QueueDelivery(sqs, url, "arn", "us-east-1")
+    assert delivery.name == "dirty-test.fifo"
+    bodies: list[str] = []
+
+    def handler(event: dict[str, Any]) -> dict[str, Any]:
+        bodies.extend(r["body"] for r in event["Records"])
+        return {"batchItemFailures": []}
+
+    delivery.drain(handler)  # the first drain asks: the state of the queue is unknown
+    assert sqs.calls["receive_message"] == 1
+    delivery.drain(handler)
+    assert sqs.calls["receive_message"] == 1  # nothing sent since it came back empty
+    for n in range(12):  # more than one batch
+        sqs.send_message(QueueUrl=url, MessageBody=f"b{n}", MessageGroupId="SPY",
+                         MessageDeduplicationId=f"d{n}")  # fmt: skip
+    delivery.sent()
+    outcome = delivery.drain(handler)
+    assert outcome.succeeded == 12 and bodies == [f"b{n}" for n in range(12)]
+    assert sqs.calls["delete_message_batch"] == 2 and sqs.calls["delete_message"] == 0
+    assert delivery.depth() == 0
+    sqs.send_message(QueueUrl=url, MessageBody="unmarked", MessageGroupId="SPY",
+                     MessageDeduplicationId="u")  # fmt: skip
+    before = sqs.calls["receive_message"]
+    delivery.drain(handler)
+    assert sqs.calls["receive_message"] == before  # a send nobody reported is not polled for
+    delivery.sent()
+    delivery.drain(handler)
+    assert bodies[-1] == "unmarked"
+
+
+def test_failed_records_are_polled_for_again_without_a_new_send(clients: dict[str, Any]) -> None:
+    sqs = clients["sqs"]
+    url = sqs.create_queue(QueueName="retry-test.fifo",
+                           Attributes={"FifoQueue": "true"})["QueueUrl"]  # fmt: skip
+    sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="SPY",
+                     MessageDeduplicationId="x")  # fmt: skip
+    delivery = QueueDelivery(sqs, url, "arn", "us-east-1")
+    answers = iter([RuntimeError("first try fails"), None])
+
+    def handler(event: dict[str, Any]) -> None:
+        error = next(answers)
+        if error is not None:
+            raise error
+
+    assert delivery.drain(handler).failed == 1
+    assert delivery.drain(handler).succeeded == 1  # redelivered with nothing sent meanwhile
+    assert delivery.depth() == 0
+
+
+def test_a_drain_that_stops_at_its_batch_limit_polls_again_next_time(
+    clients: dict[str, Any],
+) -> None:
+    sqs = clients["sqs"]
+    url = sqs.create_queue(QueueName="limit-test.fifo",
+                           Attributes={"FifoQueue": "true"})["QueueUrl"]  # fmt: skip
+    for n in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=f"b{n}", MessageGroupId=f"g{n}",
+                         MessageDeduplicationId=f"d{n}")  # fmt: skip
+    delivery = QueueDelivery(sqs, url, "arn", "us-east-1", batch_size=1)
+    assert delivery.drain(lambda e: None, max_batches=2).succeeded == 2
+    assert delivery.drain(lambda e: None, max_batches=2).succeeded == 1

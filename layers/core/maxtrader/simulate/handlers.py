@@ -101,8 +101,15 @@ def load_handlers(
             if exc.name is not None and spec.module.startswith(exc.name):
                 continue  # functions/<name>/handler.py is not in the checkout yet
             raise
+        if callable(getattr(module, "wait", None)):
+            module.wait = _no_wait  # type: ignore[attr-defined]
         deployed[spec.name] = DeployedFunction(spec, getattr(module, spec.attribute), stage)
     return deployed
+
+
+def _no_wait(_seconds: float) -> None:
+    """A handler's wait for the market (eod's flat re-checks sleep between reads in Lambda):
+    the simulated market moves only between steps, so sleeping would change nothing."""
 
 
 def for_schedule(functions: dict[str, DeployedFunction], schedule: str) -> DeployedFunction | None:

@@ -137,6 +137,15 @@ class Simulation:
             for source, q in queues.items()
         }
         self.retention = {source: created.retention_seconds(q) for source, q in queues.items()}
+        by_name = {d.name: d for d in self.deliveries.values()}
+
+        def sending(params: dict[str, Any], **_: Any) -> None:
+            delivery = by_name.get(str(params.get("QueueUrl", "")).rstrip("/").rsplit("/", 1)[-1])
+            if delivery is not None:
+                delivery.sent()
+
+        for operation in ("SendMessage", "SendMessageBatch"):
+            self.botocore_hooks.append((f"before-parameter-build.sqs.{operation}", sending))
         closed = bars_by_close(self.input.bars, self.session)
         withheld = frozenset().union(*(d.withheld() for d in self.drills))
         twice = frozenset().union(*(d.pushed_twice() for d in self.drills))

@@ -11,6 +11,13 @@ whole batch. A failed record becomes visible again when its visibility timeout r
 at the next ``drain`` (the simulated clock has moved on by then), so the redelivery is real
 and SQS counts the receive (the redrive policy moves it to the dead-letter queue after
 ``maxReceiveCount`` receives, as in AWS).
+
+A drain polls only a queue that may hold something: one sent to since the last drain
+(``sent()``, which the runner calls from a botocore hook on every ``SendMessage*`` to it), one
+with records failed back, or one whose last drain stopped before it came back empty. Lambda's
+poller asks an empty queue all day; those answers are known here without asking, and each
+costs moto a request. Successful records are deleted with one ``DeleteMessageBatch`` per batch,
+as Lambda does.
 """
 
 from __future__ import annotations
@@ -71,13 +78,25 @@ class QueueDelivery:
     region: str
     batch_size: int = BATCH_SIZE
     _to_retry: list[str] = field(default_factory=list)  # receipt handles of failed records
+    _may_hold: bool = True  # unknown at the start: the first drain asks
+
+    @property
+    def name(self) -> str:
+        return self.queue_url.rstrip("/").rsplit("/", 1)[-1]
+
+    def sent(self) -> None:
+        """Something was sent to the queue: the next drain must poll it."""
+        self._may_hold = True
 
     def drain(self, invoke: Invoke, *, max_batches: int = 100) -> DrainOutcome:
         """Deliver what is visible now, batch after batch, until the queue has nothing more."""
         outcome = DrainOutcome()
+        if not self._may_hold and not self._to_retry:
+            return outcome  # nothing sent, nothing failed back: an empty poll, not asked
         self._release_failed()
+        self._may_hold = False  # a send during the invokes below marks it again
         failed_now: list[str] = []
-        for _ in range(max_batches):
+        for batch in range(max_batches):
             messages = self.sqs.receive_message(
                 QueueUrl=self.queue_url,
                 MaxNumberOfMessages=self.batch_size,
@@ -87,6 +106,8 @@ class QueueDelivery:
             ).get("Messages", [])
             if not messages:
                 break
+            if batch == max_batches - 1:
+                self._may_hold = True  # stopped before the queue came back empty
             event = sqs_event(messages, self.queue_arn, self.region)
             outcome.delivered += len(messages)
             try:
@@ -94,17 +115,23 @@ class QueueDelivery:
             except Exception as exc:
                 outcome.errors.append(f"{type(exc).__name__}: {exc}")
                 failed = {m["MessageId"] for m in messages}
-            for message in messages:
-                if message["MessageId"] in failed:
-                    failed_now.append(message["ReceiptHandle"])
-                    outcome.failed += 1
-                else:
-                    self.sqs.delete_message(
-                        QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                    )
-                    outcome.succeeded += 1
+            done = [m for m in messages if m["MessageId"] not in failed]
+            failed_now += [m["ReceiptHandle"] for m in messages if m["MessageId"] in failed]
+            outcome.failed += len(messages) - len(done)
+            outcome.succeeded += len(done)
+            if done:
+                self._delete(done)
         self._to_retry = failed_now
         return outcome
+
+    def _delete(self, messages: list[dict[str, Any]]) -> None:
+        answer = self.sqs.delete_message_batch(
+            QueueUrl=self.queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                     for i, m in enumerate(messages)],
+        )  # fmt: skip
+        if answer.get("Failed"):  # a delivered record left on the queue would be delivered twice
+            raise RuntimeError(f"DeleteMessageBatch failed for {answer['Failed']}")
 
     def expire(
         self, now: datetime, retention: timedelta, stamped: Callable[[str], datetime], due: int
@@ -122,11 +149,7 @@ class QueueDelivery:
             ).get("Messages", [])  # fmt: skip
             old = [m for m in messages if stamped(m["Body"]) < now - retention]
             if old:
-                self.sqs.delete_message_batch(
-                    QueueUrl=self.queue_url,
-                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                             for i, m in enumerate(old)],
-                )  # fmt: skip
+                self._delete(old)
                 deleted += len(old)
             if len(old) < len(messages) or not messages:
                 break
