@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from maxtrader.simulate.metering import FunctionUsage
 from maxtrader.simulate.parity import ParityResult
 from maxtrader.simulate.summary import OrderRow, Summary
 
@@ -25,6 +26,7 @@ class SimulationResult(BaseModel):
     summary: Summary
     faults: dict[str, str] = Field(default_factory=dict)
     parity: ParityResult = ParityResult()
+    usage: dict[str, FunctionUsage] = Field(default_factory=dict)  # AWS requests, billed units
     elapsed_s: float = 0.0
 
     @property

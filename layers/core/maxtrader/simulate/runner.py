@@ -11,12 +11,9 @@ logged. A push answered 5xx is retried at the next step, as the relay retries wi
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import sys
+import functools
 import time
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -37,9 +34,11 @@ from maxtrader.simulate import handlers as fn
 from maxtrader.simulate.audit_tail import AuditTail
 from maxtrader.simulate.drills import Drill, active_drills, build_drills, missing_functions
 from maxtrader.simulate.events import operator_event, push_event, status_of
+from maxtrader.simulate.in_process import botocore_hooks, handler_output
 from maxtrader.simulate.live_log import LiveLog
 from maxtrader.simulate.local_stack import REGION, LocalStack
 from maxtrader.simulate.market import ReplayMarket
+from maxtrader.simulate.metering import UsageMeter
 from maxtrader.simulate.parity import ParityResult, run_parity
 from maxtrader.simulate.results import SimulationResult
 from maxtrader.simulate.sqs_delivery import QueueDelivery
@@ -91,7 +90,8 @@ class Simulation:
         self.drills_asked: list[Drill] = build_drills(drills, session)
         self.drills: list[Drill] = []  # the ones whose functions are deployed (set at run time)
         self.clock = FixedClock(session.open - timedelta(hours=1))
-        self.botocore_hooks: list[tuple[str, Callable[..., Any]]] = []
+        self.meter = UsageMeter()
+        self.botocore_hooks: list[tuple[str, Callable[..., Any]]] = self.meter.hooks()
         self.throttled_calls = 0
         self.invocations: dict[str, Invocations] = {}
         self.skipped: dict[str, int] = {}  # not-deployed function -> invocations it missed
@@ -108,7 +108,7 @@ class Simulation:
         use_clock(self.clock)
         try:
             with (
-                _handler_output(self.log_path),
+                handler_output(self.log_path),
                 LocalStack.start(
                     self.stage, self.repo, self.clock, config_dir=self.config_dir
                 ) as stack,
@@ -171,7 +171,7 @@ class Simulation:
             f"not deployed: {', '.join(missing) or 'none'}"
         )
         sent: dict[datetime, Sequence[Bar]] = {}
-        with _hooks(self.botocore_hooks):
+        with botocore_hooks(self.botocore_hooks):
             for n, step in enumerate(steps):
                 self.clock.set(step.at)
                 for drill in self.drills:
@@ -222,7 +222,7 @@ class Simulation:
     def _invoke(self, function: fn.DeployedFunction, event: dict[str, Any]) -> Any:
         tally = self.invocations.setdefault(function.spec.name, Invocations())
         try:
-            answer = function.invoke(event)
+            answer = self._call(function, event)
         except Exception as exc:
             tally.failed += 1
             tally.errors.append(f"{self.clock.now().isoformat()} {type(exc).__name__}: {exc}"[:300])
@@ -232,6 +232,10 @@ class Simulation:
         tally.ok += not failed
         return answer
 
+    def _call(self, function: fn.DeployedFunction, event: dict[str, Any]) -> Any:
+        with self.meter.charging(function.spec.name):
+            return function.invoke(event)
+
     def _drain(self) -> None:
         for source in ("bars", "signals"):
             consumer = fn.for_source(self.functions, source)
@@ -240,7 +244,7 @@ class Simulation:
                     self._expire_bars()
                 continue
             tally = self.invocations.setdefault(consumer.spec.name, Invocations())
-            outcome = self.deliveries[source].drain(consumer.invoke)
+            outcome = self.deliveries[source].drain(functools.partial(self._call, consumer))
             tally.ok += outcome.succeeded
             tally.failed += outcome.failed
             tally.errors.extend(e[:300] for e in outcome.errors)
@@ -354,55 +358,9 @@ class Simulation:
             summary=summary,
             faults=faults,
             parity=self._parity(),
+            usage=self.meter.usage(),
         )
-
-
-@contextlib.contextmanager
-def _handler_output(path: Path) -> Iterator[None]:
-    """The handlers' output (Powertools log lines and EMF metrics, what Lambda sends to
-    CloudWatch Logs) goes to ``path``; the terminal keeps the live log (which holds the real
-    stdout from before)."""
-    from maxtrader.runtime.observability import logger  # noqa: PLC0415
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logger.registered_handler
-    with (
-        path.open("w", encoding="utf-8") as stream,
-        contextlib.redirect_stdout(stream),
-        warnings.catch_warnings(),
-    ):
-        # Powertools' own warnings (an empty metrics flush...) belong with its log lines.
-        warnings.filterwarnings("ignore", module=r"aws_lambda_powertools(\.|$)")
-        previous = handler.setStream(stream) if isinstance(handler, logging.StreamHandler) else None
-        try:
-            yield
-        finally:
-            if isinstance(handler, logging.StreamHandler):
-                handler.setStream(previous or sys.__stdout__)
 
 
 def _bar_closed_at(body: str) -> datetime:
     return decode_bar_message(body).closed_at
-
-
-class _hooks:
-    """botocore event hooks on the default session (the handlers' clients) for the run."""
-
-    def __init__(self, hooks: list[tuple[str, Callable[..., Any]]]) -> None:
-        self.hooks = hooks
-
-    def __enter__(self) -> None:
-        import boto3  # noqa: PLC0415
-
-        if boto3.DEFAULT_SESSION is None:
-            boto3.setup_default_session()
-        session = boto3.DEFAULT_SESSION
-        for event, hook in self.hooks:
-            session.events.register(event, hook)  # type: ignore[union-attr]
-
-    def __exit__(self, *exc: object) -> None:
-        import boto3  # noqa: PLC0415
-
-        if boto3.DEFAULT_SESSION is not None:
-            for event, hook in self.hooks:
-                boto3.DEFAULT_SESSION.events.unregister(event, hook)
