@@ -14,11 +14,12 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help demo test lint typecheck synth bench clean layer layer-size deploy
+.PHONY: help demo cost test lint typecheck synth bench clean layer layer-size deploy
 
 help:
 	@echo "make demo                    one synthetic trading day end to end on local AWS + emulators, every fault drill"
 	@echo "make test                    lint, type-check and run every test (bootstraps .venv and the CDK CLI)"
+	@echo "make cost                    measure a simulated day's AWS requests, store them, print docs/cost.md's table"
 	@echo "make synth STAGE=staging     synthesize the stage's CloudFormation offline (CDK_OUTDIR honoured)"
 	@echo "make bench                   run the benchmarks in bench/ and print their figures"
 	@echo "make layer                   build the dependency layer (pip, no Docker; cached by its inputs)"
@@ -44,7 +45,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) $(CDK) lint typecheck
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=15
 
 # The README's first command: the whole system trades a (synthetic, seeded) session on this machine
 # with every fault drill, no account and no network. The dev extra includes the demo extra.
@@ -53,6 +54,13 @@ DEMO_OUT ?= .build/simulate
 demo: $(STAMP) $(CDK)
 	@mkdir -p "$(DEMO_OUT)"
 	$(BIN)/maxtrader simulate --faults all --json "$(DEMO_OUT)/demo.json" --report "$(DEMO_OUT)/demo.html"
+
+# The demo's session measures what each function asks of AWS; the cost model prices a month of it
+# (infra/maxtrader_infra/session_usage.json; paste the table into docs/cost.md).
+cost: $(STAMP) $(CDK)
+	@mkdir -p "$(DEMO_OUT)"
+	-$(BIN)/maxtrader simulate --faults all --json "$(DEMO_OUT)/demo.json" > /dev/null
+	PYTHONPATH=infra $(BIN)/python -m maxtrader_infra.cost_model --measured "$(DEMO_OUT)/demo.json" production
 
 synth: $(STAMP) $(CDK)
 	$(CDK) synth -c stage=$(STAGE) --output "$${CDK_OUTDIR:-cdk.out/$(STAGE)}" --quiet

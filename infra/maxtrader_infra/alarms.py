@@ -124,13 +124,25 @@ class Alarms(Construct):
                 1,
                 _AT_LEAST,
             )
-            self._alarm(
-                f"{name}-throttles",
-                f"the {name} function was throttled",
-                function.metric_throttles(period=MINUTE, statistic="Sum"),
-                1,
-                _AT_LEAST,
-            )
+            if function_spec.reserved_concurrency is not None:  # its own pool can run out
+                self._alarm(
+                    f"{name}-throttles",
+                    f"the {name} function was throttled (its reserved concurrency is used up)",
+                    function.metric_throttles(period=MINUTE, statistic="Sum"),
+                    1,
+                    _AT_LEAST,
+                )
+        # The other functions share the account's pool: one alarm on the account's throttles
+        # (one account per stage) covers them all, and the dashboard names the function.
+        self._alarm(
+            "account-throttles",
+            "a function of the account's shared concurrency pool was throttled",
+            cloudwatch.Metric(
+                namespace="AWS/Lambda", metric_name="Throttles", period=MINUTE, statistic="Sum"
+            ),
+            1,
+            _AT_LEAST,
+        )
         for name, queue in dead_letter_queues.items():
             self._alarm(
                 f"{name}-depth",

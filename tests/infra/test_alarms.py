@@ -39,24 +39,38 @@ def test_every_alarm_notifies_the_alerts_topic_and_ignores_missing_data(stage: s
     topic = {"Ref": _topic(stage)}
     alarms = list(resources_of_type(stage, "AWS::CloudWatch::Alarm").values())
     composites = list(resources_of_type(stage, "AWS::CloudWatch::CompositeAlarm").values())
-    assert len(alarms) >= 2 * len(FUNCTIONS) + 5 and len(composites) == 1
+    assert len(alarms) >= len(FUNCTIONS) + 5 and len(composites) == 1
     for alarm in alarms + composites:
         assert alarm["Properties"]["AlarmActions"] == [topic], alarm["Properties"]["AlarmName"]
     for alarm in alarms:
         assert alarm["Properties"]["TreatMissingData"] == "notBreaching"
 
 
+def _assert_counts_lambda(alarm: dict[str, Any], metric: str) -> None:
+    assert alarm["Namespace"] == "AWS/Lambda"
+    assert alarm["MetricName"] == metric
+    assert alarm["Threshold"] == 1
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
 @pytest.mark.parametrize("stage", STAGES)
-def test_every_function_has_an_error_and_a_throttle_alarm(stage: str) -> None:
+def test_every_function_error_and_throttle_raises_an_alarm(stage: str) -> None:
+    """Errors per function; throttles per function where it has a reserved pool of its own,
+    and once for the account's shared pool (no dimension: every function in the account)."""
     alarms = _alarms(stage)
+    reserved = {s.name for s in FUNCTIONS if s.reserved_concurrency is not None}
+    assert reserved == {"execute", "killswitch"}
     for name, logical_id in function_ids(stage).items():
-        for metric in ("Errors", "Throttles"):
+        metrics = ("Errors", "Throttles") if name in reserved else ("Errors",)
+        for metric in metrics:
             alarm = alarms[f"maxtrader-{stage}-{name}-{metric.lower()}"]
-            assert alarm["Namespace"] == "AWS/Lambda"
-            assert alarm["MetricName"] == metric
+            _assert_counts_lambda(alarm, metric)
             assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": logical_id}}]
-            assert alarm["Threshold"] == 1
-            assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        if name not in reserved:
+            assert f"maxtrader-{stage}-{name}-throttles" not in alarms
+    shared = alarms[f"maxtrader-{stage}-account-throttles"]
+    _assert_counts_lambda(shared, "Throttles")
+    assert "Dimensions" not in shared or shared["Dimensions"] == []
 
 
 def _dead_letter_queues(stage: str) -> set[str]:

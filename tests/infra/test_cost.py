@@ -49,3 +49,33 @@ def test_the_estimate_is_a_sum_of_non_negative_items() -> None:
     total = sum(usd for _, _, usd in rows)
     assert f"**{total:.2f}**" in cost_model.markdown("production")
     assert 2.0 < total < 20.0  # fixed costs alone are over $2; a runaway model is caught
+
+
+def test_measured_functions_use_their_measured_figures_and_the_rest_assumed_ones() -> None:
+    usage = {"functions": {
+        "signals": {"invocations": 4, "dynamodb_read_units": 10.0, "dynamodb_write_units": 6.0,
+                    "sqs_requests": 2},
+        "execute": {"invocations": 0, "dynamodb_read_units": 0.0, "dynamodb_write_units": 0.0,
+                    "sqs_requests": 0},
+    }}  # fmt: skip
+    each = cost_model.per_invocation(usage)
+    assert (each["signals"].reads, each["signals"].writes, each["signals"].sqs) == (2.5, 1.5, 0.5)
+    assert each["signals"].seconds == cost_model.ASSUMED["signals"].seconds  # not measured
+    assert each["execute"] == cost_model.ASSUMED["execute"]  # never invoked: assumed
+    assert each["monitor"] == cost_model.ASSUMED["monitor"]  # absent: assumed
+
+
+def test_the_committed_measurement_covers_the_trading_path() -> None:
+    usage = cost_model.load_usage()
+    assert usage["measured_by"].startswith("maxtrader simulate: ")
+    invoked = {name for name, u in usage["functions"].items() if u["invocations"]}
+    assert {"ingest", "signals", "execute", "monitor", "health", "regime", "eod"} <= invoked
+
+
+def test_a_simulation_result_becomes_the_measurement() -> None:
+    result = {"day": "2024-06-12", "source": "synthetic, seed 1", "stage": "staging",
+              "faults": {"broker-5xx": "ok"}, "usage": {"ingest": {"invocations": 1}}}  # fmt: skip
+    usage = cost_model.usage_from_simulation(result)
+    assert usage["functions"] == {"ingest": {"invocations": 1}}
+    expected = "2024-06-12 (synthetic, seed 1), stage staging, drills: broker-5xx"
+    assert expected in usage["measured_by"]

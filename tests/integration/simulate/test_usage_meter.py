@@ -69,7 +69,7 @@ def test_units_count_at_least_one_per_item_of_a_batch() -> None:
     assert write_units("TransactWriteItems", request) == 6
     assert write_units("PutItem", {"Item": _item(0, size=2049 - 10)}) == 3  # 10: names, keys
     assert write_units("UpdateItem", {"Key": {"pk": {"S": "P"}}}) == 1
-    keys = {"RequestItems": {"t": {"Keys": [{}, {}, {}, {}]}}}
+    keys: dict[str, Any] = {"RequestItems": {"t": {"Keys": [{}, {}, {}, {}]}}}
     assert read_units("BatchGetItem", keys, 100) == 4
     assert read_units("GetItem", {}, 0) == 1
     assert read_units("TransactGetItems", {"TransactItems": [{}, {}]}, 10) == 4
