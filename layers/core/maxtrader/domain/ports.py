@@ -264,6 +264,11 @@ class SessionStore(Protocol):
         """Stored bars of ``symbol`` with ``start <= ts < end``, oldest first."""
         ...
 
+    def newest_bar(self, symbol: str, start: datetime, end: datetime) -> Bar | None:
+        """The newest stored bar of ``symbol`` with ``start <= ts < end`` (None: there is none):
+        ``bars(...)[-1]`` at the cost of one item, not of the whole range."""
+        ...
+
 
 # --- the broker ---------------------------------------------------------------------------------
 
