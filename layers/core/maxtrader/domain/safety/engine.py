@@ -9,7 +9,7 @@ Public API (all times come from the injected clock; every change is audited thro
     engine.confirm(client_order_id, broker_order_id) -> Ticket
     engine.release(client_order_id, reason) -> Ticket
     engine.on_fill(fill, signal_id=None) -> FillEffect | None   # None: fill already applied
-    engine.mark_to_market(marks, equity, references=None) -> MarkReport  # collared marks, peak,
+    engine.mark_to_market(marks, equity, references=None, tickets=None) -> MarkReport  # marks,
                                                         # drawdown breaker, high-water-mark stop
     engine.record_order_error(reason) -> bool           # True when the error-rate breaker tripped
     engine.refresh_breakers() -> list[BreakerState]     # records resets whose pause is over
@@ -237,9 +237,11 @@ class SafetyEngine:
         marks: Mapping[str, float],
         equity: float,
         references: Mapping[str, float] | None = None,
+        tickets: Sequence[Ticket] | None = None,
     ) -> MarkReport:
-        """Book collared marks (``references``: the last trade or model value per symbol)."""
-        return self._controls.mark(marks, equity, references)
+        """Book collared marks (``references``: the last trade or model value per symbol;
+        ``tickets``: the open tickets the caller just read, if it did)."""
+        return self._controls.mark(marks, equity, references, tickets)
 
     def record_order_error(self, reason: str) -> bool:
         now = self.clock.now()
