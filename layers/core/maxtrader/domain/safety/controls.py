@@ -7,10 +7,9 @@ reset, kill switch, safe mode, health failure) the caller turns into alerts and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TypeVar
 
 from pydantic import JsonValue
 
@@ -21,6 +20,7 @@ from maxtrader.domain.errors import InvalidInputError, StateUnavailableError
 from maxtrader.domain.models import AuditKind, AuditRecord
 from maxtrader.domain.ports import StateStore
 from maxtrader.domain.safety import audit, breakers, health, marks_collar
+from maxtrader.domain.safety.attempts import first_then, retrying
 from maxtrader.domain.safety.state import (
     BreakerName,
     BreakerState,
@@ -32,7 +32,6 @@ from maxtrader.domain.safety.state import (
     Ticket,
 )
 
-T = TypeVar("T")
 _INF = float("inf")
 
 
@@ -46,27 +45,6 @@ class MarkReport:
     refused: Mapping[str, str] = field(default_factory=dict)  # symbol -> why its mark was refused
     high_water: float | None = None
     halted: bool = False  # the high-water-mark drawdown stop holds entries
-
-
-def retrying(attempts: int, action: Callable[[], T]) -> T:
-    """Run ``action`` again after a StateConflictError (it re-reads); give up as unavailable."""
-    for _ in range(attempts):
-        try:
-            return action()
-        except StateConflictError:
-            continue
-    raise StateUnavailableError(f"state kept changing underneath ({attempts} attempts)")
-
-
-def first_then(known: T | None, read: Callable[[], T]) -> Callable[[], T]:
-    """``known`` (what the caller already read) for the first attempt, a fresh ``read`` for
-    every attempt after a conflict (the state moved: what was known is stale)."""
-    pending = [known] if known is not None else []
-
-    def get() -> T:
-        return pending.pop() if pending else read()
-
-    return get
 
 
 class Controls:

@@ -54,11 +54,12 @@ from maxtrader.domain.models import (
 from maxtrader.domain.ports import StateStore
 from maxtrader.domain.safety import audit, operator
 from maxtrader.domain.safety.accounting import FillEffect
+from maxtrader.domain.safety.attempts import retrying
 from maxtrader.domain.safety.checks import DEFAULT_CHECKS, Check, CheckContext, max_loss
 from maxtrader.domain.safety.checks.figures import resolve
 from maxtrader.domain.safety.checks.reduce_only import reduce_only
 from maxtrader.domain.safety.context import MarketContext
-from maxtrader.domain.safety.controls import Controls, MarkReport, retrying
+from maxtrader.domain.safety.controls import Controls, MarkReport
 from maxtrader.domain.safety.fills import FillPosting
 from maxtrader.domain.safety.health import HealthInputs, HealthReport
 from maxtrader.domain.safety.state import (
