@@ -9,10 +9,11 @@ from datetime import timedelta
 
 import pytest
 
-from maxtrader.domain.safety.state import TicketStatus
+from maxtrader.domain.errors import StateUnavailableError
+from maxtrader.domain.safety.state import SwitchName, TicketStatus
 from tests.integration.test_ops_health_eod import TEN, fresh
 from tests.support.alpaca_env import bar, minute
-from tests.support.flaky_client import FlakyClient
+from tests.support.flaky_client import FlakyClient, throttled
 from tests.support.monitor_harness import MonitorStage
 from tests.support.ops_harness import OpsStage
 from tests.support.safety import entry
@@ -100,3 +101,15 @@ def test_a_health_run_that_keeps_failing(ops: OpsStage, health_wire: FlakyClient
     assert not answer["detail"]["healthy"] and answer["detail"]["safe_mode"]  # type: ignore[index]
     # safe mode already on: only this minute's health record (one PutItem)
     assert calls == {"batch_get_item": 1, "query": 2, "put_item": 1}
+
+
+@pytest.mark.faults
+def test_a_health_run_that_cannot_read_its_state_fails_for_lambda_to_retry(
+    ops: OpsStage, health_wire: FlakyClient
+) -> None:
+    fresh(ops, TEN)
+    health_wire.fail("batch_get_item", throttled("BatchGetItem"))
+    with pytest.raises(StateUnavailableError):
+        ops.invoke("health", TEN)
+    assert ops.store.health().version == 0 and not ops.store.switch(SwitchName.SAFE_MODE).on
+    assert ops.invoke("health", TEN)["detail"]["healthy"]  # the retry
