@@ -113,7 +113,7 @@ def test_a_reducing_exit_goes_through_when_only_its_audit_write_is_throttled(
     intent = entry()
     engine.reserve(intent, market())
     engine.on_fill(fill_of(intent, clock))
-    flaky.fail("transact_write_items", throttled(), times=5)
+    flaky.fail("put_item", throttled("PutItem"), times=5)  # one record: its own PutItem
     verdict = engine.reserve(exit_of(intent), market())
     assert verdict.approved
     [event] = engine.drain_events()

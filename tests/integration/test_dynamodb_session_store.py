@@ -267,3 +267,37 @@ def test_endless_transaction_conflicts_fail_closed(
     with pytest.raises(StateUnavailableError, match="TransactionConflict"):
         store.put_bars([minute_bar(0), minute_bar(1)], expires_at=EXPIRES)
     assert items(state_table) == []
+
+
+# --- the newest bar -----------------------------------------------------------------------------
+def test_the_newest_bar_is_one_consistent_query_reading_one_item(
+    store: DynamoDBSessionStore, client: RecordingClient
+) -> None:
+    store.put_bars([minute_bar(i) for i in range(30)], expires_at=EXPIRES)
+    assert store.newest_bar("SPY", minute(0), minute(31)) == minute_bar(29)
+    (request,) = client.requests["query"]
+    assert request["ConsistentRead"] is True and request["ScanIndexForward"] is False
+    (answer,) = client.responses["query"]
+    assert answer["ScannedCount"] == 1 and "scan" not in client.responses
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("error", FAULTS, ids=["throttled", "timeout"])
+def test_the_newest_bar_fails_closed_on_a_store_fault(
+    store: DynamoDBSessionStore, client: RecordingClient, error: Exception
+) -> None:
+    store.put_bars([minute_bar(0)], expires_at=EXPIRES)
+    client.fail_call("query", 1, error)
+    with pytest.raises(StateUnavailableError):
+        store.newest_bar("SPY", minute(0), minute(5))
+
+
+@pytest.mark.faults
+def test_a_malformed_newest_bar_fails_closed_naming_the_field(
+    store: DynamoDBSessionStore, state_table: str
+) -> None:
+    store.put_bars([minute_bar(0)], expires_at=EXPIRES)
+    good = items(state_table)[0]
+    _put_raw(state_table, good | {"c": {"S": "high"}})
+    with pytest.raises(StateUnavailableError, match=r"BAR#SPY/2024-06-03T13:30.*'c'"):
+        store.newest_bar("SPY", minute(0), minute(1))

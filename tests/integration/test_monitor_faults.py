@@ -107,9 +107,16 @@ def flaky(stage: MonitorStage, monkeypatch: pytest.MonkeyPatch) -> FlakyClient:
         ("transact_write_items", throttled),  # the fill's atomic write
         ("transact_write_items", timed_out),
         ("query", lambda: throttled("Query")),  # the live tickets
-        ("get_item", lambda: throttled("GetItem")),  # a ticket, a switch, a breaker
+        ("get_item", lambda: throttled("GetItem")),  # a ticket, the regime
+        ("batch_get_item", lambda: throttled("BatchGetItem")),  # switches, breakers, marks
     ],
-    ids=["fill-write-throttled", "fill-write-timeout", "tickets-throttled", "read-throttled"],
+    ids=[
+        "fill-write-throttled",
+        "fill-write-timeout",
+        "tickets-throttled",
+        "read-throttled",
+        "control-read-throttled",
+    ],
 )
 def test_dynamodb_throttling_loses_no_fill_and_applies_none_twice(
     stage: MonitorStage, flaky: FlakyClient, operation: str, error: Callable[[], Exception]

@@ -315,3 +315,47 @@ def test_bars_delivered_in_any_batches_and_order_are_stored_once(
         seen.update(batch)
     held = store.bars(symbol, OPEN, OPEN + timedelta(hours=1))
     assert held == [minute_bar(i, symbol) for i in sorted(seen)]
+
+
+# --- the newest bar of a range ------------------------------------------------------------------
+def test_the_newest_bar_is_the_last_of_its_half_open_range(store: SessionStore) -> None:
+    store.put_bars([minute_bar(i) for i in (5, 1, 3, 0, 4, 2)], expires_at=EXPIRES)
+    store.put_bars([minute_bar(9, "QQQ", close=440.0)], expires_at=EXPIRES)
+    assert store.newest_bar("SPY", minute(1), minute(4)) == minute_bar(3)
+    assert store.newest_bar("SPY", minute(0), minute(60)) == minute_bar(5)
+    assert store.newest_bar("SPY", minute(1), minute(3) + timedelta(microseconds=1)) == (
+        minute_bar(3)
+    )  # a bar starting at the range's last instant is in it
+    assert store.newest_bar("SPY", minute(2), minute(3)) == minute_bar(2)
+    assert store.newest_bar("SPY", minute(6), minute(60)) is None  # after every bar
+    assert store.newest_bar("SPY", minute(-30), minute(0)) is None  # before every bar
+    assert store.newest_bar("SPY", minute(3), minute(3)) is None
+    assert store.newest_bar("SPY", minute(4), minute(1)) is None
+    assert store.newest_bar("QQQ", minute(0), minute(60)) == minute_bar(9, "QQQ", close=440.0)
+    assert store.newest_bar("IWM", minute(0), minute(60)) is None
+    eastern = minute(4).astimezone(NEW_YORK)
+    assert store.newest_bar("SPY", minute(0), eastern) == minute_bar(3)  # instants, not wall
+
+
+def test_the_newest_bar_of_a_naive_range_is_refused(store: SessionStore) -> None:
+    with pytest.raises(InvalidInputError, match="naive"):
+        store.newest_bar("SPY", minute(0), datetime(2024, 6, 3, 10, 0))
+
+
+@pytest.mark.property
+@SHARED
+@given(
+    held=st.sets(st.integers(min_value=0, max_value=40), max_size=15),
+    start=st.integers(min_value=-5, max_value=45),
+    length=st.integers(min_value=-2, max_value=50),
+    offset_us=st.sampled_from([0, 1, 59_999_999]),
+)
+def test_the_newest_bar_is_always_the_last_bar_of_the_range(
+    store: SessionStore, held: set[int], start: int, length: int, offset_us: int
+) -> None:
+    symbol = unique_name()
+    store.put_bars([minute_bar(i, symbol) for i in sorted(held)], expires_at=EXPIRES)
+    lo = minute(start) + timedelta(microseconds=offset_us)
+    hi = minute(start + length)
+    in_range = store.bars(symbol, lo, hi)
+    assert store.newest_bar(symbol, lo, hi) == (in_range[-1] if in_range else None)

@@ -10,7 +10,8 @@
   each, half a transaction's write cost and no atomicity lost that anyone relies on (each bar
   stands alone, and ingest hands on held bars too); a larger batch (a REST gap fill) in
   transactions of up to 100 whose cancellation reasons say which bars were already held. A
-  range read is one consistent Query on the key, never a scan.
+  range read is one consistent Query on the key, never a scan; the newest bar of a range is
+  the same Query read backwards with ``Limit=1``.
 - Every botocore error becomes ``StateUnavailableError``; an item of unexpected shape too.
 
 The item layout is in ``maxtrader.state_schema`` and docs/safety-layer.md.
@@ -162,11 +163,8 @@ class DynamoDBSessionStore:
                 pending = [bar for i, bar in enumerate(pending) if i not in held]
         return []
 
-    def bars(self, symbol: str, start: datetime, end: datetime) -> list[Bar]:
-        require_range(start, end)
-        if end <= start:
-            return []
-        kwargs: dict[str, Any] = {
+    def _range_query(self, symbol: str, start: datetime, end: datetime) -> dict[str, Any]:
+        return {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :a AND :b",
             "ExpressionAttributeValues": {
@@ -176,6 +174,12 @@ class DynamoDBSessionStore:
             },
             "ConsistentRead": True,
         }
+
+    def bars(self, symbol: str, start: datetime, end: datetime) -> list[Bar]:
+        require_range(start, end)
+        if end <= start:
+            return []
+        kwargs = self._range_query(symbol, start, end)
         found: list[Item] = []
         while True:
             response = call(self._client, "query", **kwargs)
@@ -184,6 +188,16 @@ class DynamoDBSessionStore:
                 break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return _decode(lambda: [items.bar(item, symbol) for item in found])
+
+    def newest_bar(self, symbol: str, start: datetime, end: datetime) -> Bar | None:
+        """One Query read newest first, one item: its cost is one bar, not the range."""
+        require_range(start, end)
+        if end <= start:
+            return None
+        query = self._range_query(symbol, start, end)
+        response = call(self._client, "query", **query, ScanIndexForward=False, Limit=1)
+        found: list[Item] = response.get("Items", [])
+        return _decode(lambda: items.bar(found[0], symbol)) if found else None
 
 
 __all__ = ["DynamoDBSessionStore"]

@@ -1,40 +1,42 @@
 """DynamoDB ``StateStore`` (live): one table, conditional transactions, consistent reads.
 
-- ``snapshot`` is one TransactGetItems (strongly consistent and serializable across items).
+- ``snapshot`` is one TransactGetItems (strongly consistent and serializable across items);
+  ``control_state`` one BatchGetItem (strongly consistent per item, half the read units: what
+  is decided from it is written conditioned on what was read).
 - ``reserve`` is one TransactWriteItems whose conditions re-check the kill switch, safe mode,
   every breaker's pause and the counted limits (positions, exposure, trade frequency, daily
   trades global and per strategy, duplicate signal): concurrent invocations cannot both take the
   last slot, and either everything (ticket, counters, guard, audit) is written or nothing.
+- A write of one item is one conditional PutItem or UpdateItem (atomic by itself, half a
+  transaction's write units); a write with its audit records is one transaction.
 - Every botocore error becomes ``StateUnavailableError`` (the engine rejects with
   ``state_unavailable``); a failed condition becomes ``StateConflictError`` (re-read, re-decide).
+  The requests themselves are ``dynamodb_state_table.StateTable``'s.
 
 The item layout is in ``maxtrader.state_schema`` and docs/safety-layer.md.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
-import uuid
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
 from maxtrader import state_schema as schema
 from maxtrader.adapters import dynamodb_equity_items as equity_items
 from maxtrader.adapters import dynamodb_items as items
-from maxtrader.adapters.dynamodb_items import Item, ItemShapeError, key, n, s, ts_value
+from maxtrader.adapters.dynamodb_items import n, s, ts_value
 from maxtrader.adapters.dynamodb_reservation import GUARD_NAMES, guard_ops
+from maxtrader.adapters.dynamodb_state_table import CONFLICT_CODES, Cancelled, StateTable
 from maxtrader.adapters.dynamodb_ticket_index import ticket_record
-from maxtrader.domain.clock import trading_date
-from maxtrader.domain.errors import StateUnavailableError
 from maxtrader.domain.models import AuditRecord
 from maxtrader.domain.safety.state import (
     BreakerName,
     BreakerState,
+    ControlState,
     FillApplication,
     HealthState,
     HighWaterMark,
@@ -48,9 +50,6 @@ from maxtrader.domain.safety.state import (
     Ticket,
 )
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
 # Fail fast rather than hang a Lambda: one retry, short timeouts; the engine then fails closed.
 # The read timeout can be raised (MAXTRADER_AWS_READ_TIMEOUT_SECONDS, validated with the function
 # environment): the test suite does, because a local emulator on a loaded machine is slow.
@@ -60,138 +59,14 @@ CLIENT_CONFIG = Config(
     connect_timeout=2,
     read_timeout=float(os.environ.get(READ_TIMEOUT_ENV, "3")),
 )
-_CONFLICT_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
 
-_SEQUENCE = itertools.count()
-
-
-def _audit_sk(record: AuditRecord) -> str:
-    """Sorts by time; the sequence keeps this process's order within one instant, the uuid
-    keeps concurrent writers apart."""
-    return f"{record.ts.isoformat()}#{next(_SEQUENCE):012d}#{uuid.uuid4().hex[:12]}"
-
-
-class _Cancelled(StateConflictError):
-    def __init__(self, codes: list[str]) -> None:
-        super().__init__(f"transaction cancelled: {codes}")
-        self.codes = codes
-
-
-class DynamoDBStateStore:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
-        self.table = table_name
-
+class DynamoDBStateStore(StateTable):
     @classmethod
     def create(cls, table_name: str, *, region: str | None = None) -> DynamoDBStateStore:
         """A store on a new client (AWS_ENDPOINT_URL, if set, points it at an emulator)."""
         client = boto3.client("dynamodb", region_name=region, config=CLIENT_CONFIG)
         return cls(client, table_name)
-
-    # --- plumbing ------------------------------------------------------------------------------
-    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            response: dict[str, Any] = getattr(self._client, operation)(**kwargs)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            code = str(error.get("Code", ""))
-            if code == "TransactionCanceledException":
-                reasons: list[Any] = exc.response.get("CancellationReasons") or []
-                codes = [str(r.get("Code", "None")) for r in reasons]
-                if any(c in _CONFLICT_CODES for c in codes) and all(
-                    c in _CONFLICT_CODES or c == "None" for c in codes
-                ):
-                    raise _Cancelled(codes) from exc
-                raise StateUnavailableError(f"{operation}: transaction cancelled {codes}") from exc
-            if code == "ConditionalCheckFailedException":
-                raise StateConflictError(f"{operation}: condition failed") from exc
-            raise StateUnavailableError(f"{operation}: {code}: {error.get('Message', '')}") from exc
-        except BotoCoreError as exc:  # timeouts, connection errors
-            raise StateUnavailableError(f"{operation}: {type(exc).__name__}: {exc}") from exc
-        return response
-
-    def _decode(self, fn: Callable[[], Any]) -> Any:
-        try:
-            return fn()
-        except ItemShapeError as exc:
-            raise StateUnavailableError(str(exc)) from exc
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
-            # A shape the decoders did not foresee: still a bad item, still fail closed.
-            raise StateUnavailableError(f"item of unexpected shape: {exc!r}") from exc
-
-    def _key(self, k: schema.Key) -> dict[str, dict[str, str]]:
-        return key(*k)
-
-    def _get_many(self, keys: Sequence[schema.Key]) -> list[Item | None]:
-        gets = [{"Get": {"TableName": self.table, "Key": self._key(k)}} for k in keys]
-        response = self._call("transact_get_items", TransactItems=gets)
-        out: list[Item | None] = [r.get("Item") for r in response.get("Responses", [])]
-        if len(out) != len(keys):
-            raise StateUnavailableError(f"transact_get_items answered {len(out)} of {len(keys)}")
-        return out
-
-    def _get(self, k: schema.Key) -> Item | None:
-        response = self._call(
-            "get_item", TableName=self.table, Key=self._key(k), ConsistentRead=True
-        )
-        item: Item | None = response.get("Item")
-        return item
-
-    def _query(self, pk: str, **extra: Any) -> list[Item]:
-        out: list[Item] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": "pk = :pk",
-            "ConsistentRead": True,
-            **extra,
-        }
-        kwargs.setdefault("ExpressionAttributeValues", {})[":pk"] = s(pk)
-        while True:
-            response = self._call("query", **kwargs)
-            out.extend(response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return out
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
-    def _transact(self, ops: list[dict[str, Any]]) -> None:
-        self._call("transact_write_items", TransactItems=ops)
-
-    def _put(self, k: schema.Key, item: Item, condition: str | None = None, **values: Any) -> Any:
-        put: dict[str, Any] = {"TableName": self.table, "Item": {**self._key(k), **item}}
-        if condition:
-            put["ConditionExpression"] = condition
-        if values:
-            put["ExpressionAttributeValues"] = values
-        return {"Put": put}
-
-    def _versioned_put(self, k: schema.Key, item: Item, expected_version: int) -> Any:
-        if expected_version == 0:
-            return self._put(k, item, "attribute_not_exists(pk)")
-        return self._put(k, item, "version = :v", **{":v": n(expected_version)})
-
-    def _audit_puts(self, records: Sequence[AuditRecord]) -> list[Any]:
-        return [
-            self._put(
-                (schema.audit_pk(trading_date(r.ts)), _audit_sk(r)),
-                items.audit_item(r),
-            )
-            for r in records
-        ]
-
-    def _add(self, k: schema.Key, deltas: Mapping[str, float | int]) -> Any:
-        names = {f"#a{i}": name for i, name in enumerate(deltas)}
-        values = {f":a{i}": n(v) for i, v in enumerate(deltas.values())}
-        expr = "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(deltas)))
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": self._key(k),
-                "UpdateExpression": expr,
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": values,
-            }
-        }
 
     # --- reads ---------------------------------------------------------------------------------
     def snapshot(self, keys: SnapshotKeys) -> Snapshot:
@@ -231,6 +106,39 @@ class DynamoDBStateStore:
             )
 
         result: Snapshot = self._decode(build)
+        return result
+
+    def control_state(self, day: str) -> ControlState:
+        wanted = [
+            schema.switch_key(SwitchName.KILL_SWITCH.value),
+            schema.switch_key(SwitchName.SAFE_MODE.value),
+            *(schema.breaker_key(name.value) for name in BreakerName),
+            schema.PORTFOLIO_KEY,
+            schema.HIGH_WATER_KEY,
+            schema.HEALTH_KEY,
+            schema.pnl_key(day),
+            schema.start_equity_key(day),
+        ]
+        got = self._batch_get(wanted)
+        nb = len(BreakerName)
+
+        def build() -> ControlState:
+            return ControlState(
+                day=day,
+                kill_switch=items.switch_state(SwitchName.KILL_SWITCH, got[0]),
+                safe_mode=items.switch_state(SwitchName.SAFE_MODE, got[1]),
+                breakers=tuple(
+                    items.breaker_state(name, got[2 + i]) for i, name in enumerate(BreakerName)
+                ),
+                portfolio=items.portfolio_state(got[2 + nb]),
+                refused_marks=equity_items.refused_marks(got[2 + nb]),
+                high_water=equity_items.high_water(got[3 + nb]),
+                health=items.health_state(got[4 + nb]),
+                day_realized=items.realized(got[5 + nb]),
+                start_of_day_equity=equity_items.start_equity(got[6 + nb], day),
+            )
+
+        result: ControlState = self._decode(build)
         return result
 
     def switch(self, name: SwitchName) -> SwitchState:
@@ -323,11 +231,11 @@ class DynamoDBStateStore:
         ops += self._audit_puts(r.audit)
         try:
             self._transact(ops)
-        except _Cancelled as exc:
+        except Cancelled as exc:
             failed = tuple(
                 name
                 for name, code in zip(GUARD_NAMES, exc.codes, strict=False)
-                if code in _CONFLICT_CODES
+                if code in CONFLICT_CODES
             )
             raise StateConflictError("reservation guards failed", failed) from exc
 
@@ -395,7 +303,7 @@ class DynamoDBStateStore:
             )
         try:
             self._transact(ops + self._audit_puts(a.audit))
-        except _Cancelled as exc:
+        except Cancelled as exc:
             if exc.codes and exc.codes[0] == "ConditionalCheckFailed":
                 return False  # this fill id was applied before: nothing written now either
             raise StateConflictError("ticket changed while applying a fill") from exc
@@ -430,7 +338,7 @@ class DynamoDBStateStore:
         )
         try:
             self._transact([put, *self._audit_puts(audit)])
-        except _Cancelled as exc:
+        except Cancelled as exc:
             stored = self.start_of_day_equity(day)
             if stored == equity:
                 return False

@@ -69,5 +69,12 @@ class InMemorySessionStore:
             held = self._bars.get(symbol, {})
             return [held[ts] for ts in starts[lo:hi]]
 
+    def newest_bar(self, symbol: str, start: datetime, end: datetime) -> Bar | None:
+        require_range(start, end)
+        with self._lock:
+            starts = self._bar_starts.get(symbol, [])
+            lo, hi = bisect.bisect_left(starts, start), bisect.bisect_left(starts, end)
+            return self._bars[symbol][starts[hi - 1]] if hi > lo else None
+
 
 __all__ = ["InMemorySessionStore"]

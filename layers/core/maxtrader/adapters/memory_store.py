@@ -18,6 +18,7 @@ from maxtrader.domain.models import AuditRecord
 from maxtrader.domain.safety.state import (
     BreakerName,
     BreakerState,
+    ControlState,
     FillApplication,
     HealthState,
     HighWaterMark,
@@ -79,6 +80,23 @@ class InMemoryStateStore:
                 signal_seen=keys.signal_id in self._signals,
                 start_of_day_equity=self._start_equity.get(keys.day),
                 high_water=self._high_water,
+            )
+
+    def control_state(self, day: str) -> ControlState:
+        with self._lock:
+            if self._faults:
+                self._fault("control_state")
+            return ControlState(
+                day=day,
+                kill_switch=self._switches[SwitchName.KILL_SWITCH],
+                safe_mode=self._switches[SwitchName.SAFE_MODE],
+                breakers=tuple(self._breakers.values()),
+                portfolio=self._portfolio,
+                refused_marks=dict(self._refused),
+                high_water=self._high_water,
+                health=self._health,
+                day_realized=self._realized.get(day, 0.0),
+                start_of_day_equity=self._start_equity.get(day),
             )
 
     def switch(self, name: SwitchName) -> SwitchState:

@@ -45,6 +45,7 @@ from maxtrader.domain.regime import RegimeState
 from maxtrader.domain.safety.state import (
     BreakerName,
     BreakerState,
+    ControlState,
     FillApplication,
     HealthState,
     HighWaterMark,
@@ -78,6 +79,12 @@ class StateStore(Protocol):
     # --- reads (strongly consistent) -------------------------------------------------------
     def snapshot(self, keys: SnapshotKeys) -> Snapshot:
         """Everything an entry decision needs, in one consistent read."""
+        ...
+
+    def control_state(self, day: str) -> ControlState:
+        """Switches, breakers, portfolio (with its refused marks), high-water mark, health, and
+        the realized P&L and start-of-day equity of New York trading date ``day``: what a
+        monitor or health run reads, in one request."""
         ...
 
     def switch(self, name: SwitchName) -> SwitchState:
@@ -262,6 +269,11 @@ class SessionStore(Protocol):
 
     def bars(self, symbol: str, start: datetime, end: datetime) -> list[Bar]:
         """Stored bars of ``symbol`` with ``start <= ts < end``, oldest first."""
+        ...
+
+    def newest_bar(self, symbol: str, start: datetime, end: datetime) -> Bar | None:
+        """The newest stored bar of ``symbol`` with ``start <= ts < end`` (None: there is none):
+        ``bars(...)[-1]`` at the cost of one item, not of the whole range."""
         ...
 
 

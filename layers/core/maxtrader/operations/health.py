@@ -65,9 +65,11 @@ class HealthDependencies:
 def _newest_bar(
     sessions: SessionStore, symbol: str, session: Session, now: datetime
 ) -> datetime | None:
-    # Up to a minute ahead: a bar stamped in the future must be seen, to fail as skewed.
-    bars = sessions.bars(symbol, max(session.open, now - BAR_LOOKBACK), now + timedelta(minutes=1))
-    return max(b.closed_at for b in bars) if bars else None
+    # Up to a minute ahead: a bar stamped in the future must be seen, to fail as skewed. Bars
+    # are 1-minute ones: the newest start is the newest close, read as one item.
+    start = max(session.open, now - BAR_LOOKBACK)
+    newest = sessions.newest_bar(symbol, start, now + timedelta(minutes=1))
+    return newest.closed_at if newest is not None else None
 
 
 def _since_open(

@@ -84,6 +84,7 @@ class _Run:
     """What one run has learnt so far."""
 
     first: dict[str, BrokerPosition] | None = None
+    live: list[Ticket] | None = None  # the live tickets as first read (None: unreadable)
     open_orders: list[BrokerOrder] = field(default_factory=list)
     orders: dict[str, TicketOrders] = field(default_factory=dict)
     uncertain: set[str] = field(default_factory=set)
@@ -121,7 +122,7 @@ class MonitorService:
         report, run = MonitorReport(at=now), _Run()
         with self._engine.invocation() as inv:
             self._step(report, "broker", lambda: self._read_broker(run))
-            tickets = self._step(report, "tickets", self._store.open_tickets)
+            tickets = run.live = self._step(report, "tickets", self._store.open_tickets)
             for ticket in tickets or []:
                 settle = partial(self._settle, ticket, now, report, run)
                 mark_uncertain = partial(run.uncertain.add, ticket.symbol)
@@ -191,16 +192,26 @@ class MonitorService:
 
     def _mark(self, now: datetime, report: MonitorReport, run: _Run) -> None:
         account = self._broker.account()
-        tickets = self._store.open_tickets()
+        tickets = self._settled_tickets(run)
         max_age = timedelta(seconds=self._config.reference_max_age_seconds)
-        marks, refs = marks_for(tickets, run.first or {}, self._sessions.bars, now, max_age)
-        marked = self._engine.mark_to_market(marks, account.equity, refs)
+        marks, refs = marks_for(tickets, run.first or {}, self._sessions.newest_bar, now, max_age)
+        marked = self._engine.mark_to_market(marks, account.equity, refs, tickets)
         report.equity, report.drawdown = marked.equity, marked.drawdown
+
+    def _settled_tickets(self, run: _Run) -> list[Ticket]:
+        """The live tickets as this run's settle step left them: read fresh there when every
+        one was settled (the engine checks them against the portfolio's slot count), else
+        read again."""
+        if run.live is not None and len(run.orders) == len(run.live):
+            return [orders.ticket for orders in run.orders.values()]
+        return self._store.open_tickets()
 
     def _exits(self, now: datetime, report: MonitorReport, run: _Run) -> None:
         session = self._calendar.session_at(now)
         if session is None:
             return  # a market order outside the session would wait for the open: none is sent
+        if not any(o.ticket.status is TicketStatus.OPEN for o in run.orders.values()):
+            return  # nothing to exit: the regime is not even read
         flatten_at = flatten_time(session, self._strategies.session)
         regime = self._sessions.regime(session.day)
         flattens = (

@@ -1,6 +1,6 @@
 """Marks: the broker's prices of what is held -> ``SafetyEngine.mark_to_market``.
 
-    marks_for(tickets, positions, bars_of, now, max_age) -> (marks, references)
+    marks_for(tickets, positions, newest_bar, now, max_age) -> (marks, references)
 
 The mark of a held symbol is the broker's current price of the position (Alpaca's
 ``current_price``, options included). The collar's reference (domain/safety/marks_collar.py)
@@ -21,11 +21,14 @@ from maxtrader.domain.safety.state import Ticket
 
 __all__ = ["marks_for"]
 
+_MINUTE = timedelta(minutes=1)
+_INSTANT = timedelta(microseconds=1)  # the ranges are half-open: a bar closing at now is in
+
 
 def marks_for(
     tickets: Sequence[Ticket],
     positions: Mapping[str, BrokerPosition],
-    bars_of: Callable[[str, datetime, datetime], list[Bar]],
+    newest_bar: Callable[[str, datetime, datetime], Bar | None],
     now: datetime,
     max_age: timedelta,
 ) -> tuple[dict[str, float], dict[str, float]]:
@@ -37,7 +40,8 @@ def marks_for(
             continue  # no price: the stored mark stands (reconciliation reports the position)
         marks[symbol] = held.market_price
         if held.instrument is Instrument.EQUITY:
-            fresh = [b for b in bars_of(symbol, now - max_age, now) if b.closed_at <= now]
-            if fresh:
-                references[symbol] = fresh[-1].close
+            # The newest bar closed by now: it starts a minute before now at the latest.
+            closed = newest_bar(symbol, now - max_age, now - _MINUTE + _INSTANT)
+            if closed is not None:
+                references[symbol] = closed.close
     return marks, references

@@ -16,7 +16,6 @@ from datetime import datetime
 from maxtrader.config.safety import Limits
 from maxtrader.domain.clock import trading_date
 from maxtrader.domain.ports import StateStore
-from maxtrader.domain.safety.state import BreakerName, SwitchName
 
 __all__ = ["Gauge", "safety_gauges"]
 
@@ -30,17 +29,19 @@ class Gauge:
 
 
 def safety_gauges(state: StateStore, now: datetime, limits: Limits) -> list[Gauge]:
-    """Switches and breakers (1 = holding entries), today's P&L and whether it hit the stop."""
-    out = [
-        Gauge("KillSwitchEngaged", "Count", float(state.switch(SwitchName.KILL_SWITCH).on)),
-        Gauge("SafeModeOn", "Count", float(state.switch(SwitchName.SAFE_MODE).on)),
-    ]
-    for name in BreakerName:
-        paused = state.breaker(name).paused(now)
-        out.append(Gauge("BreakerTripped", "Count", float(paused), {"breaker": name.value}))
+    """Switches and breakers (1 = holding entries), today's P&L and whether it hit the stop: one
+    read of the control items."""
     day = trading_date(now)
-    pnl = state.realized(day) + state.portfolio().unrealized
-    start = state.start_of_day_equity(day)
+    view = state.control_state(day)
+    out = [
+        Gauge("KillSwitchEngaged", "Count", float(view.kill_switch.on)),
+        Gauge("SafeModeOn", "Count", float(view.safe_mode.on)),
+    ]
+    for breaker in view.breakers:
+        paused = breaker.paused(now)
+        out.append(Gauge("BreakerTripped", "Count", float(paused), {"breaker": breaker.name.value}))
+    pnl = view.day_realized + view.portfolio.unrealized
+    start = view.start_of_day_equity
     # The daily-loss check's own floor (domain/safety/checks/loss.py): the tighter of the two.
     floor = -min(limits.max_daily_loss_pct * start, limits.max_daily_loss_abs) if start else None
     out.append(Gauge("DailyPnl", "None", pnl))

@@ -7,30 +7,31 @@ reset, kill switch, safe mode, health failure) the caller turns into alerts and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TypeVar
 
 from pydantic import JsonValue
 
 from maxtrader.config.safety import SafetyConfig
 from maxtrader.domain.calendar import MarketCalendar
-from maxtrader.domain.clock import Clock
+from maxtrader.domain.clock import Clock, trading_date
 from maxtrader.domain.errors import InvalidInputError, StateUnavailableError
 from maxtrader.domain.models import AuditKind, AuditRecord
 from maxtrader.domain.ports import StateStore
 from maxtrader.domain.safety import audit, breakers, health, marks_collar
+from maxtrader.domain.safety.attempts import first_then, retrying
 from maxtrader.domain.safety.state import (
     BreakerName,
     BreakerState,
+    ControlState,
     HighWaterMark,
     StateConflictError,
     SwitchName,
     SwitchState,
+    Ticket,
 )
 
-T = TypeVar("T")
 _INF = float("inf")
 
 
@@ -44,16 +45,6 @@ class MarkReport:
     refused: Mapping[str, str] = field(default_factory=dict)  # symbol -> why its mark was refused
     high_water: float | None = None
     halted: bool = False  # the high-water-mark drawdown stop holds entries
-
-
-def retrying(attempts: int, action: Callable[[], T]) -> T:
-    """Run ``action`` again after a StateConflictError (it re-reads); give up as unavailable."""
-    for _ in range(attempts):
-        try:
-            return action()
-        except StateConflictError:
-            continue
-    raise StateUnavailableError(f"state kept changing underneath ({attempts} attempts)")
 
 
 class Controls:
@@ -85,14 +76,24 @@ class Controls:
 
     # --- switches --------------------------------------------------------------------------
     def set_switch(
-        self, name: SwitchName, on: bool, actor: str, reason: str, *, automatic: bool = False
+        self,
+        name: SwitchName,
+        on: bool,
+        actor: str,
+        reason: str,
+        *,
+        automatic: bool = False,
+        current: SwitchState | None = None,
     ) -> SwitchState:
+        """``current``: the switch as the caller just read it (no second read; a conflict
+        re-reads)."""
         if not actor.strip():
             raise InvalidInputError("an actor is required to change the kill switch or safe mode")
+        stored = first_then(current, lambda: self._store.switch(name))
 
         def attempt() -> SwitchState:
             now = self._clock.now()
-            current = self._store.switch(name)
+            current = stored()
             if automatic and not on and current.on and not current.automatic:
                 return current  # health never clears an operator's safe mode
             if automatic and on and current.on:
@@ -118,9 +119,17 @@ class Controls:
     # --- breakers --------------------------------------------------------------------------
     def refresh_breakers(self) -> list[BreakerState]:
         """Record the reset of every breaker whose pause is over, and apply the rapid-loss rule to
-        the stored losses (in case it could not run when they were stored); the current states."""
-        self.record_event(BreakerName.RAPID_LOSS, self._clock.now(), None, recorded=True)
-        return [self.refresh(self._store.breaker(name)) for name in BreakerName]
+        the stored losses (in case it could not run when they were stored); the current states.
+        One read of all three; a write only for a reset or a trip."""
+        now = self._clock.now()
+        view = self._store.control_state(trading_date(now))
+        out: list[BreakerState] = []
+        for stored in view.breakers:
+            state = stored
+            if stored.name is BreakerName.RAPID_LOSS:
+                state = self._record(stored.name, now, None, recorded=True, known=stored)[1]
+            out.append(self.refresh(state))
+        return out
 
     def refresh(self, state: BreakerState) -> BreakerState:
         """Best effort: a lost race means another caller recorded the reset."""
@@ -153,21 +162,34 @@ class Controls:
     ) -> bool:
         """One losing close / order error; True when it tripped the breaker. ``recorded``: the
         event is already stored (with its fill), apply the trip rule only."""
+        return self._record(name, at, cause, recorded=recorded)[0]
 
-        def attempt() -> bool:
-            state = self.refresh(self._store.breaker(name))
+    def _record(
+        self,
+        name: BreakerName,
+        at: datetime,
+        cause: AuditRecord | None,
+        *,
+        recorded: bool,
+        known: BreakerState | None = None,
+    ) -> tuple[bool, BreakerState]:
+        """(tripped, the breaker's state after it); ``known``: as the caller just read it."""
+        stored = first_then(known, lambda: self._store.breaker(name))
+
+        def attempt() -> tuple[bool, BreakerState]:
+            state = self.refresh(stored())
             new, tripped = breakers.record_event(
                 state, at, self._clock.now(), self._config.breakers, recorded=recorded
             )
             if recorded and not tripped:
-                return False  # nothing to write
+                return False, state  # nothing to write
             records = [cause] if cause is not None else []
             if tripped:
                 records.append(audit.breaker_record(new, self._clock.now(), tripped=True))
             self._store.put_breaker(new, state.version, records)
             if tripped:
                 self.events.append(records[-1])
-            return tripped
+            return tripped, new
 
         return retrying(self._attempts, attempt)
 
@@ -176,7 +198,12 @@ class Controls:
         marks: Mapping[str, float],
         equity: float,
         references: Mapping[str, float] | None = None,
+        tickets: Sequence[Ticket] | None = None,
     ) -> MarkReport:
+        """``tickets``: the open tickets as the caller just read them; used only while they
+        agree with the portfolio's slot count (read here: a reservation or release since makes
+        them stale, and they are read again). One read of the control items; the marks are
+        written only when they change."""
         # Hot path (a backtest marks every minute a position is open): the common all-valid case
         # builds nothing; the error names the bad marks exactly as before.
         valid = equity > 0 and equity != _INF
@@ -191,27 +218,11 @@ class Controls:
         for p in refs.values():
             if not (p > 0 and p != _INF):
                 raise InvalidInputError(f"mark references must be finite and positive: {refs}")
-
-        def attempt() -> tuple[float, float, dict[str, str]]:
-            portfolio = self._store.portfolio()
-            tickets = self._store.open_tickets()
-            refused: dict[str, str] = {}
-            if tickets:
-                held = {t.symbol for t in tickets}
-                accepted, refused = marks_collar.screen(marks, refs, tickets, self._config.marks)
-                merged = {s: p for s, p in {**portfolio.marks, **accepted}.items() if s in held}
-                for symbol in refused:
-                    marks_collar.no_phantom_profit(merged, symbol, tickets)
-                unrealized = sum([t.unrealized(merged.get(t.symbol)) for t in tickets])
-            else:  # nothing held: no mark is kept, and the sum of nothing is (int) 0 as before
-                merged, unrealized = {}, 0
-            peak = max(portfolio.peak_equity or equity, equity)
-            self._store.update_marks(
-                unrealized=unrealized, marks=merged, equity=equity, peak=peak, refused=refused
-            )
-            return unrealized, peak, refused
-
-        unrealized, peak, refused = retrying(self._attempts, attempt)
+        given = [list(tickets)] if tickets is not None else []
+        day = trading_date(self._clock.now())
+        unrealized, peak, refused, view = retrying(
+            self._attempts, lambda: self._book(marks, refs, equity, day, given)
+        )
         if refused:
             now = self._clock.now()
             recs = [
@@ -220,9 +231,12 @@ class Controls:
             ]
             self._store.append_audit(recs)
             self.events.extend(recs)
+        drawdown_breaker = first_then(
+            view.breaker(BreakerName.DRAWDOWN), lambda: self._store.breaker(BreakerName.DRAWDOWN)
+        )
 
         def trip_drawdown() -> tuple[bool, float]:
-            stored = self._store.breaker(BreakerName.DRAWDOWN)
+            stored = drawdown_breaker()
             now = self._clock.now()
             state = self.refresh(stored)
             current = peak
@@ -238,7 +252,7 @@ class Controls:
 
         tripped, peak = retrying(self._attempts, trip_drawdown)
         try:
-            hwm = self._high_water(equity)
+            hwm = self._high_water(equity, view.high_water)
         except StateConflictError:  # a concurrent mark moved it: re-read
             hwm = retrying(self._attempts, lambda: self._high_water(equity))
         return MarkReport(
@@ -252,10 +266,49 @@ class Controls:
             hwm.halted,
         )
 
-    def _high_water(self, equity: float) -> HighWaterMark:
+    def _book(
+        self,
+        marks: Mapping[str, float],
+        refs: Mapping[str, float],
+        equity: float,
+        day: str,
+        given: list[list[Ticket]],
+    ) -> tuple[float, float, dict[str, str], ControlState]:
+        """One attempt at storing the marks: (unrealized, peak, refused, the control items read).
+        ``given``: the caller's tickets, taken by the first attempt only."""
+        view = self._store.control_state(day)
+        portfolio = view.portfolio
+        held = given.pop() if given else None
+        if held is None or len(held) != portfolio.slots:
+            held = self._store.open_tickets()
+        refused: dict[str, str] = {}
+        if held:
+            symbols = {t.symbol for t in held}
+            accepted, refused = marks_collar.screen(marks, refs, held, self._config.marks)
+            merged = {s: p for s, p in {**portfolio.marks, **accepted}.items() if s in symbols}
+            for symbol in refused:
+                marks_collar.no_phantom_profit(merged, symbol, held)
+            unrealized = sum([t.unrealized(merged.get(t.symbol)) for t in held])
+        else:  # nothing held: no mark is kept, and the sum of nothing is (int) 0 as before
+            merged, unrealized = {}, 0
+        peak = max(portfolio.peak_equity or equity, equity)
+        unchanged = (
+            portfolio.equity == equity
+            and portfolio.peak_equity == peak
+            and portfolio.unrealized == unrealized
+            and portfolio.marks == merged
+            and view.refused_marks == refused
+        )
+        if not unchanged:  # a flat minute at an unchanged equity writes nothing
+            self._store.update_marks(
+                unrealized=unrealized, marks=merged, equity=equity, peak=peak, refused=refused
+            )
+        return unrealized, peak, refused, view
+
+    def _high_water(self, equity: float, known: HighWaterMark | None = None) -> HighWaterMark:
         """Raise the high-water mark; halt entries once the drawdown from it reaches the limit.
         Never re-based here: only an operator's ``rearm_drawdown_stop`` does."""
-        hwm = self._store.high_water_mark()
+        hwm = known if known is not None else self._store.high_water_mark()
         value = max(hwm.value or equity, equity)
         limit = self._config.breakers.high_water_mark.max_drawdown_pct
         fall = breakers.drawdown(value, equity)
@@ -335,12 +388,20 @@ class Controls:
 
     # --- health ----------------------------------------------------------------------------
     def evaluate_health(self, inputs: health.HealthInputs) -> health.HealthReport:
+        """One read of the control items; the health item is written only when its count of
+        broker failures changes (a version-conditioned write: concurrent runs count once)."""
+        day = trading_date(self._clock.now())
+        read: list[ControlState] = []
+
         def attempt() -> health.HealthReport:
             now = self._clock.now()
-            state = self._store.health()
+            view = self._store.control_state(day)
+            read[:] = [view]
+            state = view.health
             checks, new = health.evaluate(inputs, state, self._config.health, self._calendar, now)
-            checks = (*checks, health.marks_check(self._store.refused_marks()))
-            self._store.put_health(new, state.version)
+            checks = (*checks, health.marks_check(view.refused_marks))
+            if new.broker_failures != state.broker_failures:
+                self._store.put_health(new, state.version)
             return health.HealthReport(
                 checked_at=now,
                 checks=checks,
@@ -350,12 +411,16 @@ class Controls:
             )
 
         report = retrying(self._attempts, attempt)
-        before = self._store.switch(SwitchName.SAFE_MODE)
+        before = read[0].safe_mode
         if report.healthy:
-            after = self.set_switch(SwitchName.SAFE_MODE, False, "health", "", automatic=True)
+            after = self.set_switch(
+                SwitchName.SAFE_MODE, False, "health", "", automatic=True, current=before
+            )
         else:
             reason = "; ".join(f"{c.name}: {c.reason}" for c in report.failures)
-            after = self.set_switch(SwitchName.SAFE_MODE, True, "health", reason, automatic=True)
+            after = self.set_switch(
+                SwitchName.SAFE_MODE, True, "health", reason, automatic=True, current=before
+            )
             failures: list[JsonValue] = [audit.check_detail(c) for c in report.failures]
             rec = audit.record(
                 AuditKind.HEALTH, "health", report.checked_at, "health", failures=failures

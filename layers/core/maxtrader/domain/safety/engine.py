@@ -9,7 +9,7 @@ Public API (all times come from the injected clock; every change is audited thro
     engine.confirm(client_order_id, broker_order_id) -> Ticket
     engine.release(client_order_id, reason) -> Ticket
     engine.on_fill(fill, signal_id=None) -> FillEffect | None   # None: fill already applied
-    engine.mark_to_market(marks, equity, references=None) -> MarkReport  # collared marks, peak,
+    engine.mark_to_market(marks, equity, references=None, tickets=None) -> MarkReport  # marks,
                                                         # drawdown breaker, high-water-mark stop
     engine.record_order_error(reason) -> bool           # True when the error-rate breaker tripped
     engine.refresh_breakers() -> list[BreakerState]     # records resets whose pause is over
@@ -54,11 +54,12 @@ from maxtrader.domain.models import (
 from maxtrader.domain.ports import StateStore
 from maxtrader.domain.safety import audit, operator
 from maxtrader.domain.safety.accounting import FillEffect
+from maxtrader.domain.safety.attempts import retrying
 from maxtrader.domain.safety.checks import DEFAULT_CHECKS, Check, CheckContext, max_loss
 from maxtrader.domain.safety.checks.figures import resolve
 from maxtrader.domain.safety.checks.reduce_only import reduce_only
 from maxtrader.domain.safety.context import MarketContext
-from maxtrader.domain.safety.controls import Controls, MarkReport, retrying
+from maxtrader.domain.safety.controls import Controls, MarkReport
 from maxtrader.domain.safety.fills import FillPosting
 from maxtrader.domain.safety.health import HealthInputs, HealthReport
 from maxtrader.domain.safety.state import (
@@ -237,9 +238,11 @@ class SafetyEngine:
         marks: Mapping[str, float],
         equity: float,
         references: Mapping[str, float] | None = None,
+        tickets: Sequence[Ticket] | None = None,
     ) -> MarkReport:
-        """Book collared marks (``references``: the last trade or model value per symbol)."""
-        return self._controls.mark(marks, equity, references)
+        """Book collared marks (``references``: the last trade or model value per symbol;
+        ``tickets``: the open tickets the caller just read, if it did)."""
+        return self._controls.mark(marks, equity, references, tickets)
 
     def record_order_error(self, reason: str) -> bool:
         now = self.clock.now()

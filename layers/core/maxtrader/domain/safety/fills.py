@@ -15,7 +15,8 @@ from maxtrader.domain.models import AuditKind, Fill
 from maxtrader.domain.ports import StateStore
 from maxtrader.domain.safety import accounting, audit
 from maxtrader.domain.safety.accounting import FillAttributionError, FillEffect, UnknownFillError
-from maxtrader.domain.safety.controls import Controls, retrying
+from maxtrader.domain.safety.attempts import retrying
+from maxtrader.domain.safety.controls import Controls
 from maxtrader.domain.safety.state import BreakerName, FillApplication, SwitchName
 
 # A fill stamped further ahead of the clock than this is refused: its P&L would be booked to a

@@ -257,3 +257,31 @@ class HealthState:
     broker_failures: int = 0
     checked_at: datetime | None = None
     version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ControlState:
+    """The control items the every-minute runs read (the monitor's breakers, marks and gauges;
+    health), in one strongly consistent read of ``day`` (a New York trading date).
+
+    Unlike a ``Snapshot`` the items are not one serializable transaction: nothing needs that,
+    since every write decided from them is conditioned on what was read (a version, the peak)
+    and a concurrent change makes it fail, re-read and decide again.
+    """
+
+    day: str
+    kill_switch: SwitchState
+    safe_mode: SwitchState
+    breakers: tuple[BreakerState, ...]  # in ``BreakerName`` order
+    portfolio: PortfolioState
+    refused_marks: dict[str, str]  # symbol -> why its latest mark was refused
+    high_water: HighWaterMark
+    health: HealthState
+    day_realized: float = 0.0
+    start_of_day_equity: float | None = None
+
+    def breaker(self, name: BreakerName) -> BreakerState:
+        return self.breakers[_BREAKER_ORDER[name]]
+
+
+_BREAKER_ORDER = {name: i for i, name in enumerate(BreakerName)}
