@@ -25,7 +25,7 @@ TABLE_LOGICAL_ID: Final = "StateTable"
 # CONTROL                 kill_switch|safe_mode on, automatic, actor, reason, changed_at, version
 # BREAKER                 rapid_loss|...       until (epoch), tripped_at, reason, events, version
 # PORTFOLIO               STATE                slots, exposure, last_entry_at, unrealized, peak...
-# HEALTH                  STATE                broker_failures, checked_at, version
+# HEALTH                  STATE                broker_failures, checked_at (last change), version
 # DAY#<date>              ENTRIES              entries today (all strategies)
 # DAY#<date>              ENTRIES#<strategy>   entries today of one strategy
 # DAY#<date>              START_EQUITY         the start-of-day equity (pre-market run), write-once
