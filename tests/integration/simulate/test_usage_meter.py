@@ -82,3 +82,31 @@ def test_item_sizes_follow_dynamodbs_rules() -> None:
     assert item_size({"m": {"M": {"a": {"S": "b"}}}}) == 1 + 3 + 2
     assert item_size({"l": {"L": [{"S": "ab"}, {"S": "c"}]}}) == 1 + 3 + 3 + 2
     assert item_size({"s": {"S": "é"}}) == 1 + 2  # UTF-8 bytes
+
+
+def test_the_audit_tail_asks_only_after_a_write_naming_its_partition(
+    metered: tuple[UsageMeter, boto3.session.Session, str],
+) -> None:
+    from datetime import UTC, datetime
+
+    from maxtrader.adapters.dynamodb_store import DynamoDBStateStore
+    from maxtrader.domain.models import AuditKind
+    from maxtrader.domain.safety import audit
+    from maxtrader.simulate.audit_tail import AuditTail
+    from tests.support.flaky_client import FlakyClient
+
+    _, session, table = metered
+    reader = FlakyClient(boto3.session.Session().client("dynamodb"))  # the simulator's own
+    tail = AuditTail(reader, table, "2024-06-12")
+    session.events.register("before-call.dynamodb", tail.hook)  # before its clients are made
+    handlers = session.client("dynamodb")  # the handlers' session, hooked
+    now = datetime(2024, 6, 12, 14, 0, tzinfo=UTC)
+    assert tail.new(now) == [] and reader.calls["query"] == 1  # the first look asks
+    assert tail.new(now) == [] and reader.calls["query"] == 1  # nothing written since
+    handlers.put_item(TableName=table, Item=_item(1))  # another partition
+    assert tail.new(now) == [] and reader.calls["query"] == 1
+    store = DynamoDBStateStore(handlers, table)
+    store.append_audit([audit.record(AuditKind.HEALTH, "health", now, "health", failures=[])])
+    [shown] = tail.new(now)
+    assert shown.kind is AuditKind.HEALTH and reader.calls["query"] == 2
+    assert tail.new(now) == [] and reader.calls["query"] == 2

@@ -5,12 +5,15 @@
 
 Reading the whole day's audit partition every simulated minute costs moto a query that grows
 with the day; this reads only the recent end of the partition (its sort key starts with the
-record's time) and remembers the keys it has shown. A record stamped more than ``LOOKBACK``
-before it was written is not shown live; it still counts in the summary.
+record's time) and remembers the keys it has shown, and it asks only after a request that
+wrote to the partition (``hook``: a botocore hook on the handlers' DynamoDB requests). A record
+stamped more than ``LOOKBACK`` before it was written is not shown live; it still counts in the
+summary.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,8 +31,19 @@ class AuditTail:
         self.pk = schema.audit_pk(day)
         self._seen: set[str] = set()
         self._since: datetime | None = None
+        self._written = True  # unknown at the start: the first look asks
+        self._marker = json.dumps(self.pk).encode()  # how the key appears in a request body
+
+    def hook(self, params: dict[str, Any], **_: Any) -> None:
+        """``before-call.dynamodb``: a request naming the partition may write a record."""
+        body = params.get("body") or b""
+        if self._marker in (body if isinstance(body, bytes) else str(body).encode()):
+            self._written = True
 
     def new(self, now: datetime) -> list[AuditRecord]:
+        if not self._written:
+            return []  # nothing can have been written since the last look
+        self._written = False
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk",
