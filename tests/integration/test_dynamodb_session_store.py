@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from maxtrader import state_schema as schema
-from maxtrader.adapters.dynamodb_session_store import DynamoDBSessionStore
+from maxtrader.adapters.dynamodb_session_store import SINGLE_PUTS_UP_TO, DynamoDBSessionStore
 from maxtrader.adapters.dynamodb_store import CLIENT_CONFIG
 from maxtrader.domain.errors import InvalidInputError, StateUnavailableError
 from maxtrader.domain.regime import RegimeState
@@ -85,12 +85,13 @@ def test_a_bar_range_is_one_key_query_never_a_scan(
     assert answer["ScannedCount"] == 3  # only the range was read
 
 
-def test_one_bar_is_one_conditional_put_a_batch_one_transaction(
+def test_a_pushs_few_bars_are_conditional_puts_a_larger_batch_one_transaction(
     store: DynamoDBSessionStore, client: RecordingClient
 ) -> None:
     store.put_bars([minute_bar(0)], expires_at=EXPIRES)
-    store.put_bars([minute_bar(1), minute_bar(2)], expires_at=EXPIRES)
-    assert len(client.responses["put_item"]) == 1
+    store.put_bars([minute_bar(1, "SPY"), minute_bar(1, "QQQ")], expires_at=EXPIRES)
+    assert len(client.responses["put_item"]) == 3 and "transact_write_items" not in client.responses
+    store.put_bars([minute_bar(i) for i in range(2, 2 + SINGLE_PUTS_UP_TO + 1)], expires_at=EXPIRES)
     assert len(client.responses["transact_write_items"]) == 1
 
 
@@ -232,7 +233,7 @@ def test_a_failed_bar_batch_writes_none_of_its_bars(
 ) -> None:
     client.fail_call("transact_write_items", 1, error)
     with pytest.raises(StateUnavailableError):
-        store.put_bars([minute_bar(i) for i in range(3)], expires_at=EXPIRES)
+        store.put_bars([minute_bar(i) for i in range(SINGLE_PUTS_UP_TO + 1)], expires_at=EXPIRES)
     assert items(state_table) == []
 
 
@@ -265,7 +266,7 @@ def test_endless_transaction_conflicts_fail_closed(
     for nth in range(1, 5):  # the first try and every retry
         client.fail_call("transact_write_items", nth, cancelled("TransactionConflict", "None"))
     with pytest.raises(StateUnavailableError, match="TransactionConflict"):
-        store.put_bars([minute_bar(0), minute_bar(1)], expires_at=EXPIRES)
+        store.put_bars([minute_bar(i) for i in range(SINGLE_PUTS_UP_TO + 1)], expires_at=EXPIRES)
     assert items(state_table) == []
 
 

@@ -281,3 +281,30 @@ def test_a_malformed_figure_item_fails_closed(
     verdict = engine.reserve(entry(), market())
     assert [c.reason for c in verdict.checks] == [STATE_UNAVAILABLE]
     assert store.day_entries(DAY) == 0
+
+
+@pytest.mark.parametrize("kind", ["memory", "dynamodb"])
+def test_exposure_counts_whole_cents_so_float_crumbs_leave_no_residue(
+    kind: str, state_table: str, clock: FixedClock
+) -> None:
+    """A bug seen in the simulator: 403.95000000000005 reserved, then -102.00000000000006 and
+    -301.95 released left the decimal counter at -1E-14, and moto's ADD then failed every
+    reservation (state_store) for the rest of the day."""
+    from dataclasses import replace
+
+    store: StateStore = (
+        InMemoryStateStore() if kind == "memory" else DynamoDBStateStore.create(state_table)
+    )
+    intent = entry(signal="sig-crumb-0001")
+    base = reservation_for(intent, clock.now())
+    ticket = replace(base.ticket, max_loss=403.95000000000005)
+    store.reserve(replace(base, ticket=ticket))
+    partly = replace(ticket, version=ticket.version + 1)
+    store.update_ticket(partly, ticket.version, exposure_delta=-102.00000000000006)
+    store.update_ticket(replace(partly, version=partly.version + 1), partly.version,
+                        exposure_delta=-301.95)  # fmt: skip
+    assert store.portfolio().exposure == 0.0
+    clock.advance(120)
+    later = reservation_for(entry(signal="sig-crumb-0002"), clock.now())
+    store.reserve(later)  # not refused: the counter is a plain zero
+    assert store.portfolio().exposure == later.ticket.max_loss

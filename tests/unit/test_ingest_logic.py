@@ -208,9 +208,10 @@ def test_one_event_or_an_array_and_status_events_skipped() -> None:
 def test_the_bar_message_round_trips_and_refuses_an_unknown_version() -> None:
     bar = minute_bar("SPY", 7)
     assert decode_bar_message(encode_bar_message(bar)) == bar
-    later = json.loads(encode_bar_message(bar)) | {"version": 2}
-    with pytest.raises(DataError, match="version"):
-        decode_bar_message(json.dumps(later))
+    for version in (2, True, "1", 1.5):  # true: pydantic's Literal[1] took it (fuzz found it)
+        unknown = json.loads(encode_bar_message(bar)) | {"version": version}
+        with pytest.raises(DataError, match="version"):
+            decode_bar_message(json.dumps(unknown))
 
 
 def test_the_queue_adapter_needs_a_fifo_queue() -> None:

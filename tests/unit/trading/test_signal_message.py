@@ -60,6 +60,7 @@ def test_any_valid_price_and_delay_round_trip(price: float, seconds: int) -> Non
     ("text", "problem"),
     [
         (body(version=2), "version"),
+        (body(version=True), "version"),  # pydantic's Literal[1] accepts true
         (body(kind="bar"), "kind"),
         (body(extra=1), "extra"),
         (body(last_price=0), "last_price"),

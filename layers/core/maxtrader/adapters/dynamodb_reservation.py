@@ -11,7 +11,7 @@ from typing import Any
 
 from maxtrader import state_schema as schema
 from maxtrader.adapters.dynamodb_items import EXPOSURE_ROUNDING, b, key, n, ts_value
-from maxtrader.domain.safety.state import BreakerName, Reservation, SwitchName
+from maxtrader.domain.safety.state import BreakerName, Reservation, SwitchName, exposure_cents
 
 GUARD_NAMES = (
     "kill_switch",
@@ -84,7 +84,7 @@ def guard_ops(table: str, reservation: Reservation) -> list[dict[str, Any]]:
                     ":zero": n(0),
                     ":floor": n(-EXPOSURE_ROUNDING),
                     ":one": n(1),
-                    ":loss": n(r.ticket.max_loss),
+                    ":loss": n(exposure_cents(r.ticket.max_loss)),
                     ":now": now,
                     ":max_slots": n(g.max_slots),
                     ":cap": n(g.exposure_cap),

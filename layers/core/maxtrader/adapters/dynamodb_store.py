@@ -48,6 +48,7 @@ from maxtrader.domain.safety.state import (
     SwitchName,
     SwitchState,
     Ticket,
+    exposure_cents,
 )
 
 # Fail fast rather than hang a Lambda: one retry, short timeouts; the engine then fails closed.
@@ -251,7 +252,10 @@ class DynamoDBStateStore(StateTable):
         ops = [self._ticket_put(ticket, expected_version)]
         if slot_delta or exposure_delta:
             ops.append(
-                self._add(schema.PORTFOLIO_KEY, {"slots": slot_delta, "exposure": exposure_delta})
+                self._add(
+                    schema.PORTFOLIO_KEY,
+                    {"slots": slot_delta, "exposure": exposure_cents(exposure_delta)},
+                )
             )
         self._transact(ops + self._audit_puts(audit))
 
@@ -279,7 +283,7 @@ class DynamoDBStateStore(StateTable):
         ]
         deltas = {
             "slots": a.slot_delta,
-            "exposure": a.exposure_delta,
+            "exposure": exposure_cents(a.exposure_delta),
             "unrealized": a.unrealized_delta,
         }
         if any(deltas.values()):

@@ -30,6 +30,7 @@ from maxtrader.domain.safety.state import (
     SwitchName,
     SwitchState,
     Ticket,
+    exposure_cents,
 )
 
 
@@ -199,7 +200,7 @@ class InMemoryStateStore:
             self._portfolio = replace(
                 p,
                 slots=p.slots + 1,
-                exposure=p.exposure + r.ticket.max_loss,
+                exposure=exposure_cents(p.exposure + exposure_cents(r.ticket.max_loss)),
                 last_entry_at=g.now,
             )
             self._entries[(k.day, None)] += 1
@@ -350,7 +351,7 @@ class InMemoryStateStore:
             self._portfolio = replace(
                 p,
                 slots=p.slots + slots,
-                exposure=p.exposure + exposure,
+                exposure=exposure_cents(p.exposure + exposure_cents(exposure)),
                 unrealized=p.unrealized + unrealized,
             )
 

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from maxtrader.domain.errors import DataError
+from maxtrader.domain.message_version import VersionOne
 from maxtrader.domain.models import Bar
 
 BAR_MESSAGE_VERSION = 1
@@ -25,7 +26,7 @@ BAR_MESSAGE_VERSION = 1
 class BarMessage(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    version: Literal[1]
+    version: VersionOne
     kind: Literal["bar"]
     bar: Bar
 

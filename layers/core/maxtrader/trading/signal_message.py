@@ -29,6 +29,7 @@ from typing import Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from maxtrader.domain.errors import DataError
+from maxtrader.domain.message_version import VersionOne
 from maxtrader.domain.models import AuditKind, AuditRecord, Regime, Signal
 from maxtrader.domain.regime import RegimeState
 
@@ -47,7 +48,7 @@ __all__ = [
 class SignalMessage(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    version: Literal[1] = SIGNAL_MESSAGE_VERSION
+    version: VersionOne = SIGNAL_MESSAGE_VERSION
     kind: Literal["signal"] = "signal"
     signal: Signal
     regime: RegimeState

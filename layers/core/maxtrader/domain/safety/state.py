@@ -87,6 +87,13 @@ class BreakerState:
         return self.until is not None and now >= self.until
 
 
+def exposure_cents(amount: float) -> float:
+    """An exposure amount as the stores count it: whole cents. The stores add deltas; a float's
+    binary crumbs (403.95000000000005 - 102.00000000000006 - 301.95) would otherwise leave a
+    residue such as -1E-14 that DynamoDB's decimal counter keeps for good."""
+    return round(amount, 2) + 0.0  # + 0.0: no negative zero
+
+
 @dataclass(frozen=True, slots=True)
 class PortfolioState:
     """Counted limits that span days, plus the marks that feed the loss checks and drawdown."""
