@@ -1,0 +1,80 @@
+"""What the signals function costs in AWS requests (counted on the wire, on moto).
+
+Pinned so that a regression fails: a pushed bar with nothing missing before it is ONE read (its
+symbol's states and the day's regime, one BatchGetItem) and ONE write (the states that moved,
+one conditional UpdateItem); a redelivered bar is the read alone; a poll tick with nothing to
+step is one read of every traded symbol and nothing else. (Before: 7 requests per bar, 6 per
+idle tick.)
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from functions.signals import handler
+from maxtrader.domain.clock import FixedClock
+from maxtrader.domain.models import Bar
+from tests.integration.test_signals_faults import deliver
+from tests.support.aws_calls import aws_calls
+from tests.support.ingest_events import LambdaContext
+from tests.support.signals_stage import (
+    DAY_HISTORY,
+    DAY_REGIME,
+    SignalsStage,
+    clean_states,
+    poll_event,
+)
+from tests.support.signals_world import DAY, minute, session_of
+
+pytest_plugins = ("tests.support.signals_fixtures",)
+
+SESSION = session_of(DAY)
+READ, WRITE = "dynamodb.BatchGetItem", "dynamodb.UpdateItem"
+
+
+def bars(i: int) -> list[Bar]:
+    return [minute("SPY", DAY, i), minute("QQQ", DAY, i)]
+
+
+@pytest.fixture
+def started(stage: SignalsStage, signals_clock: FixedClock) -> SignalsStage:
+    """The session started (states built from REST history) and its first minute stepped."""
+    deliver(signals_clock, *bars(0))
+    return stage
+
+
+def test_a_pushed_bar_is_one_read_and_one_write(
+    started: SignalsStage, signals_clock: FixedClock
+) -> None:
+    for i in range(1, 4):
+        for bar in bars(i):
+            with aws_calls() as calls:
+                answer = deliver(signals_clock, bar)
+            assert answer["batchItemFailures"] == []
+            assert calls == [READ, WRITE], (bar.symbol, i)
+    assert started.stored_states() == clean_states(
+        [b for i in range(4) for b in bars(i)], DAY_HISTORY, DAY_REGIME
+    )  # and the states are a clean run's
+
+
+def test_a_redelivered_bar_is_the_read_alone(
+    started: SignalsStage, signals_clock: FixedClock
+) -> None:
+    deliver(signals_clock, *bars(1))
+    with aws_calls() as calls:
+        deliver(signals_clock, minute("SPY", DAY, 1))
+    assert calls == [READ]
+
+
+def test_a_poll_tick_with_nothing_to_step_is_one_read(
+    started: SignalsStage, signals_clock: FixedClock
+) -> None:
+    deliver(signals_clock, *bars(1))
+    at = SESSION.open + timedelta(minutes=3)  # minutes 0 and 1 are the ones closed by the grace
+    signals_clock.set(at)
+    with aws_calls() as calls:
+        answer = handler.lambda_handler(poll_event(at), LambdaContext())
+    assert answer["stepped"] == 0 and answer["polled"] == 0
+    assert calls == [READ]  # every traded symbol's states and the regime, together
