@@ -16,12 +16,15 @@ import pytest
 from functions.signals import handler
 from maxtrader.domain.clock import FixedClock
 from maxtrader.domain.models import Bar
+from maxtrader.runtime import factory
+from maxtrader.signals import SessionStartDependencies, prepare_session_states, routable_strategies
 from tests.integration.test_signals_faults import deliver
 from tests.support.aws_calls import aws_calls
 from tests.support.ingest_events import LambdaContext
 from tests.support.signals_stage import (
     DAY_HISTORY,
     DAY_REGIME,
+    SYMBOLS,
     SignalsStage,
     clean_states,
     poll_event,
@@ -78,3 +81,18 @@ def test_a_poll_tick_with_nothing_to_step_is_one_read(
         answer = handler.lambda_handler(poll_event(at), LambdaContext())
     assert answer["stepped"] == 0 and answer["polled"] == 0
     assert calls == [READ]  # every traded symbol's states and the regime, together
+
+
+def test_a_session_start_is_one_read_and_one_save_per_symbol(stage: SignalsStage) -> None:
+    """The premarket run's preparation (and a first bar's): history over REST, not AWS."""
+    deps = SessionStartDependencies(
+        sessions=factory.session_store(), market_data=factory.market_data(),
+        calendar=factory.calendar(), strategies=routable_strategies(factory.strategies_config()),
+    )  # fmt: skip
+    with aws_calls() as calls:
+        prepared = prepare_session_states(SESSION, SYMBOLS, deps)
+    assert len(prepared) == len(deps.strategies) * len(SYMBOLS)
+    assert calls == [READ, WRITE, WRITE]
+    with aws_calls() as calls:
+        assert prepare_session_states(SESSION, SYMBOLS, deps) == prepared  # already started
+    assert calls == [READ]

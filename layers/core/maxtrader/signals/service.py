@@ -232,7 +232,9 @@ def poll_closed_minutes(scheduled_time: datetime, deps: SignalsDependencies) -> 
     failures: list[MaxTraderError] = []
     for symbol in symbols:  # one symbol's outage must not hold the others back
         try:
-            snapshot = shared or deps.sessions.read_session(session.day, [symbol])
+            snapshot = (
+                shared if shared is not None else deps.sessions.read_session(session.day, [symbol])
+            )
             states = symbol_session_states(session, symbol, snapshot, start)
             advanced = advance_symbol(
                 ctx, session, symbol, states, day_regime(snapshot), pushed=(), until=until
