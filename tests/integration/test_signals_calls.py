@@ -2,9 +2,9 @@
 
 Pinned so that a regression fails: a pushed bar with nothing missing before it is ONE read (its
 symbol's states and the day's regime, one BatchGetItem) and ONE write (the states that moved,
-one conditional UpdateItem); a redelivered bar is the read alone; a poll tick with nothing to
-step is one read of every traded symbol and nothing else. (Before: 7 requests per bar, 6 per
-idle tick.)
+one conditional UpdateItem); a batch's records share one read (a symbol's second record reads
+again); a redelivered bar is the read alone; a poll tick with nothing to step is one read of
+every traded symbol and nothing else. (Before: 7 requests per bar, 6 per idle tick.)
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from maxtrader.domain.clock import FixedClock
 from maxtrader.domain.models import Bar
 from maxtrader.runtime import factory
 from maxtrader.signals import SessionStartDependencies, prepare_session_states, routable_strategies
-from tests.integration.test_signals_faults import deliver
+from tests.integration.test_signals_faults import deliver, record
 from tests.support.aws_calls import aws_calls
 from tests.support.ingest_events import LambdaContext
 from tests.support.signals_stage import (
@@ -28,6 +28,7 @@ from tests.support.signals_stage import (
     SignalsStage,
     clean_states,
     poll_event,
+    sqs_event,
 )
 from tests.support.signals_world import DAY, minute, session_of
 
@@ -60,6 +61,26 @@ def test_a_pushed_bar_is_one_read_and_one_write(
     assert started.stored_states() == clean_states(
         [b for i in range(4) for b in bars(i)], DAY_HISTORY, DAY_REGIME
     )  # and the states are a clean run's
+
+
+def batch(clock: FixedClock, *bars: Bar) -> list[str]:
+    """The AWS requests of one SQS batch of ``bars`` (at the newest one's close + 1 s)."""
+    clock.set(max(b.closed_at for b in bars) + timedelta(seconds=1))
+    with aws_calls() as calls:
+        answer = handler.lambda_handler(sqs_event([record(b) for b in bars]), LambdaContext())
+    assert answer["batchItemFailures"] == []
+    return calls
+
+
+def test_a_batch_s_records_share_one_read(started: SignalsStage, signals_clock: FixedClock) -> None:
+    assert batch(signals_clock, *bars(1)) == [READ, WRITE, WRITE]  # SPY, QQQ: one read
+    spy2, qqq2 = bars(2)
+    spy3 = minute("SPY", DAY, 3)
+    # SPY's second record reads again: its states moved with the first
+    assert batch(signals_clock, spy2, qqq2, spy3) == [READ, WRITE, WRITE, READ, WRITE]
+    assert started.stored_states() == clean_states(
+        [*bars(0), *bars(1), spy2, qqq2, spy3], DAY_HISTORY, DAY_REGIME
+    )
 
 
 def test_a_redelivered_bar_is_the_read_alone(

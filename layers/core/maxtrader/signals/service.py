@@ -19,8 +19,9 @@ the close, it does nothing and says why (``SignalsOutcome.note``).
 
 Each invocation reads what it needs in ONE ``SessionStore.read_session``: the strategy states
 of every symbol it advances and the day's regime (a push: its symbols; the poll: every traded
-symbol). A poll tick with nothing to step makes that one call and nothing else; a pushed bar
-with no gap before it makes one more, the save of its symbol's states.
+symbol; a bars-queue batch's records share one: ``deps.for_batch``). A poll tick with nothing
+to step makes that one call and nothing else; a pushed bar with no gap before it makes one
+more, the save of its symbol's states.
 
 A symbol whose poll fails (REST, the store) does not hold the others back: they are brought up
 to date, then the first failure is raised so the tick is retried. (Should the shared read fail,
@@ -33,8 +34,8 @@ a session start needs it, never on the steady-state path.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -51,6 +52,7 @@ from maxtrader.domain.models import Bar
 from maxtrader.domain.ports import MarketData, SessionSnapshot, SessionStore, StateStore
 from maxtrader.ingest.messages import decode_bar_message
 from maxtrader.signals.advance import AdvanceContext, SymbolOutcome, advance_symbol, day_regime
+from maxtrader.signals.batch_reads import BatchReads
 from maxtrader.signals.queue import SignalQueue
 from maxtrader.signals.session_start import (
     ONE_MINUTE,
@@ -93,6 +95,7 @@ class SignalsDependencies:
     strategies: Mapping[str, Any]
     symbols: frozenset[str]
     clock: Clock
+    batch: BatchReads | None = None  # a bars-queue batch's shared read (``for_batch``)
 
     @classmethod
     def of(
@@ -114,6 +117,17 @@ class SignalsDependencies:
             strategies=routable_strategies(strategies, routing), symbols=frozenset(symbols),
             clock=clock,
         )  # fmt: skip
+
+    def for_batch(self, records: object) -> SignalsDependencies:
+        """These dependencies for one bars-queue batch (the event's ``Records``): its records'
+        first reads are one (signals/batch_reads.py)."""
+        reads = BatchReads.planned(self.sessions, self.calendar, self.symbols, records)
+        return replace(self, batch=reads)
+
+    def read_session(self, day: date, symbols: Iterable[str]) -> SessionSnapshot:
+        if self.batch is not None:
+            return self.batch.read(day, symbols)
+        return self.sessions.read_session(day, symbols)
 
     def advance_context(self) -> AdvanceContext:
         return AdvanceContext(
@@ -195,7 +209,7 @@ def process_bars(bars: Sequence[Bar], deps: SignalsDependencies) -> SignalsOutco
     for day in sorted(sessions):
         session = sessions[day]
         symbols = [symbol for symbol, d in groups if d == day]
-        snapshot = deps.sessions.read_session(day, symbols)  # one read: states and regime
+        snapshot = deps.read_session(day, symbols)  # one read: states and regime
         regime = day_regime(snapshot)
         for symbol in symbols:
             mine = groups[(symbol, day)]
