@@ -3,8 +3,8 @@
     prepare_session_states(session, symbols, deps) -> {(strategy, symbol): state}
     symbol_session_states(session, symbol, snapshot, deps)   one symbol, from a read already made
 
-The stored states come from ONE ``SessionStore.read_session`` of all the symbols (the caller's,
-when it has read them already: the signals path reads states and regime together).
+The stored states come from ONE ``SessionStore.read_session`` of all the symbols (the signals
+path makes its own, of states and regime together, and passes it to ``symbol_session_states``).
 
 A strategy whose stored state is of another day (or absent) is started as the backtester starts
 it (``strategy.start_session`` with the bars of prior sessions only: the calendar's
@@ -75,16 +75,12 @@ def todays_state(strategy: Any, stored: StoredStrategyState | None, session: Ses
 
 
 def prepare_session_states(
-    session: Session,
-    symbols: Iterable[str],
-    deps: SessionStartDependencies,
-    *,
-    stored: SessionSnapshot | None = None,
+    session: Session, symbols: Iterable[str], deps: SessionStartDependencies
 ) -> dict[StateKey, Any]:
-    """Today's state of every (strategy, symbol): the stored one, or started and saved.
-    ``stored``: the read already made of these symbols; else they are read in one request."""
+    """Today's state of every (strategy, symbol): the stored one, or started and saved. The
+    stored ones are read in one request."""
     wanted = sorted(set(symbols))
-    snapshot = stored if stored is not None else deps.sessions.read_session(session.day, wanted)
+    snapshot = deps.sessions.read_session(session.day, wanted)
     out: dict[StateKey, Any] = {}
     for symbol in wanted:
         out.update(symbol_session_states(session, symbol, snapshot, deps))
