@@ -72,7 +72,7 @@ def _poll(event: dict[str, Any]) -> dict[str, Any]:
 
 def _bars(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     set_trigger(metrics, "bars")
-    deps = _deps()
+    deps = _deps().for_batch(event["Records"])  # the records' first reads are one
 
     @tracer.capture_method(capture_response=False)
     def one_bar(record: SQSRecord) -> None:  # Powertools passes it as ``record=``

@@ -6,6 +6,7 @@ nothing partial; an item of unexpected shape is refused naming the item and the 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import boto3
@@ -58,19 +59,25 @@ def cancelled(*codes: str) -> ClientError:
 
 # --- layout -------------------------------------------------------------------------------------
 def test_items_follow_the_schema_layout(store: DynamoDBSessionStore, state_table: str) -> None:
-    store.save_strategy_state(strategy_state(2, '{"k": 1}'))
+    store.save_strategy_states(
+        [strategy_state(2, '{"k": 1}'), strategy_state(1, '{"k": 2}', strategy="pause")]
+    )
     store.save_regime(regime_state())
     store.put_bars([minute_bar(0)], expires_at=EXPIRES)
     keys = [(i["pk"]["S"], i["sk"]["S"]) for i in items(state_table)]
     assert keys == [
         ("BAR#SPY", "2024-06-03T13:30:00.000000Z"),
         ("REGIME", "2024-06-03"),
-        ("STRATEGY#vwap_reversion", "SPY"),
+        ("STRATEGIES", "SPY"),  # one item holds every strategy's state of the symbol
     ]
     bar, regime, state = items(state_table)
     assert bar[schema.TTL_ATTRIBUTE] == {"N": str(int(EXPIRES.timestamp()))}
     assert regime[schema.TTL_ATTRIBUTE]["N"].isdigit()
-    assert state["last_bar_ts"] == {"N": "1717421520000000"}  # epoch microseconds
+    assert state["symbol"] == {"S": "SPY"}
+    assert state["state#vwap_reversion"] == {
+        "M": {"last_bar_ts": {"N": "1717421520000000"}, "payload": {"S": '{"k": 1}'}}
+    }  # epoch microseconds
+    assert state["state#pause"]["M"]["last_bar_ts"] == {"N": "1717421460000000"}
     assert schema.TTL_ATTRIBUTE not in state  # a strategy's state lives as long as it runs
 
 
@@ -100,34 +107,50 @@ def _put_raw(table: str, item: dict[str, Any]) -> None:
     boto3.client("dynamodb").put_item(TableName=table, Item=item)
 
 
-STATE_KEY = {"pk": {"S": "STRATEGY#wave_renko"}, "sk": {"S": "SPY"}}
-GOOD_STATE = {
-    **STATE_KEY,
-    "strategy": {"S": "wave_renko"},
-    "symbol": {"S": "SPY"},
-    "last_bar_ts": {"N": "1717421400000000"},
-    "payload": {"S": "{}"},
-}
+STATE_KEY = {"pk": {"S": "STRATEGIES"}, "sk": {"S": "SPY"}}
+GOOD_MAP = {"last_bar_ts": {"N": "1717421400000000"}, "payload": {"S": "{}"}}
+GOOD_STATE = {**STATE_KEY, "symbol": {"S": "SPY"}, "state#wave_renko": {"M": GOOD_MAP}}
 
 
 @pytest.mark.faults
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"payload": {"N": "1"}}, "payload"),
-        ({"last_bar_ts": {"S": "yesterday"}}, "last_bar_ts"),
-        ({"last_bar_ts": {"N": "1.5"}}, "last_bar_ts"),
-        ({"strategy": {"S": "other"}}, "holds"),
-        ({"symbol": None}, "symbol"),
+        ({"payload": {"N": "1"}}, "state#wave_renko.payload"),
+        ({"last_bar_ts": {"S": "yesterday"}}, "state#wave_renko.last_bar_ts"),
+        ({"last_bar_ts": {"N": "1.5"}}, "state#wave_renko.last_bar_ts"),
+        ({"payload": None}, "state#wave_renko.payload"),
     ],
 )
 def test_a_malformed_strategy_state_fails_closed_naming_the_field(
     store: DynamoDBSessionStore, state_table: str, change: dict[str, Any], field: str
 ) -> None:
-    item = {k: v for k, v in (GOOD_STATE | change).items() if v is not None}
-    _put_raw(state_table, item)
-    with pytest.raises(StateUnavailableError, match=rf"STRATEGY#wave_renko/SPY.*{field}"):
-        store.strategy_state("wave_renko", "SPY")
+    fields = {k: v for k, v in (GOOD_MAP | change).items() if v is not None}
+    _put_raw(state_table, GOOD_STATE | {"state#wave_renko": {"M": fields}})
+    for read in (
+        lambda: store.strategy_state("wave_renko", "SPY"),
+        lambda: store.read_session(DAY, ["SPY"]),
+    ):
+        with pytest.raises(StateUnavailableError, match=rf"STRATEGIES/SPY.*{field}"):
+            read()
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"symbol": {"S": "QQQ"}}, "holds the symbol 'QQQ'"),
+        ({"symbol": None}, "'symbol'"),
+        ({"state#wave_renko": {"S": "{}"}}, "'state#wave_renko' is missing or not M"),
+        ({"state#renko2": {"M": GOOD_MAP}}, "'state#renko2': unknown strategy"),
+    ],
+)
+def test_a_strategy_states_item_of_another_shape_fails_closed(
+    store: DynamoDBSessionStore, state_table: str, change: dict[str, Any], problem: str
+) -> None:
+    _put_raw(state_table, {k: v for k, v in (GOOD_STATE | change).items() if v is not None})
+    with pytest.raises(StateUnavailableError, match=re.escape(problem)):
+        store.read_session(DAY, ["SPY", "QQQ"])
 
 
 @pytest.mark.faults
@@ -190,10 +213,12 @@ def test_a_failed_state_save_raises_and_keeps_the_old_state(
 ) -> None:
     held = strategy_state(1, '"held"')
     store.save_strategy_state(held)
-    client.fail_call("put_item", 1, error)
+    client.fail_call("update_item", 1, error)
     with pytest.raises(StateUnavailableError):
-        store.save_strategy_state(strategy_state(2, '"new"'))
-    assert store.strategy_state("vwap_reversion", "SPY") == held
+        store.save_strategy_states(
+            [strategy_state(2, '"new"'), strategy_state(2, "{}", strategy="pause")]
+        )
+    assert store.read_session(DAY, ["SPY"]).states == {("vwap_reversion", "SPY"): held}
 
 
 @pytest.mark.faults
@@ -202,6 +227,8 @@ def test_a_failed_state_save_raises_and_keeps_the_old_state(
     [
         ("get_item", lambda s: s.strategy_state("wave_renko", "SPY")),
         ("get_item", lambda s: s.regime(DAY)),
+        ("batch_get_item", lambda s: s.read_session(DAY, ["SPY", "QQQ"])),
+        ("update_item", lambda s: s.save_strategy_states([strategy_state(1, "{}")])),
         ("put_item", lambda s: s.save_regime(regime_state())),
         ("query", lambda s: s.bars("SPY", minute(0), minute(5))),
     ],

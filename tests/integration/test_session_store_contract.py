@@ -1,26 +1,22 @@
 """One contract for every ``SessionStore``: the in-memory one and DynamoDB on moto server.
 
 Each test runs against both adapters. Stale and duplicate deliveries (of states and bars) change
-nothing; equal-timestamp racers: exactly one wins; bars are read back by half-open range.
+nothing; equal-timestamp racers: exactly one wins (the state racers are in
+test_session_store_step_contract.py); bars are read back by half-open range.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from maxtrader.adapters.dynamodb_session_store import DynamoDBSessionStore
-from maxtrader.adapters.dynamodb_store import CLIENT_CONFIG
-from maxtrader.adapters.memory_session_store import InMemorySessionStore
 from maxtrader.domain.clock import NEW_YORK
 from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import Bar, Regime
@@ -37,36 +33,16 @@ from tests.support.session import (
     strategy_state,
 )
 
+if TYPE_CHECKING:
+    from tests.support.session_backends import Backend
+
+pytest_plugins = ("tests.support.session_backends",)  # backend (memory, dynamodb), store
+
 SHARED = settings(
     max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-
-
-@dataclass
-class Backend:
-    store: SessionStore
-    connect: Callable[[], SessionStore]  # another handle on the same data (another "Lambda")
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    if request.param == "memory":
-        memory = InMemorySessionStore()
-        yield Backend(memory, lambda: memory)
-        return
-    table: str = request.getfixturevalue("state_table")
-
-    def connect() -> SessionStore:
-        return DynamoDBSessionStore(boto3.client("dynamodb", config=CLIENT_CONFIG), table)
-
-    yield Backend(connect(), connect)
-
-
-@pytest.fixture
-def store(backend: Backend) -> SessionStore:
-    return backend.store
 
 
 def unique_name() -> str:
@@ -133,19 +109,20 @@ def test_any_delivery_order_keeps_the_newest_state(store: SessionStore, minutes:
     assert store.strategy_state("vwap_reversion", symbol) == newest
 
 
-def test_a_state_at_the_size_limit_is_stored_and_read_back(store: SessionStore) -> None:
-    # The longest names and the largest payload together still fit a DynamoDB item.
+def test_every_strategy_at_the_size_limit_fits_the_symbol_s_one_item(store: SessionStore) -> None:
+    # The longest names and the largest payloads together still fit a DynamoDB item (400 KB).
     payload = '"' + "é" * ((MAX_STRATEGY_STATE_BYTES - 2) // 2) + '"'
-    longest = max(KNOWN_STRATEGIES, key=len)
-    big = StoredStrategyState(
-        strategy=longest, symbol="Q" * 200, last_bar_ts=minute(1), payload=payload
-    )
-    assert store.save_strategy_state(big)
-    assert store.strategy_state(longest, "Q" * 200) == big
+    big = [
+        StoredStrategyState(strategy=name, symbol="Q" * 200, last_bar_ts=minute(1), payload=payload)
+        for name in sorted(KNOWN_STRATEGIES)
+    ]
+    assert store.save_strategy_states(big)
+    held = store.read_session(DAY, ["Q" * 200]).states
+    assert held == {(state.strategy, state.symbol): state for state in big}
 
 
 def test_a_state_over_the_size_limit_is_refused_with_its_size() -> None:
-    with pytest.raises(InvalidInputError, match=r"payload of 400001 bytes exceeds 400000"):
+    with pytest.raises(InvalidInputError, match=r"payload of 100001 bytes exceeds 100000"):
         strategy_state(1, "x" * (MAX_STRATEGY_STATE_BYTES + 1))
 
 
@@ -166,25 +143,6 @@ def test_a_malformed_state_is_refused(bad: dict[str, object]) -> None:
     } | bad
     with pytest.raises(InvalidInputError):
         StoredStrategyState(**fields)  # type: ignore[arg-type]
-
-
-@pytest.mark.concurrency
-def test_of_concurrent_equal_timestamp_saves_exactly_one_wins(backend: Backend) -> None:
-    threads, rounds = 8, 4
-    stores = [backend.connect() for _ in range(threads)]
-    for r in range(rounds):
-        barrier = threading.Barrier(threads)
-
-        def save(k: int, r: int = r, barrier: threading.Barrier = barrier) -> bool:
-            state = strategy_state(r, f'{{"writer": {k}}}')
-            barrier.wait(timeout=30)
-            return stores[k].save_strategy_state(state)
-
-        with ThreadPoolExecutor(threads) as pool:
-            won = list(pool.map(save, range(threads)))
-        assert won.count(True) == 1, (r, won)
-        stored = backend.store.strategy_state("vwap_reversion", "SPY")
-        assert stored == strategy_state(r, f'{{"writer": {won.index(True)}}}')
 
 
 @pytest.mark.concurrency

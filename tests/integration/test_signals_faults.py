@@ -131,9 +131,9 @@ def test_a_relay_that_dies_mid_session_degrades_to_polling_not_to_silence(
 @pytest.mark.parametrize(
     ("operation", "error", "after"),
     [
-        ("put_item", throttled("PutItem"), 2),  # past the two bars of the gap: the state save
-        ("get_item", throttled("GetItem"), 0),
-        ("get_item", timed_out(), 0),
+        ("update_item", throttled("UpdateItem"), 0),  # the save of the symbol's states
+        ("batch_get_item", throttled("BatchGetItem"), 0),  # the states and regime, one read
+        ("batch_get_item", timed_out(), 0),
         ("put_item", throttled("PutItem"), 0),  # the gap's bars, one conditional put each
         ("query", throttled("Query"), 0),
     ],

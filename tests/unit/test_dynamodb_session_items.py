@@ -3,7 +3,8 @@ refused with an ``ItemShapeError`` naming the item (never another exception, nev
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -59,18 +60,46 @@ states = st.builds(
 )
 
 
+def updated_item(symbol: str, saved: Sequence[StoredStrategyState]) -> dict[str, Any]:
+    """The item ``strategy_states_update`` makes of an absent one (its SET applied)."""
+    update = items.strategy_states_update(symbol, saved)
+    names, values = update["ExpressionAttributeNames"], update["ExpressionAttributeValues"]
+    sets = re.findall(r"(#\w+) = (:\w+)", update["UpdateExpression"])
+    return {**update["Key"], **{names[n]: values[v] for n, v in sets}}
+
+
 @pytest.mark.property
 @settings(max_examples=150, deadline=None)
-@given(bar=bars(), state=states, regime=regimes)
+@given(
+    bar=bars(),
+    symbol=st.text(st.characters(categories=("L", "N", "P", "S")), min_size=1, max_size=9),
+    saved=st.lists(states, max_size=4, unique_by=lambda s: s.strategy),
+    regime=regimes,
+)
 def test_every_value_survives_a_round_trip(
-    bar: Bar, state: StoredStrategyState, regime: RegimeState
+    bar: Bar, symbol: str, saved: list[StoredStrategyState], regime: RegimeState
 ) -> None:
     assert items.bar(items.bar_item(bar, EXPIRES), bar.symbol) == bar
-    assert (
-        items.strategy_state(items.strategy_state_item(state), state.strategy, state.symbol)
-        == state
-    )
+    mine = [StoredStrategyState(s.strategy, symbol, s.last_bar_ts, s.payload) for s in saved]
+    decoded = items.strategy_states(updated_item(symbol, mine), symbol)
+    assert decoded == {s.strategy: s for s in mine}
     assert items.regime_state(items.regime_item(regime), regime.day) == regime
+
+
+def test_a_symbol_s_save_sets_only_its_states_each_on_its_own_condition() -> None:
+    a = StoredStrategyState("wave_renko", "SPY", datetime(2024, 6, 3, 13, 31, tzinfo=UTC), "{}")
+    b = StoredStrategyState("pause", "SPY", datetime(2024, 6, 3, 13, 29, tzinfo=UTC), "{}")
+    update = items.strategy_states_update("SPY", [a, b])
+    assert update["Key"] == key("STRATEGIES", "SPY")
+    assert update["ConditionExpression"] == (
+        "(attribute_not_exists(#s0) OR #s0.#ts < :t0) AND "
+        "(attribute_not_exists(#s1) OR #s1.#ts < :t1)"
+    )
+    names, values = update["ExpressionAttributeNames"], update["ExpressionAttributeValues"]
+    assert (names["#s0"], names["#s1"]) == ("state#wave_renko", "state#pause")
+    assert values[":t0"] == {"N": "1717421460000000"}  # epoch microseconds, as the map holds
+    assert values[":s0"]["M"]["last_bar_ts"] == values[":t0"]
+    assert "vwap_reversion" not in str(update)  # the other strategies are left alone
 
 
 # --- corruption -----------------------------------------------------------------------------
@@ -89,15 +118,12 @@ REGIME = RegimeState(
 )
 GOOD: dict[str, dict[str, Any]] = {
     "bar": items.bar_item(BAR, EXPIRES),
-    "state": {
-        **key(*schema.strategy_state_key("wave_renko", "SPY")),
-        **items.strategy_state_item(STATE),
-    },
+    "state": updated_item("SPY", [STATE]),
     "regime": {**key(*schema.regime_key("2024-06-03")), **items.regime_item(REGIME)},
 }
 DECODE: dict[str, Callable[[dict[str, Any]], object]] = {
     "bar": lambda item: items.bar(item, "SPY"),
-    "state": lambda item: items.strategy_state(item, "wave_renko", "SPY"),
+    "state": lambda item: items.strategy_states(item, "SPY"),
     "regime": lambda item: items.regime_state(item, date(2024, 6, 3)),
 }
 attribute_values = st.one_of(
@@ -131,8 +157,51 @@ def test_a_corrupted_item_is_refused_naming_it(kind: str, data: st.DataObject) -
         assert f"{item['pk']['S']}/{item['sk']['S']}" in str(exc)
         return
     # Survived: only if every change still decodes to a value of the right shape (e.g. an
-    # optional field dropped, or a text field given other text).
-    assert isinstance(decoded, (Bar, StoredStrategyState, RegimeState))
+    # optional field dropped, a strategy's state dropped: absent, or text given other text).
+    if isinstance(decoded, dict):
+        assert set(decoded) <= {"wave_renko"} and all(v == STATE for v in decoded.values())
+        return
+    assert isinstance(decoded, (Bar, RegimeState))
+
+
+map_fields = st.sampled_from(["last_bar_ts", "payload"])
+
+
+@pytest.mark.fuzz
+@settings(max_examples=200, deadline=None)
+@given(changed=st.lists(map_fields, min_size=1, max_size=2, unique=True), data=st.data())
+def test_a_corrupted_strategy_state_map_is_refused_naming_its_field(
+    changed: list[str], data: st.DataObject
+) -> None:
+    item = dict(GOOD["state"])
+    fields = dict(item["state#wave_renko"]["M"])
+    for name in changed:
+        if data.draw(st.booleans()):
+            del fields[name]
+        else:
+            fields[name] = data.draw(attribute_values)
+    item["state#wave_renko"] = {"M": fields}
+    try:
+        decoded = items.strategy_states(item, "SPY")
+    except ItemShapeError as exc:
+        assert "STRATEGIES/SPY" in str(exc) and "state#wave_renko" in str(exc)
+        return
+    assert decoded["wave_renko"].strategy == "wave_renko"  # e.g. a payload given other text
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"state#wave_renko": {"S": "x"}}, "'state#wave_renko' is missing or not M"),
+        ({"state#renko2": {"M": {}}}, "'state#renko2': unknown strategy"),
+        ({"symbol": {"S": "QQQ"}}, "holds the symbol 'QQQ'"),
+    ],
+)
+def test_a_strategy_states_item_of_another_shape_is_refused(
+    change: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(ItemShapeError, match=re.escape(problem)):
+        items.strategy_states(GOOD["state"] | change, "SPY")
 
 
 def test_a_dropped_required_field_names_the_field() -> None:
@@ -141,6 +210,9 @@ def test_a_dropped_required_field_names_the_field() -> None:
             if name in ("pk", "sk", schema.TTL_ATTRIBUTE, "vwap", "anchor", "vix", "observed_at"):
                 continue
             broken = {k: v for k, v in item.items() if k != name}
+            if name.startswith(schema.STRATEGY_STATE_PREFIX):
+                assert DECODE[kind](broken) == {}  # a strategy without a state: absent
+                continue
             with pytest.raises(ItemShapeError, match=rf"{name}|holds|not a bar"):
                 DECODE[kind](broken)
 

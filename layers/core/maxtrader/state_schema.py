@@ -36,7 +36,8 @@ TABLE_LOGICAL_ID: Final = "StateTable"
 #                                              a slot it carries open_ticket (the sparse LSI)
 # FILL#<fill_id>          APPLIED              the fill-idempotency guard
 # AUDIT#<date>            <iso ts>#<unique>    append-only audit record
-# STRATEGY#<strategy>     <symbol>             a strategy's serialized state, last_bar_ts
+# STRATEGIES              <symbol>             every strategy's state of one symbol: one map
+#                                              state#<strategy> = {last_bar_ts, payload} each
 # REGIME                  <date>               the regime detector's state of a trading day
 # BAR#<symbol>            <iso UTC start>      a stored minute bar (expires_at)
 # ALERT#<dedup key>       COOLDOWN             the last send of an alert (expires_at)
@@ -59,7 +60,10 @@ CLOSED_TICKET_TTL_DAYS: Final = 400  # the audit log keeps the history; tickets 
 OPEN_TICKETS_INDEX: Final = "open_tickets"
 OPEN_TICKET_ATTRIBUTE: Final = "open_ticket"  # the client order id, on open tickets only
 
-STRATEGY_STATE_PREFIX: Final = "STRATEGY#"
+# A symbol's strategies step the same bars in the same invocation: their states are one item,
+# read in one request and saved in one conditional write (each state keeps its own condition).
+STRATEGY_STATES_PK: Final = "STRATEGIES"
+STRATEGY_STATE_PREFIX: Final = "state#"  # + the strategy's name: that strategy's state attribute
 REGIME_PK: Final = "REGIME"
 REGIME_TTL_DAYS: Final = 35
 BAR_PREFIX: Final = "BAR#"
@@ -137,11 +141,12 @@ def audit_pk(day: str) -> str:
     return f"AUDIT#{_matching('trading date', day, _DAY, 'YYYY-MM-DD')}"
 
 
-def strategy_state_key(strategy: str, symbol: str) -> Key:
-    return (
-        f"{STRATEGY_STATE_PREFIX}{_one_of('strategy', strategy, KNOWN_STRATEGIES)}",
-        _id("symbol", symbol),
-    )
+def strategy_states_key(symbol: str) -> Key:
+    return (STRATEGY_STATES_PK, _id("symbol", symbol))
+
+
+def strategy_state_attribute(strategy: str) -> str:
+    return f"{STRATEGY_STATE_PREFIX}{_one_of('strategy', strategy, KNOWN_STRATEGIES)}"
 
 
 def regime_key(day: str) -> Key:

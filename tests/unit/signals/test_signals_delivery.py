@@ -8,7 +8,7 @@ stored states end as a clean run's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -114,16 +114,16 @@ def test_a_failed_send_saves_nothing_and_the_retry_hands_the_signal_on_once(
 
 
 class _FailingSaves:
-    """The session store, with the next ``save_strategy_state`` of ``strategy`` raising."""
+    """The session store, with the next save holding a state of ``strategy`` raising."""
 
     def __init__(self, inner: Any, strategy: str) -> None:
         self._inner, self.strategy, self.armed = inner, strategy, False
 
-    def save_strategy_state(self, state: StoredStrategyState) -> bool:
-        if self.armed and state.strategy == self.strategy:
+    def save_strategy_states(self, states: Sequence[StoredStrategyState]) -> bool:
+        if self.armed and any(state.strategy == self.strategy for state in states):
             self.armed = False
-            raise StateUnavailableError("PutItem: ProvisionedThroughputExceededException")
-        return bool(self._inner.save_strategy_state(state))
+            raise StateUnavailableError("UpdateItem: ProvisionedThroughputExceededException")
+        return bool(self._inner.save_strategy_states(states))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -171,9 +171,10 @@ def _racing_push(world: SignalsWorld, bar: Bar, winner: dict[str, Any]) -> Any:
     inner = world.sessions
 
     class _Racing:
-        def save_strategy_state(self, state: StoredStrategyState) -> bool:
-            inner._states[(state.strategy, "SPY")] = winner[state.strategy]
-            return inner.save_strategy_state(state)
+        def save_strategy_states(self, states: Sequence[StoredStrategyState]) -> bool:
+            for state in states:
+                inner._states[(state.strategy, "SPY")] = winner[state.strategy]
+            return inner.save_strategy_states(states)
 
         def __getattr__(self, name: str) -> Any:
             return getattr(inner, name)

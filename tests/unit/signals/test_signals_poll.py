@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from maxtrader.domain.errors import DataError, InvalidInputError
+from maxtrader.domain.errors import DataError, InvalidInputError, StateUnavailableError
 from maxtrader.domain.models import Bar
 from maxtrader.signals import POLL_GRACE, poll_closed_minutes
 from tests.support.signals_world import DAY, SignalsWorld, minute, session_bars, session_of
@@ -23,6 +23,12 @@ def world() -> SignalsWorld:
         w.market.add(session_bars(symbol, PREVIOUS.day) + session_bars(symbol, DAY))
     w.store_regime(DAY, 17.0)
     return w
+
+
+def with_deps(world: SignalsWorld, **changes: Any) -> Any:
+    """The world's dependencies with some replaced."""
+    fields = {f: getattr(world.deps, f) for f in world.deps.__dataclass_fields__}
+    return world.deps.__class__(**(fields | changes))
 
 
 def at(minutes: int, seconds: int = 0) -> datetime:
@@ -120,13 +126,48 @@ class _FailingFor:
 
 
 def test_one_symbols_outage_does_not_hold_the_others_back(world: SignalsWorld) -> None:
-    deps = world.deps.__class__(
-        **{**{f: getattr(world.deps, f) for f in world.deps.__dataclass_fields__},
-           "market_data": _FailingFor(world.market, "QQQ")}
-    )  # fmt: skip
+    deps = with_deps(world, market_data=_FailingFor(world.market, "QQQ"))
     world.clock.set(at(6))
     with pytest.raises(DataError, match="QQQ"):
         poll_closed_minutes(at(6), deps)
     assert set(world.last_bar_ts("SPY").values()) == {at(4)}
     assert world.sessions.strategy_state("pause", "QQQ") is None
     assert world.poll(at(6)).stepped == 5  # the tick retried: QQQ caught up
+
+
+class _UnreadableFor:
+    """A session store holding an unreadable item of one symbol: any read that includes it
+    fails (as the DynamoDB store's BatchGetItem does), the others' reads are served."""
+
+    def __init__(self, inner: Any, symbol: str) -> None:
+        self._inner, self.symbol = inner, symbol
+        self.reads: list[list[str]] = []
+
+    def read_session(self, day: date, symbols: Any) -> Any:
+        self.reads.append(sorted(symbols))
+        if self.symbol in self.reads[-1]:
+            raise StateUnavailableError(f"item STRATEGIES/{self.symbol}: attribute 'symbol' ...")
+        return self._inner.read_session(day, symbols)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def test_one_symbols_unreadable_state_does_not_hold_the_others_back(world: SignalsWorld) -> None:
+    store = _UnreadableFor(world.sessions, "QQQ")
+    deps = with_deps(world, sessions=store)
+    world.clock.set(at(6))
+    with pytest.raises(StateUnavailableError, match="STRATEGIES/QQQ"):
+        poll_closed_minutes(at(6), deps)
+    assert store.reads == [["QQQ", "SPY"], ["QQQ"], ["SPY"]]  # the shared read, then one each
+    assert set(world.last_bar_ts("SPY").values()) == {at(4)}
+    assert world.sessions.strategy_state("pause", "QQQ") is None
+
+
+def test_a_tick_reads_every_symbol_once(world: SignalsWorld) -> None:
+    store = _UnreadableFor(world.sessions, "none")
+    deps = with_deps(world, sessions=store)
+    world.clock.set(at(6))
+    assert poll_closed_minutes(at(6), deps).stepped == 10
+    assert poll_closed_minutes(at(6), deps).stepped == 0  # nothing new: the read alone
+    assert store.reads == [["QQQ", "SPY"], ["QQQ", "SPY"]]

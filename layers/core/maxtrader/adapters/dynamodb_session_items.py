@@ -7,7 +7,7 @@ item and the field; the store turns it into ``StateUnavailableError``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from maxtrader.adapters.dynamodb_values import (
     Item,
     ItemShapeError,
     instant,
+    key,
     n,
     req_num,
     s,
@@ -30,6 +31,7 @@ from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import Bar, Regime
 from maxtrader.domain.ports import StoredStrategyState
 from maxtrader.domain.regime import RegimeState
+from maxtrader.domain.strategy_names import KNOWN_STRATEGIES
 
 
 def required(item: Mapping[str, Any], name: str, kind: str) -> Any:
@@ -55,29 +57,60 @@ def _invalid(item: Mapping[str, Any], exc: ValidationError) -> ItemShapeError:
     )
 
 
-# --- strategy states ----------------------------------------------------------------------------
-def strategy_state_item(state: StoredStrategyState) -> Item:
+# --- strategy states (one item per symbol; see state_schema) -----------------------------------
+def strategy_state_value(state: StoredStrategyState) -> dict[str, Any]:
+    """The map one strategy's state is stored as, under ``strategy_state_attribute``."""
+    return {"M": {"last_bar_ts": ts_value(state.last_bar_ts), "payload": s(state.payload)}}
+
+
+def strategy_states_update(symbol: str, states: Sequence[StoredStrategyState]) -> dict[str, Any]:
+    """The UpdateItem arguments (but the table) that save ``states`` of ``symbol`` together:
+    each set only if its strategy's stored ``last_bar_ts`` is earlier or absent, the other
+    strategies' attributes left as they are."""
+    names = {"#sym": "symbol", "#ts": "last_bar_ts"}
+    values: dict[str, Any] = {":sym": s(symbol)}
+    sets, conditions = ["#sym = :sym"], []
+    for i, state in enumerate(states):
+        names[f"#s{i}"] = schema.strategy_state_attribute(state.strategy)
+        values[f":s{i}"] = strategy_state_value(state)
+        values[f":t{i}"] = ts_value(state.last_bar_ts)
+        sets.append(f"#s{i} = :s{i}")
+        conditions.append(f"(attribute_not_exists(#s{i}) OR #s{i}.#ts < :t{i})")
     return {
-        "strategy": s(state.strategy),
-        "symbol": s(state.symbol),
-        "last_bar_ts": ts_value(state.last_bar_ts),
-        "payload": s(state.payload),
+        "Key": key(*schema.strategy_states_key(symbol)),
+        "UpdateExpression": "SET " + ", ".join(sets),
+        "ConditionExpression": " AND ".join(conditions),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
     }
 
 
-def strategy_state(item: Mapping[str, Any], strategy: str, symbol: str) -> StoredStrategyState:
-    stored = (required(item, "strategy", "S"), required(item, "symbol", "S"))
-    if stored != (strategy, symbol):
-        raise ItemShapeError(f"item {where(item)}: holds {stored}, not {(strategy, symbol)}")
-    try:
-        return StoredStrategyState(
-            strategy=strategy,
-            symbol=symbol,
-            last_bar_ts=required_instant(item, "last_bar_ts"),
-            payload=str(required(item, "payload", "S")),
-        )
-    except InvalidInputError as exc:
-        raise ItemShapeError(f"item {where(item)}: {exc}") from exc
+def strategy_states(item: Mapping[str, Any], symbol: str) -> dict[str, StoredStrategyState]:
+    """Every strategy state an item of ``symbol`` holds: strategy -> state."""
+    stored = required(item, "symbol", "S")
+    if stored != symbol:
+        raise ItemShapeError(f"item {where(item)}: holds the symbol {stored!r}, not {symbol!r}")
+    out: dict[str, StoredStrategyState] = {}
+    for attribute in item:
+        if not attribute.startswith(schema.STRATEGY_STATE_PREFIX):
+            continue
+        strategy = attribute.removeprefix(schema.STRATEGY_STATE_PREFIX)
+        if strategy not in KNOWN_STRATEGIES:
+            raise ItemShapeError(f"item {where(item)}: attribute {attribute!r}: unknown strategy")
+        fields = required(item, attribute, "M")
+        # The map's fields read as document paths, so an error names e.g. state#x.payload.
+        view = {"pk": item.get("pk"), "sk": item.get("sk")}
+        view |= {f"{attribute}.{k}": v for k, v in fields.items()}
+        try:
+            out[strategy] = StoredStrategyState(
+                strategy=strategy,
+                symbol=symbol,
+                last_bar_ts=required_instant(view, f"{attribute}.last_bar_ts"),
+                payload=str(required(view, f"{attribute}.payload", "S")),
+            )
+        except InvalidInputError as exc:
+            raise ItemShapeError(f"item {where(item)}: {attribute}: {exc}") from exc
+    return out
 
 
 # --- regime -------------------------------------------------------------------------------------

@@ -1,10 +1,15 @@
 """DynamoDB ``SessionStore`` (live): the bar path's state in the state table.
 
-- A strategy state is one item per (strategy, symbol), written by a PutItem conditioned on the
-  stored ``last_bar_ts`` being earlier: a duplicate or out-of-order delivery (a retried queue
-  message, the relay and the REST poll delivering the same bar) fails the condition and writes
-  nothing; of equal-timestamp racers DynamoDB lets exactly one through.
+- A symbol's strategy states are one item (a map per strategy), saved by one UpdateItem that
+  sets the states that moved, each conditioned on its stored ``last_bar_ts`` being earlier: a
+  duplicate or out-of-order delivery (a retried queue message, the relay and the REST poll
+  delivering the same bar) fails the condition and writes nothing; of equal-timestamp racers
+  DynamoDB lets exactly one through. (Not a transaction: one item needs none, at half the cost.)
 - The regime state is one item per New York trading date (last writer wins: see the port).
+- A step's read (``read_session``: the symbols' state items and the day's regime) is one
+  consistent BatchGetItem; the keys it leaves unprocessed (throttling) are asked again, with a
+  short backoff, at most ``UNPROCESSED_RETRIES`` times, then ``StateUnavailableError``: a key
+  left unanswered is never read as an absent item.
 - Bars are items keyed (``BAR#<symbol>``, fixed-width UTC start) written with
   ``attribute_not_exists``: a push's few bars (one per traded symbol) as one conditional PutItem
   each, half a transaction's write cost and no atomicity lost that anyone relies on (each bar
@@ -19,7 +24,8 @@ The item layout is in ``maxtrader.state_schema`` and docs/safety-layer.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,11 +37,16 @@ from maxtrader.adapters.dynamodb_calls import (
     call,
     new_client,
 )
-from maxtrader.adapters.dynamodb_items import Item, ItemShapeError, key, s, ts_value
-from maxtrader.adapters.session_input import require_range, unique_minute_bars
+from maxtrader.adapters.dynamodb_items import Item, ItemShapeError, key, s
+from maxtrader.adapters.session_input import (
+    one_symbols_states,
+    require_range,
+    session_symbols,
+    unique_minute_bars,
+)
 from maxtrader.domain.errors import StateUnavailableError
 from maxtrader.domain.models import Bar
-from maxtrader.domain.ports import BarWriteResult, StoredStrategyState
+from maxtrader.domain.ports import BarWriteResult, SessionSnapshot, StoredStrategyState
 from maxtrader.domain.regime import RegimeState
 
 if TYPE_CHECKING:
@@ -45,6 +56,9 @@ T = TypeVar("T")
 TRANSACTION_LIMIT = 100  # items in one TransactWriteItems
 SINGLE_PUTS_UP_TO = 4  # bars written one conditional PutItem each (a push: one per symbol)
 _CONFLICT_RETRIES = 3  # a concurrent writer of the same bars: its bars then read as held
+BATCH_GET_LIMIT = 100  # keys in one BatchGetItem
+UNPROCESSED_RETRIES = 3  # asks again for unprocessed keys, after 50, 100, 200 ms
+_UNPROCESSED_BACKOFF = 0.05  # seconds, doubled per retry
 
 
 def _decode(fn: Callable[[], T]) -> T:
@@ -58,9 +72,16 @@ def _decode(fn: Callable[[], T]) -> T:
 
 
 class DynamoDBSessionStore:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._client = client
         self.table = table_name
+        self._sleep = sleep  # the backoff before asking again for unprocessed keys
 
     @classmethod
     def create(cls, table_name: str, *, region: str | None = None) -> DynamoDBSessionStore:
@@ -73,27 +94,72 @@ class DynamoDBSessionStore:
         item: Item | None = response.get("Item")
         return item
 
+    def _batch_get(self, keys: Sequence[schema.Key]) -> dict[schema.Key, Item]:
+        """The items held under ``keys`` (absent ones missing), every key answered."""
+        found: dict[schema.Key, Item] = {}
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            pending = [key(*k) for k in keys[start : start + BATCH_GET_LIMIT]]
+            for retry in range(UNPROCESSED_RETRIES + 1):
+                if retry:
+                    self._sleep(_UNPROCESSED_BACKOFF * 2 ** (retry - 1))
+                response = call(
+                    self._client,
+                    "batch_get_item",
+                    RequestItems={self.table: {"Keys": pending, "ConsistentRead": True}},
+                )
+                for item in response.get("Responses", {}).get(self.table, []):
+                    found[(item["pk"]["S"], item["sk"]["S"])] = item
+                pending = response.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+                if not pending:
+                    break
+            else:
+                raise StateUnavailableError(
+                    f"batch_get_item: {len(pending)} key(s) still unprocessed after "
+                    f"{UNPROCESSED_RETRIES} retries (throttled)"
+                )
+        return found
+
+    # --- a step's read -------------------------------------------------------------------------
+    def read_session(self, day: date, symbols: Iterable[str]) -> SessionSnapshot:
+        wanted = session_symbols(symbols)
+        regime_key = schema.regime_key(day.isoformat())
+        state_keys = {schema.strategy_states_key(symbol): symbol for symbol in sorted(wanted)}
+        found = self._batch_get([regime_key, *state_keys])
+
+        def decode() -> SessionSnapshot:
+            states = {
+                (name, symbol): state
+                for k, symbol in state_keys.items()
+                if k in found
+                for name, state in items.strategy_states(found[k], symbol).items()
+            }
+            regime = found.get(regime_key)
+            stored = None if regime is None else items.regime_state(regime, day)
+            return SessionSnapshot(day, wanted, states, stored)
+
+        return _decode(decode)
+
     # --- strategy states -----------------------------------------------------------------------
     def strategy_state(self, strategy: str, symbol: str) -> StoredStrategyState | None:
-        item = self._get(schema.strategy_state_key(strategy, symbol))
+        schema.strategy_state_attribute(strategy)  # a known strategy, or InvalidInputError
+        item = self._get(schema.strategy_states_key(symbol))
         if item is None:
             return None
-        return _decode(lambda: items.strategy_state(item, strategy, symbol))
+        return _decode(lambda: items.strategy_states(item, symbol).get(strategy))
+
+    def save_strategy_states(self, states: Sequence[StoredStrategyState]) -> bool:
+        symbol = one_symbols_states(states)
+        if symbol is None:
+            return True  # nothing to save
+        update = items.strategy_states_update(symbol, states)
+        try:
+            call(self._client, "update_item", TableName=self.table, **update)
+        except ConditionFailed:
+            return False  # a stored state is as new or newer: this delivery changes nothing
+        return True
 
     def save_strategy_state(self, state: StoredStrategyState) -> bool:
-        k = schema.strategy_state_key(state.strategy, state.symbol)
-        try:
-            call(
-                self._client,
-                "put_item",
-                TableName=self.table,
-                Item={**key(*k), **items.strategy_state_item(state)},
-                ConditionExpression="attribute_not_exists(pk) OR last_bar_ts < :ts",
-                ExpressionAttributeValues={":ts": ts_value(state.last_bar_ts)},
-            )
-        except ConditionFailed:
-            return False  # the stored state is as new or newer: this delivery changes nothing
-        return True
+        return self.save_strategy_states([state])
 
     # --- regime --------------------------------------------------------------------------------
     def regime(self, day: date) -> RegimeState | None:

@@ -1,7 +1,8 @@
 """In-memory ``SessionStore``: backtests and unit tests. Same semantics as the DynamoDB one.
 
-One lock makes every operation atomic; the conditional state save compares ``last_bar_ts``
-exactly as the DynamoDB condition does, so a replay drops the stale deliveries live would drop.
+One lock makes every operation atomic (a session read sees one instant; a symbol's states are
+saved all or none); the conditional state save compares ``last_bar_ts`` exactly as the DynamoDB
+condition does, so a replay drops the stale deliveries live would drop.
 Expiry times are not kept: nothing here outlives its process.
 """
 
@@ -10,12 +11,17 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from maxtrader.adapters.session_input import require_range, unique_minute_bars
+from maxtrader.adapters.session_input import (
+    one_symbols_states,
+    require_range,
+    session_symbols,
+    unique_minute_bars,
+)
 from maxtrader.domain.models import Bar
-from maxtrader.domain.ports import BarWriteResult, StoredStrategyState
+from maxtrader.domain.ports import BarWriteResult, SessionSnapshot, StoredStrategyState
 from maxtrader.domain.regime import RegimeState
 
 
@@ -27,18 +33,29 @@ class InMemorySessionStore:
         self._bars: dict[str, dict[datetime, Bar]] = defaultdict(dict)
         self._bar_starts: dict[str, list[datetime]] = defaultdict(list)  # sorted, per symbol
 
+    def read_session(self, day: date, symbols: Iterable[str]) -> SessionSnapshot:
+        wanted = session_symbols(symbols)
+        with self._lock:
+            states = {k: v for k, v in self._states.items() if k[1] in wanted}
+            return SessionSnapshot(day, wanted, states, self._regimes.get(day))
+
     def strategy_state(self, strategy: str, symbol: str) -> StoredStrategyState | None:
         with self._lock:
             return self._states.get((strategy, symbol))
 
-    def save_strategy_state(self, state: StoredStrategyState) -> bool:
-        slot = (state.strategy, state.symbol)
+    def save_strategy_states(self, states: Sequence[StoredStrategyState]) -> bool:
+        one_symbols_states(states)
         with self._lock:
-            current = self._states.get(slot)
-            if current is not None and current.last_bar_ts >= state.last_bar_ts:
-                return False
-            self._states[slot] = state
+            for state in states:
+                current = self._states.get((state.strategy, state.symbol))
+                if current is not None and current.last_bar_ts >= state.last_bar_ts:
+                    return False
+            for state in states:
+                self._states[(state.strategy, state.symbol)] = state
             return True
+
+    def save_strategy_state(self, state: StoredStrategyState) -> bool:
+        return self.save_strategy_states([state])
 
     def regime(self, day: date) -> RegimeState | None:
         with self._lock:

@@ -1,12 +1,15 @@
-"""The checks both ``SessionStore`` adapters make before writing bars, so they refuse alike."""
+"""The checks both ``SessionStore`` adapters make before writing, so they refuse alike."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import Bar
+from maxtrader.domain.ports import StoredStrategyState
+
+_MAX_SYMBOL_CHARS = 200  # StoredStrategyState's bound
 
 
 def unique_minute_bars(bars: Sequence[Bar], expires_at: datetime) -> tuple[list[Bar], int]:
@@ -35,3 +38,39 @@ def require_range(start: datetime, end: datetime) -> None:
     for name, when in (("start", start), ("end", end)):
         if when.tzinfo is None or when.utcoffset() is None:
             raise InvalidInputError(f"bar range {name} {when.isoformat()} is naive")
+
+
+def one_symbols_states(states: Sequence[StoredStrategyState]) -> str | None:
+    """The one symbol ``states`` belong to (None when empty). Raises ``InvalidInputError``
+    (before anything is written) for states of several symbols or a strategy given twice: a
+    symbol's states are one item, saved together."""
+    symbols = {state.symbol for state in states}
+    if len(symbols) > 1:
+        raise InvalidInputError(
+            f"strategy states of {len(symbols)} symbols in one save: "
+            f"{', '.join(sorted(symbols))[:120]}; a save holds one symbol's"
+        )
+    names = [state.strategy for state in states]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InvalidInputError(f"strategy state(s) {', '.join(repeated)} given twice in one save")
+    return symbols.pop() if symbols else None
+
+
+def session_symbols(symbols: Iterable[str]) -> frozenset[str]:
+    """The symbols of a session read, each 1-200 printable characters (a state's bound);
+    ``InvalidInputError`` otherwise, and for a bare string (its letters are not symbols)."""
+    if isinstance(symbols, str):
+        raise InvalidInputError(f"session read: symbols {symbols!r:.80} is one string, not a list")
+    wanted = frozenset(symbols)
+    for symbol in wanted:
+        if (
+            not isinstance(symbol, str)
+            or not 0 < len(symbol) <= _MAX_SYMBOL_CHARS
+            or not symbol.isprintable()
+        ):
+            raise InvalidInputError(
+                f"session read: symbol {symbol!r:.80} is not 1-{_MAX_SYMBOL_CHARS} printable "
+                "characters"
+            )
+    return wanted

@@ -25,7 +25,7 @@ broker and market-data adapters beside them, and the backtester's simulated brok
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
@@ -68,6 +68,7 @@ __all__ = [
     "Broker",
     "Clock",
     "MarketData",
+    "SessionSnapshot",
     "SessionStore",
     "StateStore",
     "StoredStrategyState",
@@ -192,9 +193,10 @@ class StateStore(Protocol):
 # --- the bar path's persisted state -------------------------------------------------------------
 
 
-# A DynamoDB item holds at most 400 KB (names and values, UTF-8): the payload's bound leaves
-# room for the keys and the other attributes, and both adapters refuse a larger one alike.
-MAX_STRATEGY_STATE_BYTES = 400_000
+# A symbol's strategy states share one DynamoDB item of at most 400 KB (409,600 bytes, names and
+# values, UTF-8): every known strategy at this bound, with the keys and names, still fits, and
+# both adapters refuse a larger payload alike. (Real states are about 1 KB.)
+MAX_STRATEGY_STATE_BYTES = 100_000
 _MAX_NAME_CHARS = 200
 
 
@@ -228,8 +230,24 @@ class StoredStrategyState:
         if size > MAX_STRATEGY_STATE_BYTES:
             raise InvalidInputError(
                 f"strategy state {self.strategy}/{self.symbol}: payload of {size} bytes exceeds "
-                f"{MAX_STRATEGY_STATE_BYTES} (a DynamoDB item holds 400 KB)"
+                f"{MAX_STRATEGY_STATE_BYTES} (a symbol's states share one 400 KB item)"
             )
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSnapshot:
+    """What one step of the bar path reads: the stored strategy states of ``symbols`` and the
+    regime of ``day``, as of one read. A state or regime not stored is absent, never guessed."""
+
+    day: date
+    symbols: frozenset[str]
+    states: Mapping[tuple[str, str], StoredStrategyState]  # (strategy, symbol) -> stored state
+    regime: RegimeState | None
+
+    def state(self, strategy: str, symbol: str) -> StoredStrategyState | None:
+        if symbol not in self.symbols:  # absent would be a guess: it was never read
+            raise InvalidInputError(f"the snapshot of {self.day} did not read {symbol!r:.80}")
+        return self.states.get((strategy, symbol))
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,12 +259,26 @@ class BarWriteResult:
 
 
 class SessionStore(Protocol):
+    def read_session(self, day: date, symbols: Iterable[str]) -> SessionSnapshot:
+        """Every stored strategy state of ``symbols`` and the regime of ``day`` in one
+        consistent read (DynamoDB: one BatchGetItem; keys it leaves unprocessed are retried a
+        bounded number of times, then ``StateUnavailableError``: a partial answer is never read
+        as "absent"). A symbol's states are read together, as of one instant."""
+        ...
+
     def strategy_state(self, strategy: str, symbol: str) -> StoredStrategyState | None: ...
 
+    def save_strategy_states(self, states: Sequence[StoredStrategyState]) -> bool:
+        """Store the states of ONE symbol (each strategy at most once) together or not at all:
+        each only if the stored state of its strategy is older (its ``last_bar_ts`` is earlier)
+        or absent; the symbol's other strategies are left as they are. True when all were
+        stored; False, with nothing written, when any was a duplicate or stale delivery: of
+        concurrent saves at the same ``last_bar_ts`` exactly one returns True. Nothing to save
+        is True. Another symbol or a repeated strategy: ``InvalidInputError``, nothing written."""
+        ...
+
     def save_strategy_state(self, state: StoredStrategyState) -> bool:
-        """Store ``state`` only if the stored one is older (its ``last_bar_ts`` is earlier) or
-        absent. False, with nothing written, for a duplicate or stale delivery: of concurrent
-        saves at the same ``last_bar_ts`` exactly one returns True."""
+        """``save_strategy_states([state])``."""
         ...
 
     def regime(self, day: date) -> RegimeState | None:

@@ -1,6 +1,9 @@
 """One symbol's session advanced through a minute: fill the gaps, step, hand on, save, audit.
 
-    advance_symbol(ctx, session, symbol, pushed, until) -> SymbolOutcome
+    advance_symbol(ctx, session, symbol, states, regime, pushed, until) -> SymbolOutcome
+
+``states`` and ``regime`` come from the caller's one ``SessionStore.read_session`` (every
+symbol it advances, and the day's regime: ``day_regime``).
 
 ``until`` is the exclusive bound of the bar starts to cover (a pushed batch: its last bar's
 start + 1 minute; the poll: the minutes closed by its cut-off). The minutes from the last one
@@ -19,16 +22,18 @@ to ``until`` must all be accounted for before anything is stepped:
 
 Then every strategy steps every bar in order (``trading.session.step_bar``: the same routing
 the backtester applies), the routed signals become ``SignalMessage``s (``decided_at`` = the
-bar's close) and are sent, THEN each state is saved conditioned on its ``last_bar_ts``, and the
-signals of the strategies whose save won are audited.
+bar's close) and are sent, THEN the states that moved are saved together (one conditional write:
+each conditioned on its ``last_bar_ts``, all stored or none), and if the save won, their signals
+are audited.
 
 Why send before saving: a crash or a failed save after the send leaves the state unsaved, so
 the retry steps the same bars again and re-sends the same deterministic signal ids, which the
 FIFO queue (deduplication id = signal id) and execute (idempotent on the id) drop. Saving first
 would lose those signals for good: the retry would find the bar already stepped. A save that
 returns False means another delivery stepped these bars first and sent the same ids; this one
-is counted as a duplicate and audits nothing. A redelivered bar is caught before any send
-(step 1), so an ordinary duplicate sends nothing at all.
+is counted as a duplicate and audits nothing (should the winner have stepped fewer bars, the
+next delivery steps the rest again, re-sends their ids, which are dropped, and audits them). A
+redelivered bar is caught before any send (step 1), so an ordinary duplicate sends nothing.
 """
 
 from __future__ import annotations
@@ -41,7 +46,13 @@ from typing import Any
 from maxtrader.domain.calendar import Session
 from maxtrader.domain.clock import Clock
 from maxtrader.domain.models import Bar
-from maxtrader.domain.ports import MarketData, SessionStore, StateStore, StoredStrategyState
+from maxtrader.domain.ports import (
+    MarketData,
+    SessionSnapshot,
+    SessionStore,
+    StateStore,
+    StoredStrategyState,
+)
 from maxtrader.domain.regime import RegimeState
 from maxtrader.ingest.service import BAR_RETENTION
 from maxtrader.signals.queue import SignalQueue
@@ -72,10 +83,10 @@ class SymbolOutcome:
     lost_race: int = 0  # saves refused: another delivery stepped these bars first
 
 
-def day_regime(sessions: SessionStore, session: Session) -> RegimeState:
-    """The regime stored for the session's day; none stored is UNKNOWN (no entries)."""
-    stored = sessions.regime(session.day)
-    return stored if stored is not None else RegimeState(day=session.day, reason=NO_REGIME_REASON)
+def day_regime(snapshot: SessionSnapshot) -> RegimeState:
+    """The regime stored for the snapshot's day; none stored is UNKNOWN (no entries)."""
+    stored = snapshot.regime
+    return stored if stored is not None else RegimeState(day=snapshot.day, reason=NO_REGIME_REASON)
 
 
 def advance_symbol(
@@ -83,6 +94,7 @@ def advance_symbol(
     session: Session,
     symbol: str,
     states: Mapping[StateKey, Any],
+    regime: RegimeState,
     *,
     pushed: Sequence[Bar],
     until: datetime,
@@ -98,7 +110,6 @@ def advance_symbol(
     bars, out.polled = _fill_gaps(ctx, session, symbol, last=last, until=until, fresh=fresh)
     if not bars:
         return out
-    regime = day_regime(ctx.sessions, session)
     messages: list[SignalMessage] = []
     for bar in bars:
         current, step = step_bar(ctx.routing, ctx.strategies, current, bar, regime)
@@ -165,18 +176,21 @@ def _save(
     before: Mapping[StateKey, Any],
     after: Mapping[str, Any],
 ) -> dict[str, bool]:
-    """Save each state that moved, conditioned on its last bar; name -> whether it was stored."""
-    won: dict[str, bool] = {}
-    for name, state in after.items():
-        if state.last_ts is None or state.last_ts == before[(name, symbol)].last_ts:
-            continue  # this strategy had stepped these bars already
-        won[name] = ctx.sessions.save_strategy_state(
-            StoredStrategyState(
-                strategy=name, symbol=symbol, last_bar_ts=state.last_ts,
-                payload=state.model_dump_json(),
-            )
-        )  # fmt: skip
-    return won
+    """Save the states that moved, together, each conditioned on its last bar; name -> whether
+    it was stored (all alike: the save stores all or none)."""
+    moved = [
+        StoredStrategyState(
+            strategy=name, symbol=symbol, last_bar_ts=state.last_ts,
+            payload=state.model_dump_json(),
+        )
+        for name, state in after.items()
+        # a state that did not move had stepped these bars already
+        if state.last_ts is not None and state.last_ts != before[(name, symbol)].last_ts
+    ]  # fmt: skip
+    if not moved:
+        return {}
+    stored = ctx.sessions.save_strategy_states(moved)
+    return {state.strategy: stored for state in moved}
 
 
 __all__ = ["NO_REGIME_REASON", "AdvanceContext", "SymbolOutcome", "advance_symbol", "day_regime"]

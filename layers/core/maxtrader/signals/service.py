@@ -17,8 +17,15 @@ just closed in flight time to arrive first; then the poll finds nothing to do). 
 without a session, before the first minute has closed, or more than ``POLL_AFTER_CLOSE`` after
 the close, it does nothing and says why (``SignalsOutcome.note``).
 
+Each invocation reads what it needs in ONE ``SessionStore.read_session``: the strategy states
+of every symbol it advances and the day's regime (a push: its symbols; the poll: every traded
+symbol; a bars-queue batch's records share one: ``deps.for_batch``). A poll tick with nothing
+to step makes that one call and nothing else; a pushed bar with no gap before it makes one
+more, the save of its symbol's states.
+
 A symbol whose poll fails (REST, the store) does not hold the others back: they are brought up
-to date, then the first failure is raised so the tick is retried.
+to date, then the first failure is raised so the tick is retried. (Should the shared read fail,
+each symbol reads its own, so one unreadable item fails only its symbol.)
 
 ``market_data`` is a provider: the Massive client (and its secret) is built only when a gap or
 a session start needs it, never on the steady-state path.
@@ -27,25 +34,31 @@ a session start needs it, never on the steady-state path.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
 from maxtrader.config.strategies import StrategiesConfig
 from maxtrader.domain.calendar import MarketCalendar, Session
 from maxtrader.domain.clock import NEW_YORK, Clock
-from maxtrader.domain.errors import DataError, InvalidInputError, MaxTraderError
+from maxtrader.domain.errors import (
+    DataError,
+    InvalidInputError,
+    MaxTraderError,
+    StateUnavailableError,
+)
 from maxtrader.domain.models import Bar
-from maxtrader.domain.ports import MarketData, SessionStore, StateStore
+from maxtrader.domain.ports import MarketData, SessionSnapshot, SessionStore, StateStore
 from maxtrader.ingest.messages import decode_bar_message
-from maxtrader.signals.advance import AdvanceContext, SymbolOutcome, advance_symbol
+from maxtrader.signals.advance import AdvanceContext, SymbolOutcome, advance_symbol, day_regime
+from maxtrader.signals.batch_reads import BatchReads
 from maxtrader.signals.queue import SignalQueue
 from maxtrader.signals.session_start import (
     ONE_MINUTE,
     SessionStartDependencies,
-    prepare_session_states,
     routable_strategies,
+    symbol_session_states,
 )
 from maxtrader.trading.session import Routing
 from maxtrader.trading.signal_message import SignalMessage
@@ -82,6 +95,7 @@ class SignalsDependencies:
     strategies: Mapping[str, Any]
     symbols: frozenset[str]
     clock: Clock
+    batch: BatchReads | None = None  # a bars-queue batch's shared read (``for_batch``)
 
     @classmethod
     def of(
@@ -103,6 +117,17 @@ class SignalsDependencies:
             strategies=routable_strategies(strategies, routing), symbols=frozenset(symbols),
             clock=clock,
         )  # fmt: skip
+
+    def for_batch(self, records: object) -> SignalsDependencies:
+        """These dependencies for one bars-queue batch (the event's ``Records``): its records'
+        first reads are one (signals/batch_reads.py)."""
+        reads = BatchReads.planned(self.sessions, self.calendar, self.symbols, records)
+        return replace(self, batch=reads)
+
+    def read_session(self, day: date, symbols: Iterable[str]) -> SessionSnapshot:
+        if self.batch is not None:
+            return self.batch.read(day, symbols)
+        return self.sessions.read_session(day, symbols)
 
     def advance_context(self) -> AdvanceContext:
         return AdvanceContext(
@@ -180,12 +205,19 @@ def process_bars(bars: Sequence[Bar], deps: SignalsDependencies) -> SignalsOutco
             continue
         sessions[session.day] = session
         groups.setdefault((bar.symbol, session.day), []).append(bar)
-    ctx = deps.advance_context()
-    for (symbol, day), mine in groups.items():
+    ctx, start = deps.advance_context(), deps.session_start()
+    for day in sorted(sessions):
         session = sessions[day]
-        states = prepare_session_states(session, [symbol], deps.session_start())
-        until = mine[-1].ts + ONE_MINUTE
-        out.add(advance_symbol(ctx, session, symbol, states, pushed=mine, until=until), now)
+        symbols = [symbol for symbol, d in groups if d == day]
+        snapshot = deps.read_session(day, symbols)  # one read: states and regime
+        regime = day_regime(snapshot)
+        for symbol in symbols:
+            mine = groups[(symbol, day)]
+            states = symbol_session_states(session, symbol, snapshot, start)
+            until = mine[-1].ts + ONE_MINUTE
+            out.add(
+                advance_symbol(ctx, session, symbol, states, regime, pushed=mine, until=until), now
+            )
     return out
 
 
@@ -205,12 +237,23 @@ def poll_closed_minutes(scheduled_time: datetime, deps: SignalsDependencies) -> 
     until = min(cutoff, session.close)
     now = deps.clock.now()
     out = SignalsOutcome()
-    ctx = deps.advance_context()
+    ctx, start = deps.advance_context(), deps.session_start()
+    symbols = sorted(deps.symbols)
+    try:
+        shared: SessionSnapshot | None = deps.sessions.read_session(session.day, symbols)
+    except StateUnavailableError:
+        shared = None  # each symbol reads its own below: one bad item fails only its symbol
     failures: list[MaxTraderError] = []
-    for symbol in sorted(deps.symbols):  # one symbol's outage must not hold the others back
+    for symbol in symbols:  # one symbol's outage must not hold the others back
         try:
-            states = prepare_session_states(session, [symbol], deps.session_start())
-            out.add(advance_symbol(ctx, session, symbol, states, pushed=(), until=until), now)
+            snapshot = (
+                shared if shared is not None else deps.sessions.read_session(session.day, [symbol])
+            )
+            states = symbol_session_states(session, symbol, snapshot, start)
+            advanced = advance_symbol(
+                ctx, session, symbol, states, day_regime(snapshot), pushed=(), until=until
+            )
+            out.add(advanced, now)
         except MaxTraderError as exc:
             failures.append(exc)
     if failures:

@@ -1,14 +1,19 @@
 """The start-of-session state of every strategy a symbol's session may route to.
 
     prepare_session_states(session, symbols, deps) -> {(strategy, symbol): state}
+    symbol_session_states(session, symbol, snapshot, deps)   one symbol, from a read already made
+
+The stored states come from ONE ``SessionStore.read_session`` of all the symbols (the signals
+path makes its own, of states and regime together, and passes it to ``symbol_session_states``).
 
 A strategy whose stored state is of another day (or absent) is started as the backtester starts
 it (``strategy.start_session`` with the bars of prior sessions only: the calendar's
 ``history_sessions`` sessions before the day, regular hours only, over ``MarketData``) and saved
 with ``last_bar_ts`` = one minute before the open: "nothing of today stepped yet", so the
-session's first bar is the one whose predecessor is that instant. A concurrent start (the
-premarket run, the poll and a pushed bar racing) loses the conditional save and reads the
-winner's state back: both were built from the same history.
+session's first bar is the one whose predecessor is that instant. A symbol's started states are
+saved together (one conditional write). A concurrent start (the premarket run, the poll and a
+pushed bar racing) loses the conditional save and reads the winner's states back: both were
+built from the same history.
 
 Every strategy the configuration can route to is started and stepped, whatever today's regime,
 because the regime can change during the session (trading/session.py).
@@ -23,9 +28,9 @@ from typing import Any
 
 from maxtrader.config.strategies import StrategiesConfig
 from maxtrader.domain.calendar import MarketCalendar, Session
-from maxtrader.domain.errors import StateUnavailableError
+from maxtrader.domain.errors import InvalidInputError, StateUnavailableError
 from maxtrader.domain.models import Bar, Regime
-from maxtrader.domain.ports import MarketData, SessionStore, StoredStrategyState
+from maxtrader.domain.ports import MarketData, SessionSnapshot, SessionStore, StoredStrategyState
 from maxtrader.trading.session import Routing
 
 ONE_MINUTE = timedelta(minutes=1)
@@ -72,18 +77,33 @@ def todays_state(strategy: Any, stored: StoredStrategyState | None, session: Ses
 def prepare_session_states(
     session: Session, symbols: Iterable[str], deps: SessionStartDependencies
 ) -> dict[StateKey, Any]:
-    """Today's state of every (strategy, symbol): the stored one, or started and saved."""
+    """Today's state of every (strategy, symbol): the stored one, or started and saved. The
+    stored ones are read in one request."""
+    wanted = sorted(set(symbols))
+    snapshot = deps.sessions.read_session(session.day, wanted)
     out: dict[StateKey, Any] = {}
-    for symbol in sorted(set(symbols)):
-        missing: list[str] = []
-        for name, strategy in deps.strategies.items():
-            state = todays_state(strategy, deps.sessions.strategy_state(name, symbol), session)
-            if state is None:
-                missing.append(name)
-            else:
-                out[(name, symbol)] = state
-        if missing:
-            out.update(_start(session, symbol, missing, deps))
+    for symbol in wanted:
+        out.update(symbol_session_states(session, symbol, snapshot, deps))
+    return out
+
+
+def symbol_session_states(
+    session: Session, symbol: str, snapshot: SessionSnapshot, deps: SessionStartDependencies
+) -> dict[StateKey, Any]:
+    """Today's state of every strategy of ``symbol``, from ``snapshot`` (a read of ``session``'s
+    day holding ``symbol``); the ones not of today are started and saved."""
+    if snapshot.day != session.day:
+        raise InvalidInputError(f"a snapshot of {snapshot.day} for the session of {session.day}")
+    out: dict[StateKey, Any] = {}
+    missing: list[str] = []
+    for name, strategy in deps.strategies.items():
+        state = todays_state(strategy, snapshot.state(name, symbol), session)
+        if state is None:
+            missing.append(name)
+        else:
+            out[(name, symbol)] = state
+    if missing:
+        out.update(_start(session, symbol, missing, deps))
     return out
 
 
@@ -97,21 +117,27 @@ def _start(
         strategy = deps.strategies[name]
         n = strategy.history_sessions
         history = [bar for bars in (by_session[-n:] if n > 0 else []) for bar in bars]
-        state = strategy.start_session(symbol, session, history)
-        saved = StoredStrategyState(
+        out[(name, symbol)] = strategy.start_session(symbol, session, history)
+    saved = [
+        StoredStrategyState(
             strategy=name,
             symbol=symbol,
             last_bar_ts=before_open(session),
             payload=state.model_dump_json(),
         )
-        if not deps.sessions.save_strategy_state(saved):
-            # Another invocation saved first (or already stepped today's bars): use its state.
-            state = todays_state(strategy, deps.sessions.strategy_state(name, symbol), session)
-            if state is None:
-                raise StateUnavailableError(
-                    f"strategy state {name}/{symbol}: the save was refused but no state of "
-                    f"{session.day.isoformat()} is stored"
-                )
+        for (name, _), state in out.items()
+    ]
+    if deps.sessions.save_strategy_states(saved):
+        return out
+    # Another invocation saved first (or already stepped today's bars): use its states.
+    again = deps.sessions.read_session(session.day, [symbol])
+    for name in names:
+        state = todays_state(deps.strategies[name], again.state(name, symbol), session)
+        if state is None:
+            raise StateUnavailableError(
+                f"strategy state {name}/{symbol}: the save was refused but no state of "
+                f"{session.day.isoformat()} is stored"
+            )
         out[(name, symbol)] = state
     return out
 
@@ -145,5 +171,6 @@ __all__ = [
     "prepare_session_states",
     "prior_session_bars",
     "routable_strategies",
+    "symbol_session_states",
     "todays_state",
 ]
