@@ -61,19 +61,21 @@ EPISODES: tuple[tuple[int, float], ...] = (
     (42, -0.30),  # back inside the band: the longs' signal bar (SPY and QQQ together)
     (50, 0.20),  # reverts to VWAP: the long's target
     (51, 0.22),
-    (54, 0.95),  # a spike far above the upper band
-    (55, 0.93),
-    (57, 0.72),  # back inside: the shorts' signal bars (QQQ's later, see TIME_WARP)
-    (70, 1.25),  # the rally resumes: the shorts' stops
+    (54, 1.10),  # a spike far above the upper band
+    (55, 1.08),
+    (57, 0.85),  # back inside: the shorts' signal bars (QQQ's later, see TIME_WARP)
+    (70, 1.40),  # the rally resumes: the shorts' stops
     (150, 1.10),
     (260, 1.30),
     (390, 1.20),
 )
 # Each symbol's clock on the script: (minute, scripted minute), linear in between. QQQ's flush
 # runs half a minute ahead of SPY's (its higher beta would re-enter the band a bar later), so
-# the longs signal on the same bar; its spike runs two minutes behind, so the shorts do not.
+# the longs signal on the same bar; QQQ then steps back into the flush for a minute (the bar
+# after its signal dips, so a limit at the signal's ask is met, as a live entry needs); its
+# spike runs two minutes behind SPY's, so the shorts do not share a bar.
 TIME_WARP: dict[str, tuple[tuple[int, float], ...]] = {
-    "QQQ": ((0, 0.0), (30, 30.5), (46, 46.5), (52, 50.0), (390, 388.0)),
+    "QQQ": ((0, 0.0), (30, 30.5), (42, 42.5), (43, 41.6), (46, 46.5), (52, 50.0), (390, 388.0)),
 }
 FLAT: tuple[tuple[int, float], ...] = ((0, 0.0), (390, 0.0))
 
