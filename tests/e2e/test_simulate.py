@@ -82,10 +82,11 @@ def test_every_function_is_deployed_and_every_drill_reports(synthetic_day: Any) 
     assert set(data["faults"]) == set(DRILLS)
 
 
-# After the first round trip (its exit answered 500, then 503 after the broker acted) every
-# later reservation fails: the portfolio counter's conditional ADD is cancelled by moto with
-# "ValueError" (transaction cancelled [..., 'ValueError', ...] on the PORTFOLIO update), so the
-# day's shorts are refused "state_store" and never close at a loss. Not the drill's: found by it.
+# After the first round trip every later reservation fails (state_store): the portfolio's
+# exposure counter is left at a float residue (moto stores "-1E-14") and moto's ADD parses a
+# number without a "." as an int (DynamoType.__add__: ValueError), cancelling the reservation's
+# transaction. The day's shorts are refused and never lose. A store-adapter fix (round the
+# exposure deltas), not the drill's; found by it.
 RESERVATION_BLOCKED = {"loss-streak"}
 
 
