@@ -60,16 +60,20 @@ def test_the_synthetic_day_ends_flat_with_unique_orders(synthetic_day: Any) -> N
     assert code in (0, 1)  # 1 only when a drill failed: asserted drill by drill below
 
 
+def test_the_drilled_synthetic_day_has_entries_exits_and_rejections(synthetic_day: Any) -> None:
+    _, data, _ = synthetic_day
+    entries = [o for o in data["orders"] if o["client_order_id"].endswith("-entry")]
+    exits = [o for o in data["orders"] if o["client_order_id"].endswith("-exit")]
+    assert entries and exits, data["orders"]
+    assert data["fills"] >= 2 and data["realized_pnl"] != 0
+    assert "trade_frequency" in data["rejections"], data["rejections"]  # the same-bar pair
+
+
 def test_every_function_is_deployed_or_reported_not_deployed(synthetic_day: Any) -> None:
     _, data, _ = synthetic_day
     assert sorted(data["deployed"] + data["not_deployed"]) == sorted(f.name for f in FUNCTIONS)
     assert {"ingest", "killswitch"} <= set(data["deployed"])
     assert data["invocations"]["ingest"]["ok"] >= 390  # every minute pushed (and retried)
-
-
-# The synthetic day has two signals: too few entries to exercise two 5xx answers or to close
-# three losing trades (known, reported in the issue; the day needs more trades).
-TOO_FEW_ENTRIES = {"broker-5xx", "loss-streak"}
 
 
 def test_every_function_is_deployed_and_every_drill_reports(synthetic_day: Any) -> None:
@@ -78,11 +82,19 @@ def test_every_function_is_deployed_and_every_drill_reports(synthetic_day: Any) 
     assert set(data["faults"]) == set(DRILLS)
 
 
+# After the first round trip every later reservation fails (state_store): the portfolio's
+# exposure counter is left at a float residue (moto stores "-1E-14") and moto's ADD parses a
+# number without a "." as an int (DynamoType.__add__: ValueError), cancelling the reservation's
+# transaction. The day's shorts are refused and never lose. A store-adapter fix (round the
+# exposure deltas), not the drill's; found by it.
+RESERVATION_BLOCKED = {"loss-streak"}
+
+
 @pytest.mark.parametrize(
     "drill",
     [
-        pytest.param(d, marks=pytest.mark.xfail(strict=True, reason="too few entries"))
-        if d in TOO_FEW_ENTRIES
+        pytest.param(d, marks=pytest.mark.xfail(strict=True, reason="reservations blocked"))
+        if d in RESERVATION_BLOCKED
         else d
         for d in sorted(DRILLS)
     ],
@@ -112,7 +124,8 @@ def test_the_report_is_written(synthetic_day: Any) -> None:
 
 
 def test_a_real_spy_day_replays_flat(real_day: dict[str, Any]) -> None:
-    """Parity is checked apart (below): this day runs with a daily VIX file."""
+    """The SPY file alone: the stage trades SPY only that day; a daily VIX file, fed as a flat
+    intraday VIX at the prior close."""
     assert real_day["day"] == "2024-06-11"
     assert "SPY_1m.csv" in real_day["source"]
     assert real_day["positions_open_at_end"] == 0
@@ -121,11 +134,7 @@ def test_a_real_spy_day_replays_flat(real_day: dict[str, Any]) -> None:
     assert real_day["reconciliation"]["ok"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with a daily VIX file the simulated market has no intraday VIX prints: health's "
-    "vix_freshness fails all day and safe mode holds the entries the backtester (no health "
-    "checks) approves; the simulator must feed intraday VIX for real days (open, issue 14)",
-)
 def test_a_real_spy_day_with_no_drill_is_in_parity(real_day: dict[str, Any]) -> None:
     assert real_day["parity"]["ok"] is True, real_day["parity"]["differences"]
+    # Health held nothing back: the day's entries were decided on their merits.
+    assert "safe_mode" not in real_day["rejections"], real_day["rejections"]

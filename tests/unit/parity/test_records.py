@@ -39,6 +39,18 @@ def test_a_signal_decided_twice_keeps_its_last_decision() -> None:
     assert got.decisions[SID] == VerdictView(True, (), "SPY", 3)
 
 
+def test_a_redelivery_refused_as_a_duplicate_does_not_replace_the_decision() -> None:
+    """Live, an approval then (the same signal delivered again, or the reservation's write
+    retried after it went through) a rejection for duplicate_signal: the approval stands."""
+    approved, again = (
+        verdict("entry", True),
+        verdict("entry", False, "duplicate_signal", "trade_frequency"),
+    )
+    assert decisions_of([approved, again]).decisions[SID] == VerdictView(True, (), "SPY", 3)
+    # Alone, a duplicate_signal rejection is what there is to compare.
+    assert decisions_of([again]).decisions[SID].approved is False  # type: ignore[union-attr]
+
+
 def test_a_record_without_its_shape_is_reported_not_dropped() -> None:
     bad_signal = AuditRecord(ts=SESSION.open, kind=AuditKind.SIGNAL, subject=SID,
                              detail={"strategy": "vwap_reversion"})  # fmt: skip

@@ -155,3 +155,41 @@ def test_a_filled_system_order_without_a_fill_record_is_a_lost_fill() -> None:
     # mt-b is lost; the foreign order and eod's broker-side close of its position are not
     assert problems == ["fills not booked: ['mt-b']"]
     assert common_problems(_Run(["mt-a", "mt-b"]), summary) == []  # type: ignore[arg-type]
+
+
+class _Broker:
+    """What the loss-streak drill reads of a run each minute: the broker's positions."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, int] = {}
+        self.stack = self
+        self.alpaca = self
+
+    def positions(self) -> dict[str, int]:
+        return dict(self.held)
+
+
+def test_the_loss_streak_pushes_against_a_held_position_and_fades_once_flat() -> None:
+    from datetime import timedelta
+
+    from maxtrader.domain.models import Bar
+    from maxtrader.simulate.drills import LossStreak
+
+    assert SESSION is not None
+    session = SESSION
+    drill, run = LossStreak(session), _Broker()
+
+    def close(m: int) -> float:
+        ts = session.open + timedelta(minutes=m)
+        bar = Bar(symbol="QQQ", ts=ts, open=450, high=450, low=450, close=450, volume=1)
+        return drill.transform(run, [bar])[0].close  # type: ignore[arg-type]
+
+    step, fade = LossStreak.step_pct, LossStreak.fade
+    assert close(0) == 450  # flat: the market as scripted
+    run.held["QQQ240612C00450000"] = 3  # a call: QQQ is pushed down
+    assert [close(1), close(2)] == [round(450 * (1 - step), 2), round(450 * (1 - 2 * step), 2)]
+    run.held.clear()  # stopped out: the push fades and the script comes back
+    assert close(3) == round(450 * (1 - 2 * step * fade), 2)
+    assert close(4) == round(450 * (1 - 2 * step * fade**2), 2)
+    run.held["QQQ240612P00450000"] = 2  # a put: QQQ is pushed up from there
+    assert close(5) == round(450 * (1 - 2 * step * fade**2 + step), 2)

@@ -8,9 +8,11 @@ synthesized CDK template; the Alpaca and Massive emulators run beside it; the re
 invoked in process in New York time order (schedules, a signed ingest push per minute bar, the
 queue messages carried on as Lambda would). Without --data the day is a deterministic SYNTHETIC
 session (maxtrader/simulate/synthetic.py); with --data, real 1-minute bars (--date picks the day,
-default the last session in the files; --vix a daily or intraday VIX file). --faults runs fault
-drills (broker-timeouts, broker-5xx, duplicate-pushes, late-pushes, store-throttling,
-kill-switch-midday, loss-streak, reconciliation-drift, or all) and checks each outcome.
+default the last session in the files; --vix a daily VIX file, its prior close fed as the day's
+flat intraday VIX, which is what the backtester assumes; a stage symbol the files have no bar
+of is not traded that day). --faults runs fault drills (broker-timeouts, broker-5xx,
+duplicate-pushes, late-pushes, store-throttling, kill-switch-midday, loss-streak,
+reconciliation-drift, or all) and checks each outcome.
 
 Needs a checkout (functions/, infra/) and the ``demo`` extra (moto server, the CDK libraries):
 ``make demo`` installs both. Exit 0 when the day ran (drill outcomes are in the summary), 1 when
@@ -20,7 +22,11 @@ a drill failed or positions were left open, 2 on bad input.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,10 +68,15 @@ def simulate_command(args: argparse.Namespace) -> int:
 
     try:
         day = _day_input(args)
-        simulation = Simulation(
-            day, repo=repo_root(), drills=parse_drills(args.faults), stage=args.stage
-        )
-        result = simulation.run()
+        with stage_for_symbols(args.stage, _traded_that_day(day)) as cfg:
+            simulation = Simulation(
+                day,
+                repo=repo_root(),
+                drills=parse_drills(args.faults),
+                stage=args.stage,
+                config_dir=cfg,
+            )
+            result = simulation.run()
     except ConfigError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
@@ -92,6 +103,50 @@ def repo_root() -> Path:
     if not (root / "functions").is_dir() or not (root / "infra").is_dir():
         raise InvalidInputError(f"{root} is not a MaxTrader checkout (functions/, infra/)")
     return root
+
+
+@contextlib.contextmanager
+def stage_for_symbols(stage: str, symbols: Sequence[str]) -> Iterator[Path | None]:
+    """The config directory a day of ``symbols`` runs with: the stage's own (None) when the
+    data covers its symbols, else a copy whose stage trades the data's symbols only (a real
+    file of SPY alone would otherwise leave QQQ without a bar all day: health's data
+    freshness fails and safe mode holds every entry, which no deployment trading SPY sees)."""
+    import yaml  # noqa: PLC0415
+
+    from maxtrader.config.loader import default_config_dir, load_stage  # noqa: PLC0415
+
+    traded = list(load_stage(stage).symbols)
+    kept = [s for s in traded if s in symbols]
+    if not kept:
+        raise InvalidInputError(
+            f"the data has no bars of the stage's symbols {traded} (it has {list(symbols)})"
+        )
+    if kept == traded:
+        yield None
+        return
+    print(
+        f"the data has no bars of {[s for s in traded if s not in kept]}: "
+        f"the {stage} stage trades {kept} only in this simulation",
+        file=sys.stderr,
+    )
+    with tempfile.TemporaryDirectory(prefix="maxtrader-simulate-config-") as tmp:
+        config_dir = Path(tmp) / "configs"
+        shutil.copytree(default_config_dir(), config_dir)
+        stage_file = config_dir / "stages" / f"{stage}.yaml"
+        data = yaml.safe_load(stage_file.read_text(encoding="utf-8"))
+        data["symbols"] = kept
+        stage_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        yield config_dir
+
+
+def _traded_that_day(day: DayInput) -> list[str]:
+    from maxtrader.domain.clock import NEW_YORK  # noqa: PLC0415
+
+    return sorted(
+        s
+        for s, bars in day.bars.items()
+        if any(b.ts.astimezone(NEW_YORK).date() == day.day for b in bars)
+    )
 
 
 def _day_input(args: argparse.Namespace) -> DayInput:

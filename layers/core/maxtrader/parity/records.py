@@ -56,6 +56,7 @@ class NotSentView:
 
 
 Decision = VerdictView | NotSentView
+DUPLICATE_SIGNAL = "duplicate_signal"  # the safety check naming a signal reserved before
 
 
 @dataclass(slots=True)
@@ -77,7 +78,13 @@ def decisions_of(records: Iterable[AuditRecord]) -> Decisions:
                 out.signals[record.subject] = _signal(record.detail, record.ts)
             elif record.kind is AuditKind.VERDICT:
                 if record.detail.get("purpose") == OrderPurpose.ENTRY.value:
-                    out.decisions[_text(record.detail, "signal_id")] = _verdict(record.detail)
+                    signal_id = _text(record.detail, "signal_id")
+                    seen = _verdict(record.detail)
+                    # A delivery that found the signal already reserved decided nothing: the
+                    # earlier decision stands (a redelivery, or a reservation retried after its
+                    # write went through).
+                    if not (DUPLICATE_SIGNAL in seen.failures and signal_id in out.decisions):
+                        out.decisions[signal_id] = seen
             elif record.kind is AuditKind.NOT_SENT:
                 out.decisions[record.subject] = NotSentView(_text(record.detail, "reason"))
         except (KeyError, TypeError, ValueError) as exc:

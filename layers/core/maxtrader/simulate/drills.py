@@ -16,7 +16,7 @@ broker at the end, and an alert for each breaker trip or kill-switch change.
     late-pushes          three minutes never pushed: the signals REST poll must fill them in
     store-throttling     DynamoDB throttles every call for three minutes (a botocore hook)
     kill-switch-midday   an operator engages the kill switch at 12:00 and releases it at 13:00
-    loss-streak          the market turns against each new position: the rapid-loss breaker
+    loss-streak          the market turns against each held position: the rapid-loss breaker
     reconciliation-drift a position opened at the broker outside the system at 11:30
 """
 
@@ -214,7 +214,12 @@ class KillSwitchMidday(Drill):
 
 class LossStreak(Drill):
     name, needs = "loss-streak", ("execute", "monitor")
-    step_pct = 0.0008  # the market moves this much against each held position, per minute
+    # The market moves this much against each held position, per minute: faster than any
+    # scripted move, so every position is stopped out within a few minutes.
+    step_pct = 0.0025
+    # Once flat in a symbol, the forced move fades (by this factor a minute): the day's later
+    # episodes keep their shape, so the next entries still come.
+    fade = 0.5
 
     def __init__(self, session: Session) -> None:
         super().__init__(session)
@@ -225,7 +230,10 @@ class LossStreak(Drill):
         out = []
         for bar in bars:
             direction = _exposure(bar.symbol, held)
-            self.offset[bar.symbol] = self.offset.get(bar.symbol, 0.0) - direction * self.step_pct
+            offset = self.offset.get(bar.symbol, 0.0)
+            self.offset[bar.symbol] = (
+                offset - direction * self.step_pct if direction else offset * self.fade
+            )
             k = 1.0 + self.offset[bar.symbol]
             out.append(
                 bar.model_copy(

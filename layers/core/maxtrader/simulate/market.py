@@ -8,9 +8,19 @@ The Massive emulator serves the prior sessions' minute and daily bars and the da
 start (the REST history a pre-market run reads), and the day's bars and VIX minutes only as they
 close: its "latest" is what has been fed, so nothing can read a minute before it ends. The Alpaca
 emulator fills resting orders from each bar as it closes, and lists the day's option chain
-(strikes around the day's range, calls and puts, at the nearest expiry) quoted with the
-backtester's model (``backtest_quote``: Black-Scholes on the prior VIX close), so live entries
-and backtest entries price the same contracts the same way.
+(strikes around the day's range, calls and puts, at the nearest expiry) requoted at every bar
+with the backtester's model (``backtest_quote``: Black-Scholes at the bar's close with the
+implied vol of the latest VIX print fed, the prior daily close before any), on the cent grid a
+broker quotes on (bid down, ask up to the cent). The backtester prices with the regime's VIX
+(the readings live recorded), which on a flat intraday VIX is that same print; what is left
+between the two is the model's sub-cent precision, which moves an entry's premium by less than
+a cent a contract (the parity check names it "sizing inputs (equity, quotes) differed" when it
+decides a limit; the model quoting on the grid itself would close it).
+
+A daily VIX file gives one value per day: ``constant_vix_minutes`` turns it into the intraday
+prints a live feed would have shown, flat at the prior session's close (the value the day's
+regime is classified from, and what ``maxtrader backtest`` with a daily file assumes), from an
+hour before the open (pre-market and the first regime ticks read it) to the close.
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ class ReplayMarket:
     rules: OptionRules
     calendar: MarketCalendar
     _vix_fed: int = field(default=0, init=False)
+    _vix_now: float | None = field(default=None, init=False)  # the latest print fed
 
     @property
     def day_vix(self) -> float | None:
@@ -80,6 +91,12 @@ class ReplayMarket:
             self._vix_fed += 1
         if fresh:
             massive.add_bars(fresh)
+            self._vix_now = fresh[-1].close
+
+    @property
+    def quote_vix(self) -> float | None:
+        """The VIX options are priced with now: the latest print fed, else the prior close."""
+        return self._vix_now if self._vix_now is not None else self.day_vix
 
     def feed(self, alpaca: AlpacaEmulator, massive: MassiveEmulator, closed: Sequence[Bar]) -> int:
         """The bars closing now, to both emulators; the number of orders they filled."""
@@ -89,26 +106,12 @@ class ReplayMarket:
         return sum(len(alpaca.feed_bar(bar)) for bar in closed)
 
     def _list_options(self, alpaca: AlpacaEmulator) -> None:
-        vix = self.day_vix
-        if vix is None:
+        if self.quote_vix is None:
             return  # no option can be priced: entries find no tradeable contract, as in backtest
         expiry = nearest_expiry(self.day, self.calendar, min_dte=self.rules.min_dte)
-        calendar, rules = self.calendar, self.rules
 
         def pricer(contract: OptionContract, bar: Bar) -> tuple[float, float]:
-            try:
-                quote = backtest_quote(
-                    contract,
-                    spot=bar.close,
-                    vix=vix,
-                    now=bar.closed_at,
-                    calendar=calendar,
-                    rules=rules,
-                )
-            except InvalidInputError:  # at expiry: only intrinsic value is left
-                intrinsic = max(0.0, (bar.close - contract.strike) * _sign(contract.right))
-                return intrinsic, intrinsic + 0.01
-            return round(quote.bid, 2), round(max(quote.ask, quote.bid + 0.01), 2)
+            return self.quote(contract, bar)
 
         alpaca.option_pricer = pricer
         for symbol, bars in self.day_bars().items():
@@ -129,9 +132,30 @@ class ReplayMarket:
                     bid, ask = pricer(contract, _at_open(bars[0]))
                     alpaca.set_option_quote(contract.symbol, bid=bid, ask=ask, at=bars[0].ts)
 
+    def quote(self, contract: OptionContract, bar: Bar) -> tuple[float, float]:
+        """(bid, ask) of ``contract`` when ``bar`` closes: the backtester's quote at the VIX
+        printing now, shown on the cent grid as a broker shows it (bid down, ask up: never a
+        better price than the model's). Off the grid, an entry's limit "at the ask" would be
+        rounded to the nearest cent when sent and could rest below the ask, never filled."""
+        vix = self.quote_vix
+        if vix is None:
+            raise InvalidInputError("no VIX to price options with")
+        quote = backtest_quote(
+            contract,
+            spot=bar.close,
+            vix=vix,
+            now=bar.closed_at,
+            calendar=self.calendar,
+            rules=self.rules,
+        )
+        return on_cent_grid(quote.bid, down=True), on_cent_grid(quote.ask, down=False)
 
-def _sign(right: OptionRight) -> float:
-    return 1.0 if right is OptionRight.CALL else -1.0
+
+def on_cent_grid(price: float, *, down: bool) -> float:
+    """``price`` moved to a whole cent (1e-9: a price already on a cent stays where it is)."""
+    cents = price * 100.0
+    whole = math.floor(cents + 1e-9) if down else math.ceil(cents - 1e-9)
+    return round(whole / 100.0, 2)
 
 
 def _ny_day(bar: Bar) -> date:
@@ -198,8 +222,8 @@ PRE_OPEN_VIX_MINUTES = 60  # the index prints from 08:30 New York in the replay
 
 
 def constant_vix_minutes(session_open: datetime, minutes: int, value: float) -> list[Bar]:
-    """A daily VIX file gives one value per day: the day's index held at the prior close,
-    from an hour before the open to the close."""
+    """The intraday prints of a day known by one daily value: the index held at ``value`` (the
+    prior close) every minute from an hour before the open to the close."""
     return [
         _minute_vix(session_open + timedelta(minutes=m), value)
         for m in range(-PRE_OPEN_VIX_MINUTES, minutes)
