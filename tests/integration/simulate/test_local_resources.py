@@ -145,6 +145,7 @@ def test_a_drain_polls_only_a_queue_that_may_hold_something(clients: dict[str, A
     outcome = delivery.drain(handler)
     assert outcome.succeeded == 12 and bodies == [f"b{n}" for n in range(12)]
     assert sqs.calls["delete_message_batch"] == 2 and sqs.calls["delete_message"] == 0
+    assert sqs.calls["receive_message"] == 1 + 2  # 10, then 2: a short batch ends the drain
     assert delivery.depth() == 0
     sqs.send_message(QueueUrl=url, MessageBody="unmarked", MessageGroupId="SPY",
                      MessageDeduplicationId="u")  # fmt: skip

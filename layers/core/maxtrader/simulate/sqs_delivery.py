@@ -14,9 +14,11 @@ and SQS counts the receive (the redrive policy moves it to the dead-letter queue
 
 A drain polls only a queue that may hold something: one sent to since the last drain
 (``sent()``, which the runner calls from a botocore hook on every ``SendMessage*`` to it), one
-with records failed back, or one whose last drain stopped before it came back empty. Lambda's
-poller asks an empty queue all day; those answers are known here without asking, and each
-costs moto a request. Successful records are deleted with one ``DeleteMessageBatch`` per batch,
+with records failed back, or one whose last drain stopped before it came back empty; and a
+batch shorter than the maximum ends the drain (everything visible fitted in it; a message held
+behind a failed one of its FIFO group comes with the failed one's redelivery, which polls).
+Lambda's poller asks an empty queue all day; those answers are known here without asking, and
+each costs moto a request. Successful records are deleted with one ``DeleteMessageBatch`` per batch,
 as Lambda does.
 """
 
@@ -121,6 +123,8 @@ class QueueDelivery:
             outcome.succeeded += len(done)
             if done:
                 self._delete(done)
+            if len(messages) < self.batch_size:
+                break  # all that was visible: asking again would come back empty
         self._to_retry = failed_now
         return outcome
 
