@@ -93,3 +93,12 @@ def test_a_standing_drift_is_logged_once_until_it_changes() -> None:
     log.records([*same, _record(AuditKind.RECONCILIATION, "reconciliation", 4, drift=[])])
     lines = out.getvalue().splitlines()
     assert len(lines) == 2 and "1 difference" in lines[0] and "0 difference" in lines[1]
+
+
+def test_a_losing_close_marker_and_a_breaker_reset_read_as_what_they_are() -> None:
+    marker = _record(AuditKind.FILL, "losing_close:mt-sig-1-entry", realized=-120.5)
+    assert describe(marker) == "losing close mt-sig-1-entry (realized -120.5)"
+    reset = _record(AuditKind.BREAKER_RESET, "rapid_loss", reason="3 losing closes in 30 min")
+    assert describe(reset) == "rapid_loss reset (was: 3 losing closes in 30 min)"
+    trip = _record(AuditKind.BREAKER_TRIP, "rapid_loss", reason="3 losing closes in 30 min")
+    assert describe(trip) == "rapid_loss 3 losing closes in 30 min"

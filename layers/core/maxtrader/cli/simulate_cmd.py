@@ -220,7 +220,7 @@ def summary_text(result: SimulationResult) -> str:
         f"functions: {', '.join(result.deployed)}; not deployed: "
         f"{', '.join(result.not_deployed) or 'none'}",
         f"regime: {regimes}",
-        f"signals: {s.signals}   approved: {s.approvals}   rejected: "
+        f"signals: {s.signals}   verdicts approved (entries and exits): {s.approvals}   rejected: "
         f"{sum(s.rejections.values())} ({rejections})   not sent: {s.not_sent}",
         f"orders: {len(s.orders)}   filled: {s.filled_orders}   fills booked: {s.fills}   "
         f"realized P&L: {s.realized_pnl:+,.2f}   equity change: {s.equity_change:+,.2f}",

@@ -68,10 +68,16 @@ def describe(record: AuditRecord) -> str:
             return f"APPROVED {d.get('purpose', '')} {d.get('symbol', '')} x{d.get('qty', '?')}"
         names = [f.get("name") for f in d.get("failures") or [] if isinstance(f, dict)]  # type: ignore[union-attr]
         return f"REJECTED {d.get('symbol', '')}: {', '.join(str(n) for n in names) or '?'}"
+    if kind is AuditKind.FILL and record.subject.startswith("losing_close:"):
+        # The breaker's marker stored with a closing fill (domain/safety/fills.py).
+        ticket = record.subject.removeprefix("losing_close:")
+        return f"losing close {ticket} (realized {d.get('realized', '?')})"
     if kind is AuditKind.FILL:
         return (
             f"{d.get('side', '')} {d.get('qty', '')} {d.get('symbol', '')} @ {d.get('price', '')}"
         )
+    if kind is AuditKind.BREAKER_RESET:
+        return f"{record.subject} reset (was: {d.get('reason') or '?'})"
     if kind is AuditKind.RECONCILIATION and isinstance(d.get("drift"), list):
         drift: list[Any] = d["drift"]  # type: ignore[assignment]
         return f"drift: {len(drift)} difference(s): {str(drift)[:120]}"
