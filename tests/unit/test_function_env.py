@@ -61,6 +61,7 @@ class TestTheContract:
             "MAXTRADER_AWS_READ_TIMEOUT_SECONDS",
             "MAXTRADER_ALPACA_URL_OVERRIDE",
             "MAXTRADER_MASSIVE_BASE_URL",
+            "MAXTRADER_EMULATOR_BROKER_READ_TIMEOUT_SECONDS",
         }
 
     def test_a_complete_environment_loads_with_paper_and_info_by_default(self) -> None:
@@ -147,6 +148,14 @@ class TestRejections:
         (problem,) = caught.value.problems
         assert problem.startswith(f"{name}: ") and says in problem
         assert problem.endswith(f"(got {value!r})")
+
+    def test_a_short_broker_timeout_applies_to_the_emulator_only(self) -> None:
+        timeout = {"MAXTRADER_EMULATOR_BROKER_READ_TIMEOUT_SECONDS": "1.0"}
+        with pytest.raises(ConfigError, match="Alpaca emulator only"):
+            parse_function_env({**REQUIRED, **timeout})
+        local = {"MAXTRADER_ALPACA_URL_OVERRIDE": "http://127.0.0.1:8123"}
+        env = parse_function_env({**REQUIRED, **timeout, **local})
+        assert env.emulator_broker_read_timeout_seconds == 1.0
 
     @pytest.mark.parametrize(
         "url",

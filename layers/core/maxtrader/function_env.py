@@ -23,7 +23,16 @@ from pathlib import Path
 from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from maxtrader.config.stage import StageConfig, StageName
 from maxtrader.domain.errors import ConfigError
@@ -127,6 +136,18 @@ class FunctionEnv(BaseModel):
     # Local emulators only (tests, ``maxtrader simulate``); never set by the stack.
     alpaca_url_override: EmulatorUrl | None = None
     massive_base_url: EmulatorUrl | None = None
+    # How long the broker may take to answer, against the emulator only: a simulated timeout
+    # (the emulator holding an answer) then costs this, not the real 10 s, of wall clock.
+    emulator_broker_read_timeout_seconds: Seconds | None = None
+
+    @field_validator("emulator_broker_read_timeout_seconds")
+    @classmethod
+    def _emulator_timeout_needs_the_emulator(
+        cls, value: float | None, info: ValidationInfo
+    ) -> float | None:
+        if value is not None and not info.data.get("alpaca_url_override"):
+            raise ValueError("applies to the Alpaca emulator only (set alpaca_url_override)")
+        return value
 
     @property
     def live(self) -> bool:

@@ -146,16 +146,18 @@ def market_data() -> MassiveMarketData:
 def broker() -> AlpacaBroker:
     # Imported here: alpaca-py brings pandas (~0.5-0.9 s of cold start); only the functions
     # that talk to the broker pay for it.
-    from maxtrader.adapters.alpaca_broker import AlpacaBroker  # noqa: PLC0415
+    from maxtrader.adapters.alpaca_broker import DEFAULT_TIMEOUT, AlpacaBroker  # noqa: PLC0415
 
     env = function_env()
     secret = secrets().get(env.alpaca_secret_name, AlpacaSecret)
+    read = env.emulator_broker_read_timeout_seconds
     return AlpacaBroker(
         secret.key_id.get_secret_value(),
         secret.secret_key.get_secret_value(),
         paper=not env.live,
         clock=clock(),
         url_override=env.alpaca_url_override,
+        timeout=DEFAULT_TIMEOUT if read is None else (DEFAULT_TIMEOUT[0], read),
     )
 
 

@@ -136,6 +136,8 @@ def _function_env(
         massive_base_url=massive.base_url,
         log_level="WARNING",
         aws_read_timeout_seconds=20.0,  # moto on a loaded laptop is slower than DynamoDB
+        # The broker-timeouts drill's held answer: the adapter's real timeout path, in 1 s.
+        emulator_broker_read_timeout_seconds=1.0,
     )
     return FunctionEnv.model_validate(base)
 
