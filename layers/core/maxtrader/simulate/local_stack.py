@@ -54,6 +54,7 @@ class LocalStack:
     alerts_queue_url: str
     clients: dict[str, Any] = field(default_factory=dict)
     alerts_seen: list[dict[str, Any]] = field(default_factory=list)
+    _alerts_pending: bool = True  # unknown at the start: the first read asks
 
     @classmethod
     @contextmanager
@@ -99,8 +100,16 @@ class LocalStack:
     def webhook_secret(self) -> str:
         return self.created.secrets[self.env.webhook_secret_name]["secret"]
 
+    def published(self, **_: Any) -> None:
+        """``after-call.sns.Publish*`` on the handlers' session: an alert may be waiting."""
+        self._alerts_pending = True
+
     def read_alerts(self) -> list[dict[str, Any]]:
-        """The alerts delivered since the last call (also kept in ``alerts_seen``)."""
+        """The alerts delivered since the last call (also kept in ``alerts_seen``); the queue
+        is asked only after a handler published (moto delivers to it within the publish)."""
+        if not self._alerts_pending:
+            return []
+        self._alerts_pending = False
         sqs = self.clients["sqs"]
         out: list[dict[str, Any]] = []
         while True:

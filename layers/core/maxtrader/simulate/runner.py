@@ -127,6 +127,9 @@ class Simulation:
         self.bars_store = DynamoDBSessionStore(client, stack.env.state_table)
         self.tail = AuditTail(client, stack.env.state_table, self._day)
         self.botocore_hooks.append(("before-call.dynamodb", self.tail.hook))
+        self.botocore_hooks += [
+            (f"after-call.sns.{op}", stack.published) for op in ("Publish", "PublishBatch")
+        ]
         self.functions = fn.load_handlers(self.repo, self.stage.name)
         # A drill whose functions are absent injects nothing: it could only disturb the others.
         self.drills = active_drills(self.drills_asked, self.functions)
