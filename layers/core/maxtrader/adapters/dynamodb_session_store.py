@@ -27,7 +27,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from maxtrader import state_schema as schema
 from maxtrader.adapters import dynamodb_session_items as items
@@ -37,7 +37,8 @@ from maxtrader.adapters.dynamodb_calls import (
     call,
     new_client,
 )
-from maxtrader.adapters.dynamodb_items import Item, ItemShapeError, key, s
+from maxtrader.adapters.dynamodb_items import Item, key, s
+from maxtrader.adapters.dynamodb_values import decoded
 from maxtrader.adapters.session_input import (
     one_symbols_states,
     require_range,
@@ -52,23 +53,12 @@ from maxtrader.domain.regime import RegimeState
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-T = TypeVar("T")
 TRANSACTION_LIMIT = 100  # items in one TransactWriteItems
 SINGLE_PUTS_UP_TO = 4  # bars written one conditional PutItem each (a push: one per symbol)
 _CONFLICT_RETRIES = 3  # a concurrent writer of the same bars: its bars then read as held
 BATCH_GET_LIMIT = 100  # keys in one BatchGetItem
 UNPROCESSED_RETRIES = 3  # asks again for unprocessed keys, after 50, 100, 200 ms
 _UNPROCESSED_BACKOFF = 0.05  # seconds, doubled per retry
-
-
-def _decode(fn: Callable[[], T]) -> T:
-    try:
-        return fn()
-    except ItemShapeError as exc:
-        raise StateUnavailableError(str(exc)) from exc
-    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
-        # A shape the decoders did not foresee: still a bad item, still fail closed.
-        raise StateUnavailableError(f"item of unexpected shape: {exc!r}") from exc
 
 
 class DynamoDBSessionStore:
@@ -137,7 +127,7 @@ class DynamoDBSessionStore:
             stored = None if regime is None else items.regime_state(regime, day)
             return SessionSnapshot(day, wanted, states, stored)
 
-        return _decode(decode)
+        return decoded(decode)
 
     # --- strategy states -----------------------------------------------------------------------
     def strategy_state(self, strategy: str, symbol: str) -> StoredStrategyState | None:
@@ -145,7 +135,7 @@ class DynamoDBSessionStore:
         item = self._get(schema.strategy_states_key(symbol))
         if item is None:
             return None
-        return _decode(lambda: items.strategy_states(item, symbol).get(strategy))
+        return decoded(lambda: items.strategy_states(item, symbol).get(strategy))
 
     def save_strategy_states(self, states: Sequence[StoredStrategyState]) -> bool:
         symbol = one_symbols_states(states)
@@ -166,7 +156,7 @@ class DynamoDBSessionStore:
         item = self._get(schema.regime_key(day.isoformat()))
         if item is None:
             return None
-        return _decode(lambda: items.regime_state(item, day))
+        return decoded(lambda: items.regime_state(item, day))
 
     def save_regime(self, state: RegimeState) -> None:
         k = schema.regime_key(state.day.isoformat())
@@ -253,7 +243,7 @@ class DynamoDBSessionStore:
             if "LastEvaluatedKey" not in response:
                 break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return _decode(lambda: [items.bar(item, symbol) for item in found])
+        return decoded(lambda: [items.bar(item, symbol) for item in found])
 
     def newest_bar(self, symbol: str, start: datetime, end: datetime) -> Bar | None:
         """One Query read newest first, one item: its cost is one bar, not the range."""
@@ -263,7 +253,7 @@ class DynamoDBSessionStore:
         query = self._range_query(symbol, start, end)
         response = call(self._client, "query", **query, ScanIndexForward=False, Limit=1)
         found: list[Item] = response.get("Items", [])
-        return _decode(lambda: items.bar(found[0], symbol)) if found else None
+        return decoded(lambda: items.bar(found[0], symbol)) if found else None
 
 
 __all__ = ["DynamoDBSessionStore"]

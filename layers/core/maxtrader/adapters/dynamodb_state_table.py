@@ -20,7 +20,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from maxtrader import state_schema as schema
 from maxtrader.adapters import dynamodb_items as items
-from maxtrader.adapters.dynamodb_items import Item, ItemShapeError, key, n, s
+from maxtrader.adapters.dynamodb_items import Item, key, n, s
+from maxtrader.adapters.dynamodb_values import decoded
 from maxtrader.domain.clock import trading_date
 from maxtrader.domain.errors import StateUnavailableError
 from maxtrader.domain.models import AuditRecord
@@ -85,13 +86,7 @@ class StateTable:
         return response
 
     def _decode(self, fn: Callable[[], Any]) -> Any:
-        try:
-            return fn()
-        except ItemShapeError as exc:
-            raise StateUnavailableError(str(exc)) from exc
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
-            # A shape the decoders did not foresee: still a bad item, still fail closed.
-            raise StateUnavailableError(f"item of unexpected shape: {exc!r}") from exc
+        return decoded(fn)
 
     def _key(self, k: schema.Key) -> dict[str, dict[str, str]]:
         return key(*k)

@@ -12,9 +12,13 @@ a DynamoDB number written from the float's shortest repr.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
+
+from maxtrader.domain.errors import StateUnavailableError
+
+T = TypeVar("T")
 
 Item = dict[str, Any]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -28,6 +32,17 @@ _PYTHON_TYPES: dict[str, type] = {"S": str, "N": str, "BOOL": bool, "L": list, "
 
 class ItemShapeError(ValueError):
     """A stored item does not have the shape this code writes."""
+
+
+def decoded(fn: Callable[[], T]) -> T:
+    """``fn()``, a decoding of stored items: any bad shape is ``StateUnavailableError``."""
+    try:
+        return fn()
+    except ItemShapeError as exc:
+        raise StateUnavailableError(str(exc)) from exc
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        # A shape the decoders did not foresee: still a bad item, still fail closed.
+        raise StateUnavailableError(f"item of unexpected shape: {exc!r}") from exc
 
 
 # --- writers ---------------------------------------------------------------------------------
