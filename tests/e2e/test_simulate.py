@@ -19,6 +19,10 @@ from maxtrader.simulate.drills import DRILLS
 from maxtrader.simulate.handlers import FUNCTIONS
 
 pytestmark = pytest.mark.slow
+# One worker per simulated day: a module-scoped fixture runs once per xdist worker, and each day
+# takes minutes.
+SYNTHETIC = pytest.mark.xdist_group("simulate-synthetic")
+REAL = pytest.mark.xdist_group("simulate-real")
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 VIX = SHARED / "noodles-rice_vix_dashboard" / "VIX_History_to_2025-04-30.csv"
 
@@ -51,6 +55,7 @@ def real_day(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return data
 
 
+@SYNTHETIC
 def test_the_synthetic_day_ends_flat_with_unique_orders(synthetic_day: Any) -> None:
     code, data, _ = synthetic_day
     assert data["positions_open_at_end"] == 0
@@ -60,6 +65,7 @@ def test_the_synthetic_day_ends_flat_with_unique_orders(synthetic_day: Any) -> N
     assert code in (0, 1)  # 1 only when a drill failed: asserted drill by drill below
 
 
+@SYNTHETIC
 def test_the_drilled_synthetic_day_has_entries_exits_and_rejections(synthetic_day: Any) -> None:
     _, data, _ = synthetic_day
     entries = [o for o in data["orders"] if o["client_order_id"].endswith("-entry")]
@@ -69,6 +75,7 @@ def test_the_drilled_synthetic_day_has_entries_exits_and_rejections(synthetic_da
     assert "trade_frequency" in data["rejections"], data["rejections"]  # the same-bar pair
 
 
+@SYNTHETIC
 def test_every_function_is_deployed_or_reported_not_deployed(synthetic_day: Any) -> None:
     _, data, _ = synthetic_day
     assert sorted(data["deployed"] + data["not_deployed"]) == sorted(f.name for f in FUNCTIONS)
@@ -76,18 +83,21 @@ def test_every_function_is_deployed_or_reported_not_deployed(synthetic_day: Any)
     assert data["invocations"]["ingest"]["ok"] >= 390  # every minute pushed (and retried)
 
 
+@SYNTHETIC
 def test_every_function_is_deployed_and_every_drill_reports(synthetic_day: Any) -> None:
     _, data, _ = synthetic_day
     assert data["not_deployed"] == []
     assert set(data["faults"]) == set(DRILLS)
 
 
+@SYNTHETIC
 @pytest.mark.parametrize("drill", sorted(DRILLS))
 def test_the_drill_passes(synthetic_day: Any, drill: str) -> None:
     _, data, _ = synthetic_day
     assert data["faults"][drill] == "ok", data["faults"][drill]
 
 
+@SYNTHETIC
 def test_summary_counts_agree_with_the_audit_log_kinds(synthetic_day: Any) -> None:
     _, data, _ = synthetic_day
     kinds = data["audit_records"]
@@ -101,12 +111,14 @@ def test_summary_counts_agree_with_the_audit_log_kinds(synthetic_day: Any) -> No
     assert all(d["cause"] for d in data["parity"]["differences"])
 
 
+@SYNTHETIC
 def test_the_report_is_written(synthetic_day: Any) -> None:
     _, _, tmp = synthetic_day
     html = (tmp / "sim.html").read_text()
     assert "Simulated session 2024-06-12" in html and "<script" not in html
 
 
+@REAL
 def test_a_real_spy_day_replays_flat(real_day: dict[str, Any]) -> None:
     """The SPY file alone: the stage trades SPY only that day; a daily VIX file, fed as a flat
     intraday VIX at the prior close."""
@@ -118,12 +130,14 @@ def test_a_real_spy_day_replays_flat(real_day: dict[str, Any]) -> None:
     assert real_day["reconciliation"]["ok"] is True
 
 
+@REAL
 def test_a_real_spy_day_with_no_drill_is_in_parity(real_day: dict[str, Any]) -> None:
     assert real_day["parity"]["ok"] is True, real_day["parity"]["differences"]
     # Health held nothing back: the day's entries were decided on their merits.
     assert "safe_mode" not in real_day["rejections"], real_day["rejections"]
 
 
+@SYNTHETIC
 def test_the_cost_models_measurement_still_matches_a_fresh_session(synthetic_day: Any) -> None:
     """docs/cost.md prices what infra/maxtrader_infra/session_usage.json holds: a function that
     became chattier (or quieter) must show there (``make cost``)."""

@@ -18,7 +18,7 @@ from maxtrader.adapters.memory_store import InMemoryStateStore
 from maxtrader.config.safety import SafetyConfig
 from maxtrader.domain.clock import FixedClock, iso_week, month_key, trading_date
 from maxtrader.domain.models import Fill, OrderIntent, OrderSide, Regime, TradingState
-from maxtrader.domain.safety.state import BreakerName, TicketStatus
+from maxtrader.domain.safety.state import BreakerName, TicketStatus, exposure_cents
 from tests.support.safety import entry, exit_of, make_engine, market
 
 pytestmark = pytest.mark.property
@@ -152,7 +152,9 @@ def test_invariants_hold_for_any_sequence(ops: tuple[str, ...], data: st.DataObj
         portfolio = store.portfolio()
         holding = store.open_tickets()
         assert portfolio.slots == len(holding)
-        assert portfolio.exposure == pytest.approx(sum(t.max_loss for t in holding), abs=1e-6)
+        # Counted in whole cents (state.exposure_cents): float crumbs leave no residue.
+        counted = sum(exposure_cents(t.max_loss) for t in holding)
+        assert portfolio.exposure == pytest.approx(counted, abs=1e-6)
         for (counted_day, counted_strategy), n in day_counts.items():
             assert store.day_entries(counted_day, counted_strategy) == n
 

@@ -25,7 +25,7 @@ from maxtrader.domain.models import (
     parse_client_order_id,
 )
 from maxtrader.domain.ports import StateStore
-from maxtrader.domain.safety.state import Ticket, TicketStatus
+from maxtrader.domain.safety.state import Ticket, TicketStatus, exposure_cents
 
 # Float noise in a sum of fills must not read as a breach.
 _FLOAT_NOISE = 1e-9
@@ -159,7 +159,11 @@ def apply_fill(
         )
     holding = new.status.holds_slot
     slot_delta = int(holding) - int(was_holding)  # a late fill on a released ticket takes a slot
-    exposure_delta = (new.max_loss if holding else 0.0) - (ticket.max_loss if was_holding else 0.0)
+    # In whole cents on both sides, so the counter stays the sum of its tickets' (state.py).
+    exposure_delta = exposure_cents(
+        (exposure_cents(new.max_loss) if holding else 0.0)
+        - (exposure_cents(ticket.max_loss) if was_holding else 0.0)
+    )
     return FillEffect(
         ticket=new,
         realized=realized,

@@ -74,6 +74,7 @@ from maxtrader.domain.safety.state import (
     SwitchName,
     Ticket,
     TicketStatus,
+    exposure_cents,
 )
 
 STATE_UNAVAILABLE = "state_unavailable"
@@ -216,7 +217,11 @@ class SafetyEngine:
                 max_loss=ticket.max_loss,
             )
             self.store.update_ticket(
-                new, ticket.version, slot_delta=-1, exposure_delta=-ticket.max_loss, audit=[rec]
+                new,
+                ticket.version,
+                slot_delta=-1,
+                exposure_delta=-exposure_cents(ticket.max_loss),
+                audit=[rec],
             )
             return new
 

@@ -7,6 +7,7 @@ reject items of unexpected shape with ``StateUnavailableError``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -88,10 +89,12 @@ class BreakerState:
 
 
 def exposure_cents(amount: float) -> float:
-    """An exposure amount as the stores count it: whole cents. The stores add deltas; a float's
-    binary crumbs (403.95000000000005 - 102.00000000000006 - 301.95) would otherwise leave a
-    residue such as -1E-14 that DynamoDB's decimal counter keeps for good."""
-    return round(amount, 2) + 0.0  # + 0.0: no negative zero
+    """An exposure amount as the stores count it: whole cents, rounded up (the counter never
+    under-states the risk held). The stores add deltas; a float's binary crumbs
+    (403.95000000000005 - 102.00000000000006 - 301.95) would otherwise leave a residue such as
+    -1E-14 that DynamoDB's decimal counter keeps for good."""
+    cents = math.ceil(round(amount * 100, 6))  # round first: 403.95000000000005 is 40395 cents
+    return cents / 100 + 0.0  # + 0.0: no negative zero
 
 
 @dataclass(frozen=True, slots=True)
