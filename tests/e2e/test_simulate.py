@@ -19,8 +19,8 @@ from maxtrader.simulate.drills import DRILLS
 from maxtrader.simulate.handlers import FUNCTIONS
 
 pytestmark = pytest.mark.slow
-# One worker per simulated day: a module-scoped fixture runs once per xdist worker, and each day
-# takes minutes.
+# Meant to keep each simulated day on one xdist worker (a module fixture runs once per worker,
+# and a day takes minutes). In CI the synthetic day still ran on both workers: cause not found.
 SYNTHETIC = pytest.mark.xdist_group("simulate-synthetic")
 REAL = pytest.mark.xdist_group("simulate-real")
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
