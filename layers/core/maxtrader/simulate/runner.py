@@ -41,7 +41,7 @@ from maxtrader.simulate.market import ReplayMarket
 from maxtrader.simulate.metering import UsageMeter
 from maxtrader.simulate.parity import ParityResult, run_parity
 from maxtrader.simulate.results import SimulationResult
-from maxtrader.simulate.sqs_delivery import QueueDelivery
+from maxtrader.simulate.sqs_delivery import QueueDelivery, queue_name
 from maxtrader.simulate.summary import OrderRow, Summary, read_summary
 from maxtrader.simulate.timeline import Step, StepKind, bars_by_close, build_timeline
 
@@ -144,7 +144,7 @@ class Simulation:
         by_name = {d.name: d for d in self.deliveries.values()}
 
         def sending(params: dict[str, Any], **_: Any) -> None:
-            delivery = by_name.get(str(params.get("QueueUrl", "")).rstrip("/").rsplit("/", 1)[-1])
+            delivery = by_name.get(queue_name(str(params.get("QueueUrl", ""))))
             if delivery is not None:
                 delivery.sent()
 

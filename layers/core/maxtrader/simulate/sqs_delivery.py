@@ -35,6 +35,12 @@ Invoke = Callable[[dict[str, Any]], Any]
 _SYSTEM_ATTRIBUTES = ["All"]
 
 
+def queue_name(url: str) -> str:
+    """The queue's name: the last part of its URL (the handlers' and the simulator's URLs may
+    differ in host, never in name)."""
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
 def sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
     """One record of a Lambda SQS event, from a ``ReceiveMessage`` message."""
     body = message["Body"]
@@ -84,7 +90,7 @@ class QueueDelivery:
 
     @property
     def name(self) -> str:
-        return self.queue_url.rstrip("/").rsplit("/", 1)[-1]
+        return queue_name(self.queue_url)
 
     def sent(self) -> None:
         """Something was sent to the queue: the next drain must poll it."""
