@@ -14,7 +14,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from maxtrader import state_schema as schema
-from maxtrader.adapters.dynamodb_session_store import SINGLE_PUTS_UP_TO, DynamoDBSessionStore
+from maxtrader.adapters.dynamodb_session_store import (
+    NEWEST_PROBE_MINUTES,
+    SINGLE_PUTS_UP_TO,
+    DynamoDBSessionStore,
+)
 from maxtrader.adapters.dynamodb_store import CLIENT_CONFIG
 from maxtrader.domain.errors import InvalidInputError, StateUnavailableError
 from maxtrader.domain.regime import RegimeState
@@ -307,6 +311,42 @@ def test_the_newest_bar_is_one_consistent_query_reading_one_item(
     assert request["ConsistentRead"] is True and request["ScanIndexForward"] is False
     (answer,) = client.responses["query"]
     assert answer["ScannedCount"] == 1 and "scan" not in client.responses
+
+
+def test_the_newest_bars_of_flowing_symbols_are_one_batch_read_and_no_query(
+    store: DynamoDBSessionStore, client: RecordingClient
+) -> None:
+    store.put_bars([minute_bar(i, sym) for i in range(30) for sym in ("SPY", "QQQ")],
+                   expires_at=EXPIRES)  # fmt: skip
+    newest = store.newest_bars(["SPY", "QQQ"], minute(0), minute(31))
+    assert newest == {"SPY": minute_bar(29), "QQQ": minute_bar(29, "QQQ")}
+    (request,) = client.requests["batch_get_item"]
+    (asked,) = request["RequestItems"].values()
+    assert asked["ConsistentRead"] is True
+    assert len(asked["Keys"]) == 2 * NEWEST_PROBE_MINUTES
+    assert "query" not in client.requests
+
+
+def test_a_symbol_without_recent_bars_falls_back_to_one_query(
+    store: DynamoDBSessionStore, client: RecordingClient
+) -> None:
+    store.put_bars([minute_bar(0), minute_bar(29, "QQQ")], expires_at=EXPIRES)
+    newest = store.newest_bars(["SPY", "QQQ"], minute(0), minute(31))
+    assert newest == {"SPY": minute_bar(0), "QQQ": minute_bar(29, "QQQ")}
+    assert len(client.requests["batch_get_item"]) == 1
+    (query,) = client.requests["query"]  # SPY's, below the probed minutes only
+    assert query["ExpressionAttributeValues"][":pk"] == {"S": "BAR#SPY"}
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("error", FAULTS, ids=["throttled", "timeout"])
+def test_the_newest_bars_fail_closed_on_a_store_fault(
+    store: DynamoDBSessionStore, client: RecordingClient, error: Exception
+) -> None:
+    store.put_bars([minute_bar(0)], expires_at=EXPIRES)
+    client.fail_call("batch_get_item", 1, error)
+    with pytest.raises(StateUnavailableError):
+        store.newest_bars(["SPY"], minute(0), minute(5))
 
 
 @pytest.mark.faults

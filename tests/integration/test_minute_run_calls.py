@@ -46,9 +46,10 @@ def test_a_monitor_run_with_nothing_held(stage: MonitorStage, monitor_wire: Flak
     answer: dict[str, object] = {}
     calls = calls_of(monitor_wire, lambda: answer.update(stage.run()))
     assert answer["errors"] == [] and answer["drift"] == []
-    # the live tickets, the breakers (one read), the marks (one read, nothing changed: no
-    # write), the tickets again after the broker's second read (reconciliation), the gauges
-    assert calls == {"query": 2, "batch_get_item": 3}
+    # the live tickets, the control items read once (the breakers, then the marks and the
+    # gauges on the same read: nothing changed, nothing written); nothing held on either side,
+    # so reconciliation does not read the tickets again
+    assert calls == {"query": 1, "batch_get_item": 1}
 
 
 def test_a_monitor_run_with_one_open_position(
@@ -67,10 +68,12 @@ def test_a_monitor_run_with_one_open_position(
     assert stage.ticket(intent.client_order_id).status is TicketStatus.OPEN
     assert stage.store.portfolio().marks == {"SPY": 500.6}
     # + the ticket read fresh after its fills, the newest SPY bar (the mark's collar), the
-    # regime (exits), the marks written and the high-water mark raised (a single PutItem)
+    # regime (exits), the marks written and the high-water mark raised (a single PutItem), the
+    # tickets again after the broker's second read (reconciliation); the gauges on the read
+    # the marks updated
     assert calls == {
         "query": 3,
-        "batch_get_item": 3,
+        "batch_get_item": 1,
         "get_item": 2,
         "update_item": 1,
         "put_item": 1,
@@ -85,8 +88,9 @@ def test_a_healthy_health_run(ops: OpsStage, health_wire: FlakyClient) -> None:
     answer: dict[str, object] = {}
     calls = calls_of(health_wire, lambda: answer.update(ops.invoke("health", later)))
     assert answer["detail"]["healthy"]  # type: ignore[index]
-    # the control items in one read, each symbol's newest bar: nothing changed, nothing written
-    assert calls == {"batch_get_item": 1, "query": 2}
+    # every symbol's newest bar in one read, the control items in another: nothing changed,
+    # nothing written
+    assert calls == {"batch_get_item": 2}
 
 
 def test_a_health_run_that_keeps_failing(ops: OpsStage, health_wire: FlakyClient) -> None:
@@ -99,8 +103,9 @@ def test_a_health_run_that_keeps_failing(ops: OpsStage, health_wire: FlakyClient
     answer: dict[str, object] = {}
     calls = calls_of(health_wire, lambda: answer.update(ops.invoke("health", later)))
     assert not answer["detail"]["healthy"] and answer["detail"]["safe_mode"]  # type: ignore[index]
-    # safe mode already on: only this minute's health record (one PutItem)
-    assert calls == {"batch_get_item": 1, "query": 2, "put_item": 1}
+    # safe mode already on: only this minute's health record (one PutItem); no bar in the
+    # probed minutes, so each symbol's newest is a Query
+    assert calls == {"batch_get_item": 2, "query": 2, "put_item": 1}
 
 
 @pytest.mark.faults

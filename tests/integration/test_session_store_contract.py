@@ -236,6 +236,14 @@ def test_a_batch_larger_than_a_transaction_stores_what_is_new(store: SessionStor
             "spans 5 minutes",
         ),
         ([minute_bar(0)], datetime(2024, 6, 9), "naive"),
+        (
+            [
+                minute_bar(0),
+                minute_bar(1).model_copy(update={"ts": minute(1) + timedelta(seconds=1)}),
+            ],
+            EXPIRES,
+            "does not start on a whole minute",
+        ),
     ],
 )
 def test_a_bad_bar_batch_is_refused_and_writes_nothing(
@@ -317,3 +325,45 @@ def test_the_newest_bar_is_always_the_last_bar_of_the_range(
     hi = minute(start + length)
     in_range = store.bars(symbol, lo, hi)
     assert store.newest_bar(symbol, lo, hi) == (in_range[-1] if in_range else None)
+
+
+def test_the_newest_bars_of_several_symbols_are_each_ones_newest(store: SessionStore) -> None:
+    store.put_bars([minute_bar(i) for i in (0, 1, 2, 3)], expires_at=EXPIRES)
+    store.put_bars([minute_bar(i, "QQQ", close=440.0) for i in (0, 30)], expires_at=EXPIRES)
+    symbols = ["SPY", "QQQ", "IWM"]
+    assert store.newest_bars(symbols, minute(0), minute(40)) == {
+        "SPY": minute_bar(3),  # far back from the end of the range
+        "QQQ": minute_bar(30, "QQQ", close=440.0),
+        "IWM": None,
+    }
+    assert store.newest_bars(symbols, minute(2), minute(31)) == {
+        "SPY": minute_bar(3),
+        "QQQ": minute_bar(30, "QQQ", close=440.0),
+        "IWM": None,
+    }
+    assert store.newest_bars(["SPY"], minute(4), minute(4)) == {"SPY": None}
+    assert store.newest_bars([], minute(0), minute(40)) == {}
+    with pytest.raises(InvalidInputError, match="naive"):
+        store.newest_bars(["SPY"], minute(0), datetime(2024, 6, 3, 10, 0))
+
+
+@pytest.mark.property
+@SHARED
+@given(
+    held=st.lists(
+        st.sets(st.integers(min_value=0, max_value=40), max_size=12), min_size=1, max_size=3
+    ),
+    start=st.integers(min_value=-5, max_value=45),
+    length=st.integers(min_value=-2, max_value=50),
+    offset_us=st.sampled_from([0, 1, 59_999_999]),
+)
+def test_the_newest_bars_are_always_each_symbols_newest_bar(
+    store: SessionStore, held: list[set[int]], start: int, length: int, offset_us: int
+) -> None:
+    symbols = [unique_name() for _ in held]
+    for symbol, minutes in zip(symbols, held, strict=True):
+        store.put_bars([minute_bar(i, symbol) for i in sorted(minutes)], expires_at=EXPIRES)
+    lo = minute(start) + timedelta(microseconds=offset_us)
+    hi = minute(start + length) + timedelta(microseconds=offset_us)
+    expected = {symbol: store.newest_bar(symbol, lo, hi) for symbol in symbols}
+    assert store.newest_bars(symbols, lo, hi) == expected

@@ -250,3 +250,43 @@ def test_a_concurrent_run_moving_the_ticket_between_our_reads_is_not_drift(
     assert raced.raced and report.drifts == [] and report.fills_applied == 0
     assert world.ticket(coid).status is TicketStatus.CLOSED
     assert not world.store.switch(SwitchName.SAFE_MODE).on
+
+
+# --- one read of the control items per run (the breakers', reused by the marks and gauges) ---
+def gauge(report: Any, name: str, **dimensions: str) -> float:
+    (found,) = [g.value for g in report.gauges if g.name == name and g.dimensions == dimensions]
+    return float(found)
+
+
+def test_a_drawdown_reset_in_the_run_is_marked_from_the_rebased_peak(world: MonitorWorld) -> None:
+    world.engine.mark_to_market({}, 100_000.0)
+    world.engine.mark_to_market({}, 96_000.0)  # 4 % down: the drawdown breaker trips
+    assert world.store.breaker(BreakerName.DRAWDOWN).paused(world.clock.now())
+    world.broker.equity = 96_500.0
+    world.advance(minutes=24 * 60)  # its pause is over
+    report = world.service().run()
+    assert report.breaker_resets == 2 and report.errors == []  # the breaker, then its peak
+    # The reset re-based the peak to the last marked equity (96,000); the marks read the
+    # control items again after it (the breakers' read is stale), so the new equity raises
+    # the re-based peak and the old one (100,000) does not come back.
+    assert world.store.portfolio().peak_equity == 96_500.0
+    assert not world.store.breaker(BreakerName.DRAWDOWN).paused(world.clock.now())
+    assert gauge(report, "BreakerTripped", breaker="drawdown") == 0.0
+
+
+def test_the_gauges_show_what_this_runs_marks_booked(world: MonitorWorld) -> None:
+    open_equity(world)
+    world.broker.set_price("SPY", 505.0)
+    world.broker.equity = 100_050.0
+    report = world.service().run()
+    assert world.store.portfolio().unrealized == pytest.approx(50.0)
+    assert gauge(report, "DailyPnl") == pytest.approx(50.0)
+
+
+def test_the_gauges_show_a_safe_mode_this_run_turned_on(world: MonitorWorld) -> None:
+    open_equity(world)
+    world.service().run()
+    world.broker.move_position("QQQ", 5, 440.0)  # opened by hand: drift
+    report = world.service().run()
+    assert report.drifts and world.store.switch(SwitchName.SAFE_MODE).on
+    assert gauge(report, "SafeModeOn") == 1.0

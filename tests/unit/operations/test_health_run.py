@@ -179,7 +179,7 @@ def test_in_the_first_minutes_of_the_session_data_not_yet_due_is_not_stale() -> 
 def test_a_bar_stamped_in_the_future_fails_as_skewed() -> None:
     rig = Rig()
     rig.fresh()
-    rig.sessions.put_bars([bar("SPY", T + timedelta(seconds=30))], expires_at=FAR)
+    rig.sessions.put_bars([bar("SPY", T)], expires_at=FAR)  # it closes a minute from now
     rig.run()
     assert rig.failing() == {"data_freshness:SPY"}
 

@@ -16,7 +16,11 @@
   stands alone, and ingest hands on held bars too); a larger batch (a REST gap fill) in
   transactions of up to 100 whose cancellation reasons say which bars were already held. A
   range read is one consistent Query on the key, never a scan; the newest bar of a range is
-  the same Query read backwards with ``Limit=1``.
+  the same Query read backwards with ``Limit=1``. The newest bars of several symbols (health,
+  every minute) are one BatchGetItem of each symbol's last ``NEWEST_PROBE_MINUTES`` minute keys
+  of the range (a stored bar starts on a whole minute, so its key is known), and the Query only
+  for a symbol none of whose recent minutes is held: one request for every symbol while data
+  flows, rather than a Query each.
 - Every botocore error becomes ``StateUnavailableError``; an item of unexpected shape too.
 
 The item layout is in ``maxtrader.state_schema`` and docs/safety-layer.md.
@@ -27,6 +31,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from maxtrader import state_schema as schema
@@ -40,6 +45,7 @@ from maxtrader.adapters.dynamodb_calls import (
 from maxtrader.adapters.dynamodb_items import Item, key, s
 from maxtrader.adapters.dynamodb_values import decoded
 from maxtrader.adapters.session_input import (
+    minute_starts,
     one_symbols_states,
     require_range,
     session_symbols,
@@ -57,6 +63,7 @@ TRANSACTION_LIMIT = 100  # items in one TransactWriteItems
 SINGLE_PUTS_UP_TO = 4  # bars written one conditional PutItem each (a push: one per symbol)
 _CONFLICT_RETRIES = 3  # a concurrent writer of the same bars: its bars then read as held
 BATCH_GET_LIMIT = 100  # keys in one BatchGetItem
+NEWEST_PROBE_MINUTES = 8  # newest_bars: minute keys asked per symbol (health's limit is 5 min)
 UNPROCESSED_RETRIES = 3  # asks again for unprocessed keys, after 50, 100, 200 ms
 _UNPROCESSED_BACKOFF = 0.05  # seconds, doubled per retry
 
@@ -254,6 +261,24 @@ class DynamoDBSessionStore:
         response = call(self._client, "query", **query, ScanIndexForward=False, Limit=1)
         found: list[Item] = response.get("Items", [])
         return decoded(lambda: items.bar(found[0], symbol)) if found else None
+
+    def newest_bars(
+        self, symbols: Sequence[str], start: datetime, end: datetime
+    ) -> dict[str, Bar | None]:
+        require_range(start, end)
+        minutes = minute_starts(start, end, NEWEST_PROBE_MINUTES)
+        keys = {sym: [(schema.bar_pk(sym), schema.bar_sk(m)) for m in minutes] for sym in symbols}
+        found = self._batch_get([k for ks in keys.values() for k in ks]) if minutes else {}
+        out: dict[str, Bar | None] = {}
+        for symbol, probed in keys.items():
+            held = [found[k] for k in probed if k in found]  # newest first
+            if held:
+                out[symbol] = decoded(partial(items.bar, held[0], symbol))
+            elif len(minutes) == NEWEST_PROBE_MINUTES:  # the range goes back further
+                out[symbol] = self.newest_bar(symbol, start, minutes[-1])
+            else:  # the range holds no other whole minute, so no other bar
+                out[symbol] = None
+        return out
 
 
 __all__ = ["DynamoDBSessionStore"]

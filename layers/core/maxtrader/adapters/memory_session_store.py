@@ -93,5 +93,10 @@ class InMemorySessionStore:
             lo, hi = bisect.bisect_left(starts, start), bisect.bisect_left(starts, end)
             return self._bars[symbol][starts[hi - 1]] if hi > lo else None
 
+    def newest_bars(
+        self, symbols: Sequence[str], start: datetime, end: datetime
+    ) -> dict[str, Bar | None]:
+        return {symbol: self.newest_bar(symbol, start, end) for symbol in symbols}
+
 
 __all__ = ["InMemorySessionStore"]

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import Bar
 from maxtrader.domain.ports import StoredStrategyState
 
 _MAX_SYMBOL_CHARS = 200  # StoredStrategyState's bound
+_MINUTE = timedelta(minutes=1)
 
 
 def unique_minute_bars(bars: Sequence[Bar], expires_at: datetime) -> tuple[list[Bar], int]:
     """The bars to write, first occurrence of each (symbol, start) kept, and how many repeats
     the batch itself held. Raises ``InvalidInputError`` (before anything is written) for a bar
-    that is not 1-minute or a naive ``expires_at``."""
+    that is not 1-minute, one that does not start on a whole minute, or a naive
+    ``expires_at``."""
     if expires_at.tzinfo is None or expires_at.utcoffset() is None:
         raise InvalidInputError(f"expires_at {expires_at.isoformat()} is naive")
     seen: set[tuple[str, datetime]] = set()
@@ -25,6 +27,12 @@ def unique_minute_bars(bars: Sequence[Bar], expires_at: datetime) -> tuple[list[
             raise InvalidInputError(
                 f"bar {bar.symbol} {bar.ts.isoformat()} spans {bar.minutes} minutes; "
                 "the session store keeps 1-minute bars"
+            )
+        if bar.ts.second or bar.ts.microsecond:
+            # Minute bars start on the minute (the vendor's and ingest's rule): a bar's key is
+            # then known from its minute, which the newest-bar probe relies on.
+            raise InvalidInputError(
+                f"bar {bar.symbol} {bar.ts.isoformat()} does not start on a whole minute"
             )
         identity = (bar.symbol, bar.ts)
         if identity not in seen:
@@ -74,3 +82,16 @@ def session_symbols(symbols: Iterable[str]) -> frozenset[str]:
                 "characters"
             )
     return wanted
+
+
+def minute_starts(start: datetime, end: datetime, limit: int) -> list[datetime]:
+    """The whole minutes ``m`` with ``start <= m < end``, newest first, at most ``limit``."""
+    require_range(start, end)
+    top = end.replace(second=0, microsecond=0)
+    if top == end:  # ``end`` itself is excluded
+        top -= _MINUTE
+    out: list[datetime] = []
+    while top >= start and len(out) < limit:
+        out.append(top)
+        top -= _MINUTE
+    return out

@@ -308,6 +308,13 @@ class SessionStore(Protocol):
         ``bars(...)[-1]`` at the cost of one item, not of the whole range."""
         ...
 
+    def newest_bars(
+        self, symbols: Sequence[str], start: datetime, end: datetime
+    ) -> dict[str, Bar | None]:
+        """``newest_bar`` of each of ``symbols`` over the same range, in as few reads as the
+        store can (health reads every traded symbol's every minute)."""
+        ...
+
 
 # --- the broker ---------------------------------------------------------------------------------
 

@@ -62,14 +62,14 @@ class HealthDependencies:
     symbols: Sequence[str]
 
 
-def _newest_bar(
-    sessions: SessionStore, symbol: str, session: Session, now: datetime
-) -> datetime | None:
-    # Up to a minute ahead: a bar stamped in the future must be seen, to fail as skewed. Bars
-    # are 1-minute ones: the newest start is the newest close, read as one item.
+def _newest_bars(
+    sessions: SessionStore, symbols: Sequence[str], session: Session, now: datetime
+) -> dict[str, datetime | None]:
+    """Each symbol's newest bar close, in one read of the store for all of them. Up to a
+    minute ahead: a bar stamped in the future must be seen, to fail as skewed."""
     start = max(session.open, now - BAR_LOOKBACK)
-    newest = sessions.newest_bar(symbol, start, now + timedelta(minutes=1))
-    return newest.closed_at if newest is not None else None
+    newest = sessions.newest_bars(symbols, start, now + timedelta(minutes=1))
+    return {s: bar.closed_at if bar is not None else None for s, bar in newest.items()}
 
 
 def _since_open(
@@ -86,8 +86,8 @@ def observe(deps: HealthDependencies, session: Session, now: datetime) -> Health
     bar_grace = timedelta(seconds=config.max_staleness_seconds)
     vix_grace = timedelta(seconds=config.vix_max_age_seconds)
     newest = {
-        s: _since_open(_newest_bar(deps.sessions, s, session, now), session, now, bar_grace)
-        for s in deps.symbols
+        s: _since_open(stamp, session, now, bar_grace)
+        for s, stamp in _newest_bars(deps.sessions, deps.symbols, session, now).items()
     }
     reading, _ = latest_reading(deps.market)
     usable = reading is not None and is_valid_vix(reading.value)  # a NaN is no reading at all

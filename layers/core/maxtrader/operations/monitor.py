@@ -11,7 +11,8 @@ One run, in this order (each step stands alone: a step that fails is reported in
 2. every live ticket: in-flight reservations (monitor_inflight), its orders by client_order_id
    (monitor_orders), the fills they carry (monitor_fills -> ``SafetyEngine.on_fill``: positions,
    realized P&L, the rapid-loss breaker's losing closes), orders that died unfilled released;
-3. breakers whose pause is over: reset, recorded, alerted (``refresh_breakers``);
+3. breakers whose pause is over: reset, recorded, alerted (``refresh_breakers``), from one read
+   of the control items that the marks and the gauges reuse while the run changed none of them;
 4. marks -> ``mark_to_market`` (equity, peak, drawdown breaker, high-water-mark stop);
 5. exits of positions no broker-side order protects, in the session only (monitor_exits);
 6. reconciliation against a second read of the positions (monitor_reconcile): any drift turns
@@ -37,13 +38,13 @@ from maxtrader.config.safety import Monitor
 from maxtrader.config.strategies import StrategiesConfig
 from maxtrader.domain.broker import BrokerOrder, BrokerPosition
 from maxtrader.domain.calendar import MarketCalendar
-from maxtrader.domain.clock import Clock
+from maxtrader.domain.clock import Clock, trading_date
 from maxtrader.domain.errors import AlertDeliveryError, BrokerError, MaxTraderError
 from maxtrader.domain.models import AuditRecord, Bar, Instrument, OrderPurpose, client_order_id
 from maxtrader.domain.models import parse_client_order_id as parse_coid
 from maxtrader.domain.ports import Alert, Alerts, Broker, SessionStore
 from maxtrader.domain.safety.engine import SafetyEngine
-from maxtrader.domain.safety.state import Ticket, TicketStatus
+from maxtrader.domain.safety.state import ControlState, Ticket, TicketStatus
 from maxtrader.domain.strategies.routing import regime_policy, strategy_named
 from maxtrader.operations import monitor_alerts as alerting
 from maxtrader.operations.monitor_exits import (
@@ -92,6 +93,10 @@ class _Run:
     missing: list[Ticket] = field(default_factory=list)
     mismatches: dict[str, str] = field(default_factory=dict)
     alerts: list[Alert] = field(default_factory=list)
+    # The control items as read for the breakers, while this run has changed none of them
+    # (no event since): the marks and the gauges use it rather than reading again.
+    control: ControlState | None = None
+    control_events: int = 0
 
 
 class MonitorService:
@@ -127,17 +132,29 @@ class MonitorService:
                 settle = partial(self._settle, ticket, now, report, run)
                 mark_uncertain = partial(run.uncertain.add, ticket.symbol)
                 self._step(report, f"ticket {ticket.client_order_id}", settle, mark_uncertain)
-            self._step(report, "breakers", self._engine.refresh_breakers)
+            self._step(report, "breakers", lambda: self._refresh_breakers(now, run))
             self._step(report, "marks", lambda: self._mark(now, report, run))
             if tickets is not None:
                 self._step(report, "exits", lambda: self._exits(now, report, run))
                 self._step(report, "reconciliation", lambda: self._reconcile(now, report, run))
-            self._step(report, "gauges", lambda: self._gauges(now, report))
+            self._step(report, "gauges", lambda: self._gauges(now, report, run))
         self._announce(report, run, inv.events)
         return report
 
-    def _gauges(self, now: datetime, report: MonitorReport) -> None:
-        report.gauges = safety_gauges(self._store, now, self._engine.config.limits)
+    def _refresh_breakers(self, now: datetime, run: _Run) -> None:
+        view = self._store.control_state(trading_date(now))
+        states = self._engine.refresh_breakers(known=view)
+        if tuple(states) == view.breakers:  # a reset or a trip wrote: the next step reads again
+            run.control, run.control_events = view, self._engine.events_recorded()
+
+    def _unchanged_control(self, run: _Run) -> ControlState | None:
+        if run.control is not None and self._engine.events_recorded() == run.control_events:
+            return run.control
+        return None
+
+    def _gauges(self, now: datetime, report: MonitorReport, run: _Run) -> None:
+        known = self._unchanged_control(run)
+        report.gauges = safety_gauges(self._store, now, self._engine.config.limits, known)
 
     # --- steps ------------------------------------------------------------------------------
     def _read_broker(self, run: _Run) -> None:
@@ -195,8 +212,13 @@ class MonitorService:
         tickets = self._settled_tickets(run)
         max_age = timedelta(seconds=self._config.reference_max_age_seconds)
         marks, refs = marks_for(tickets, run.first or {}, self._sessions.newest_bar, now, max_age)
-        marked = self._engine.mark_to_market(marks, account.equity, refs, tickets)
+        known = self._unchanged_control(run)
+        run.control = None  # the marks may be written: the gauges read again unless updated
+        marked = self._engine.mark_to_market(marks, account.equity, refs, tickets, known)
         report.equity, report.drawdown = marked.equity, marked.drawdown
+        if known is not None:  # what the marks changed of it (a change of the rest is an event)
+            portfolio = replace(known.portfolio, unrealized=marked.unrealized)
+            run.control = replace(known, portfolio=portfolio)
 
     def _settled_tickets(self, run: _Run) -> list[Ticket]:
         """The live tickets as this run's settle step left them: read fresh there when every
@@ -281,7 +303,12 @@ class MonitorService:
         second = {p.symbol: p.qty for p in self._broker.positions()}
         first = {s: p.qty for s, p in run.first.items()}
         moved = {s for s in set(first) | set(second) if first.get(s) != second.get(s)}
-        tickets = self._store.open_tickets()
+        if run.live == [] and not first and not second and not run.open_orders:
+            # Nothing on either side, in either read: a ticket reserved since the first read is
+            # in flight, not drift, so reading the tickets again could only find a false one.
+            tickets: list[Ticket] = []
+        else:
+            tickets = self._store.open_tickets()
         view = ReconcileView(
             broker_positions=second,
             broker_orders=[_side(o) for o in run.open_orders],

@@ -16,6 +16,7 @@ from datetime import datetime
 from maxtrader.config.safety import Limits
 from maxtrader.domain.clock import trading_date
 from maxtrader.domain.ports import StateStore
+from maxtrader.domain.safety.state import ControlState
 
 __all__ = ["Gauge", "safety_gauges"]
 
@@ -28,11 +29,12 @@ class Gauge:
     dimensions: dict[str, str] = field(default_factory=dict)
 
 
-def safety_gauges(state: StateStore, now: datetime, limits: Limits) -> list[Gauge]:
+def safety_gauges(
+    state: StateStore, now: datetime, limits: Limits, known: ControlState | None = None
+) -> list[Gauge]:
     """Switches and breakers (1 = holding entries), today's P&L and whether it hit the stop: one
-    read of the control items."""
-    day = trading_date(now)
-    view = state.control_state(day)
+    read of the control items (none: ``known``, as the caller holds them now)."""
+    view = known if known is not None else state.control_state(trading_date(now))
     out = [
         Gauge("KillSwitchEngaged", "Count", float(view.kill_switch.on)),
         Gauge("SafeModeOn", "Count", float(view.safe_mode.on)),

@@ -7,7 +7,7 @@ reset, kill switch, safe mode, health failure) the caller turns into alerts and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -117,12 +117,13 @@ class Controls:
         return retrying(self._attempts, attempt)
 
     # --- breakers --------------------------------------------------------------------------
-    def refresh_breakers(self) -> list[BreakerState]:
+    def refresh_breakers(self, known: ControlState | None = None) -> list[BreakerState]:
         """Record the reset of every breaker whose pause is over, and apply the rapid-loss rule to
         the stored losses (in case it could not run when they were stored); the current states.
-        One read of all three; a write only for a reset or a trip."""
+        One read of all three (none: ``known``, the control items as the caller just read
+        them); a write only for a reset or a trip."""
         now = self._clock.now()
-        view = self._store.control_state(trading_date(now))
+        view = known if known is not None else self._store.control_state(trading_date(now))
         out: list[BreakerState] = []
         for stored in view.breakers:
             state = stored
@@ -199,11 +200,13 @@ class Controls:
         equity: float,
         references: Mapping[str, float] | None = None,
         tickets: Sequence[Ticket] | None = None,
+        known: ControlState | None = None,
     ) -> MarkReport:
         """``tickets``: the open tickets as the caller just read them; used only while they
         agree with the portfolio's slot count (read here: a reservation or release since makes
-        them stale, and they are read again). One read of the control items; the marks are
-        written only when they change."""
+        them stale, and they are read again). One read of the control items (none for the
+        first attempt: ``known``, as the caller just read them); the marks are written only
+        when they change."""
         # Hot path (a backtest marks every minute a position is open): the common all-valid case
         # builds nothing; the error names the bad marks exactly as before.
         valid = equity > 0 and equity != _INF
@@ -220,8 +223,9 @@ class Controls:
                 raise InvalidInputError(f"mark references must be finite and positive: {refs}")
         given = [list(tickets)] if tickets is not None else []
         day = trading_date(self._clock.now())
+        control = first_then(known, lambda: self._store.control_state(day))
         unrealized, peak, refused, view = retrying(
-            self._attempts, lambda: self._book(marks, refs, equity, day, given)
+            self._attempts, lambda: self._book(marks, refs, equity, control, given)
         )
         if refused:
             now = self._clock.now()
@@ -271,12 +275,12 @@ class Controls:
         marks: Mapping[str, float],
         refs: Mapping[str, float],
         equity: float,
-        day: str,
+        control: Callable[[], ControlState],
         given: list[list[Ticket]],
     ) -> tuple[float, float, dict[str, str], ControlState]:
         """One attempt at storing the marks: (unrealized, peak, refused, the control items read).
         ``given``: the caller's tickets, taken by the first attempt only."""
-        view = self._store.control_state(day)
+        view = control()
         portfolio = view.portfolio
         held = given.pop() if given else None
         if held is None or len(held) != portfolio.slots:

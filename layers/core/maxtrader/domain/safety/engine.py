@@ -12,7 +12,7 @@ Public API (all times come from the injected clock; every change is audited thro
     engine.mark_to_market(marks, equity, references=None, tickets=None) -> MarkReport  # marks,
                                                         # drawdown breaker, high-water-mark stop
     engine.record_order_error(reason) -> bool           # True when the error-rate breaker tripped
-    engine.refresh_breakers() -> list[BreakerState]     # records resets whose pause is over
+    engine.refresh_breakers(known=None) -> [BreakerState]  # records resets whose pause is over
     engine.engage_kill_switch(actor, reason) / engine.release_kill_switch(actor, reason="")
     engine.set_safe_mode(on, actor, automatic=False, reason="")
     engine.evaluate_health(inputs) -> HealthReport      # automatic safe mode on/off
@@ -65,6 +65,7 @@ from maxtrader.domain.safety.health import HealthInputs, HealthReport
 from maxtrader.domain.safety.state import (
     BreakerName,
     BreakerState,
+    ControlState,
     HighWaterMark,
     Reservation,
     ReservationGuards,
@@ -244,18 +245,25 @@ class SafetyEngine:
         equity: float,
         references: Mapping[str, float] | None = None,
         tickets: Sequence[Ticket] | None = None,
+        known: ControlState | None = None,
     ) -> MarkReport:
         """Book collared marks (``references``: the last trade or model value per symbol;
-        ``tickets``: the open tickets the caller just read, if it did)."""
-        return self._controls.mark(marks, equity, references, tickets)
+        ``tickets``, ``known``: the open tickets and control items the caller just read, if it
+        did)."""
+        return self._controls.mark(marks, equity, references, tickets, known)
 
     def record_order_error(self, reason: str) -> bool:
         now = self.clock.now()
         cause = audit.record(AuditKind.BROKER_RESPONSE, "order_error", now, reason=reason)
         return self._controls.record_event(BreakerName.ERROR_RATE, now, cause)
 
-    def refresh_breakers(self) -> list[BreakerState]:
-        return self._controls.refresh_breakers()
+    def refresh_breakers(self, known: ControlState | None = None) -> list[BreakerState]:
+        return self._controls.refresh_breakers(known)
+
+    def events_recorded(self) -> int:
+        """How many events (trips, resets, switch changes, refused marks) are held since the
+        last drain: a caller that read the control items can tell whether it changed them."""
+        return len(self._controls.events)
 
     def reset_drawdown_peak(self, actor: str, equity: float) -> None:
         self._controls.reset_peak(operator.checked_actor(actor), operator.checked_equity(equity))
