@@ -63,7 +63,7 @@ TRANSACTION_LIMIT = 100  # items in one TransactWriteItems
 SINGLE_PUTS_UP_TO = 4  # bars written one conditional PutItem each (a push: one per symbol)
 _CONFLICT_RETRIES = 3  # a concurrent writer of the same bars: its bars then read as held
 BATCH_GET_LIMIT = 100  # keys in one BatchGetItem
-NEWEST_PROBE_MINUTES = 8  # newest_bars: minute keys asked per symbol (health's limit is 5 min)
+NEWEST_PROBE_MINUTES = 3  # newest_bars: minute keys asked per symbol (now, and the two before)
 UNPROCESSED_RETRIES = 3  # asks again for unprocessed keys, after 50, 100, 200 ms
 _UNPROCESSED_BACKOFF = 0.05  # seconds, doubled per retry
 

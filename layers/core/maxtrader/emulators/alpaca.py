@@ -49,7 +49,6 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from datetime import date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -61,6 +60,7 @@ from maxtrader.emulators import alpaca_wire as wire
 from maxtrader.emulators.alpaca_book import AlpacaBook, EmulatedOrder
 from maxtrader.emulators.alpaca_faults import Fault, RecordedRequest, faulted
 from maxtrader.emulators.alpaca_orders import INVALID, NOT_FOUND, UNAUTHORIZED, AlpacaRefusal
+from maxtrader.emulators.loopback_http import JsonHandler, LoopbackHTTPServer
 
 __all__ = ["ROUTE_NAMES", "AlpacaEmulator", "Fault", "RecordedRequest"]
 
@@ -124,8 +124,7 @@ class AlpacaEmulator:
         self._faults: dict[str, deque[Fault]] = {}
         self._lock = threading.RLock()
         self._release = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackHTTPServer | None = None
 
     # --- what tests and the demo drive -------------------------------------------------------
     def feed_bar(self, bar: Bar) -> list[dict[str, Any]]:
@@ -189,7 +188,7 @@ class AlpacaEmulator:
     def start(self) -> str:
         emulator = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
@@ -198,37 +197,23 @@ class AlpacaEmulator:
                     emulator._release.wait(HANG_LIMIT_S)
                     self.close_connection = True
                     return
-                status, body = answer
                 try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
+                    self.send_json(*answer)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass
+                    self.close_connection = True
 
             do_GET = do_POST = do_DELETE = _serve
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
         self._release.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server = LoopbackHTTPServer(Handler)
+        self._server.serve_in_background()
         return self.base_url
 
     def stop(self) -> None:
         self._release.set()
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def __enter__(self) -> AlpacaEmulator:
         self.start()

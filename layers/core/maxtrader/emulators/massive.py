@@ -30,17 +30,16 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlparse
 from zoneinfo import ZoneInfo
 
 from maxtrader.domain.models import Bar
+from maxtrader.emulators.loopback_http import JsonHandler, LoopbackHTTPServer
 
 NEW_YORK = ZoneInfo("America/New_York")
 _ROUTE = re.compile(r"^/v2/aggs/ticker/([^/]+)/range/(\d+)/(minute|hour|day)/([^/]+)/([^/]+)$")
@@ -76,8 +75,7 @@ class MassiveEmulator:
         self._stalls = 0
         self._release = threading.Event()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackHTTPServer | None = None
 
     # --- recorded data and faults ------------------------------------------------------------
     def add_aggs(
@@ -127,41 +125,19 @@ class MassiveEmulator:
     def start(self) -> str:
         emulator = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
-                status, body = emulator._answer(self.path, dict(self.headers))
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send_json(*emulator._answer(self.path, dict(self.headers)))
 
-            def log_message(self, format: str, *args: Any) -> None:
-                return  # quiet: tests read emulator.requests instead
-
-        class Server(ThreadingHTTPServer):
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                # A client that gave up (timeout) closes its socket; writing the late answer
-                # then fails. That is the scenario under test, not an emulator error.
-                if not isinstance(sys.exc_info()[1], ConnectionError):
-                    super().handle_error(request, client_address)
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._server = LoopbackHTTPServer(Handler)
+        self._server.serve_in_background(poll_interval=0.05)
         return self.base_url
 
     def stop(self) -> None:
         self._release.set()  # let stalled handlers finish so that shutdown does not wait
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
+            self._server.stop()
+        self._server = None
 
     def __enter__(self) -> MassiveEmulator:
         self.start()
