@@ -101,6 +101,18 @@ def test_a_lookup_that_keeps_failing_never_leads_to_a_resend(stage: ExecuteStage
     assert stage.emulator.count("submit_order") == 1
 
 
+def test_a_bare_404_on_the_lookup_is_not_taken_for_no_order(stage: ExecuteStage) -> None:
+    # The send landed, its answer was lost; the lookup gets a proxy's 404 page. Taken for "no
+    # such order" it would lead to a resend (refused 422 only thanks to the broker).
+    stage.emulator.inject("submit_order", Fault.timeout_after_accept())
+    stage.emulator.inject("order_by_client_id", Fault.body(404, "<html>Not Found</html>"))
+    msg = signal()
+    assert redeliver_until_done(stage, msg) == 0
+    settled(stage, msg)
+    assert stage.emulator.count("submit_order") == 1  # looked up again instead
+    assert stage.emulator.count("order_by_client_id") == 2
+
+
 def test_a_broker_down_for_every_attempt_retries_later_and_sends_once(
     stage: ExecuteStage,
 ) -> None:
