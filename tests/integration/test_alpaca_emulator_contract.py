@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 
+from maxtrader.domain.clock import FixedClock
 from maxtrader.emulators.alpaca import AlpacaEmulator
 from tests.support.alpaca_env import (
     KEY,
@@ -112,6 +113,38 @@ def test_positions_and_options_answer_as_alpaca_does(alpaca: AlpacaEmulator) -> 
     )
     recorded_quotes = recorded("option_quotes_latest.json")["quotes"]
     assert_same_shape(quotes.json()["quotes"][listed.symbol], next(iter(recorded_quotes.values())))
+
+
+def test_cancels_and_closes_answer_as_alpaca_does(
+    alpaca: AlpacaEmulator, alpaca_clock: FixedClock
+) -> None:
+    resting = call(alpaca, "POST", "/v2/orders", json=market("rest-1", type="limit",
+                                                                limit_price="400"))  # fmt: skip
+    canceled = call(alpaca, "DELETE", f"/v2/orders/{resting.json()['id']}")
+    assert (canceled.status_code, canceled.content) == (204, b"")
+    again = call(alpaca, "DELETE", f"/v2/orders/{resting.json()['id']}")
+    assert again.status_code == 422 and set(again.json()) == {"code", "message"}
+    other = call(alpaca, "POST", "/v2/orders", json=market("rest-2", type="limit",
+                                                              limit_price="400"))  # fmt: skip
+    all_canceled = call(alpaca, "DELETE", "/v2/orders")
+    assert all_canceled.status_code == 207
+    assert_same_shape(all_canceled.json(), recorded("cancel_all_orders.json"))
+    assert [a["id"] for a in all_canceled.json()] == [other.json()["id"]]
+
+    for symbol in ("SPY", "QQQ"):
+        call(alpaca, "POST", "/v2/orders", json=market(f"buy-{symbol}", symbol=symbol))
+        alpaca.feed_bar(bar(minute(0), (500, 501, 499, 500), symbol))
+    assert_same_shape(call(alpaca, "GET", "/v2/positions/SPY").json(), recorded("position.json"))
+    closing = call(alpaca, "DELETE", "/v2/positions/SPY")
+    assert closing.status_code == 200
+    assert_same_shape(closing.json(), recorded("order.json"))
+    assert (closing.json()["side"], closing.json()["qty"]) == ("sell", "2")
+    alpaca_clock.advance(60)
+    alpaca.feed_bar(bar(minute(1), (500, 501, 499, 500)))  # SPY's closing order fills
+    closed = call(alpaca, "DELETE", "/v2/positions", params={"cancel_orders": "true"})
+    assert closed.status_code == 207
+    assert_same_shape(closed.json(), recorded("close_all_positions.json"))
+    assert [(c["symbol"], c["status"]) for c in closed.json()] == [("QQQ", 200)]
 
 
 def test_refusals_carry_alpacas_status_and_body(alpaca: AlpacaEmulator) -> None:

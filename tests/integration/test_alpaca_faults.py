@@ -10,6 +10,7 @@ from maxtrader.adapters.alpaca_broker import AlpacaBroker
 from maxtrader.domain.broker import OrderRequest
 from maxtrader.domain.errors import (
     BrokerError,
+    BrokerRejectedError,
     BrokerResponseError,
     BrokerUnavailableError,
     DuplicateClientOrderIdError,
@@ -94,6 +95,37 @@ def test_a_malformed_submit_answer_is_a_response_error_and_the_order_is_found(
     alpaca.inject("submit_order", Fault.malformed())
     error = submit_after_fault(broker, "sig-1")
     assert isinstance(error, BrokerResponseError) and error.may_have_reached_broker
+    assert broker.order_by_client_id("sig-1") is not None
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind"),
+    [
+        (502, "<html><body>502 Bad Gateway</body></html>", BrokerUnavailableError),
+        (503, "upstream connect error", BrokerUnavailableError),
+        (403, "<html>Forbidden</html>", BrokerRejectedError),
+    ],
+)  # fmt: skip
+def test_an_error_status_with_a_non_json_body_is_still_a_broker_error_kind(
+    alpaca: AlpacaEmulator, broker: AlpacaBroker, status: int, body: str, kind: type[BrokerError]
+) -> None:
+    # alpaca-py's APIError.code raises on such a body; the adapter reads the status itself.
+    alpaca.inject("submit_order", Fault.body(status, body))
+    error = submit_after_fault(broker, "sig-1")
+    assert type(error) is kind and error.status == status and error.code is None
+    assert alpaca.count("submit_order") == 1 and alpaca.orders() == []
+
+
+def test_only_alpacas_own_404_means_no_such_order(
+    alpaca: AlpacaEmulator, broker: AlpacaBroker
+) -> None:
+    assert broker.order_by_client_id("sig-1") is None  # {"code": 40410000, ...}
+    broker.submit(order("sig-1"))
+    # A proxy's bare 404 page says nothing about the order: a resend or a release on it
+    # could leave a live order behind (the order is there).
+    alpaca.inject("order_by_client_id", Fault.body(404, "<html><h1>Not Found</h1></html>"))
+    with pytest.raises(BrokerResponseError, match="not a certain 'not found'"):
+        broker.order_by_client_id("sig-1")
     assert broker.order_by_client_id("sig-1") is not None
 
 

@@ -31,6 +31,9 @@ pytestmark = [
 ]
 
 
+REJECT = '{"code": 40310000, "message": "insufficient buying power"}'
+
+
 def signal() -> SignalMessage:
     return message(risk=50.0)  # 10 shares
 
@@ -98,6 +101,18 @@ def test_a_lookup_that_keeps_failing_never_leads_to_a_resend(stage: ExecuteStage
     assert stage.emulator.count("submit_order") == 1
 
 
+def test_a_bare_404_on_the_lookup_is_not_taken_for_no_order(stage: ExecuteStage) -> None:
+    # The send landed, its answer was lost; the lookup gets a proxy's 404 page. Taken for "no
+    # such order" it would lead to a resend (refused 422 only thanks to the broker).
+    stage.emulator.inject("submit_order", Fault.timeout_after_accept())
+    stage.emulator.inject("order_by_client_id", Fault.body(404, "<html>Not Found</html>"))
+    msg = signal()
+    assert redeliver_until_done(stage, msg) == 0
+    settled(stage, msg)
+    assert stage.emulator.count("submit_order") == 1  # looked up again instead
+    assert stage.emulator.count("order_by_client_id") == 2
+
+
 def test_a_broker_down_for_every_attempt_retries_later_and_sends_once(
     stage: ExecuteStage,
 ) -> None:
@@ -109,10 +124,7 @@ def test_a_broker_down_for_every_attempt_retries_later_and_sends_once(
 
 
 def test_a_certain_reject_releases_the_reservation(stage: ExecuteStage) -> None:
-    stage.emulator.inject(
-        "submit_order",
-        Fault.body(403, '{"code": 40310000, "message": "insufficient buying power"}'),
-    )
+    stage.emulator.inject("submit_order", Fault.body(403, REJECT))
     msg = signal()
     assert stage.invoke(sqs_record(msg)) == {"batchItemFailures": []}
     store = stage.store()
@@ -177,6 +189,41 @@ def test_throttling_after_the_submit_keeps_the_reservation_and_the_rerun_confirm
     assert redeliver_until_done(stage, msg) == 0
     settled(stage, msg)
     assert stage.emulator.count("submit_order") == 1
+
+
+def test_throttling_of_the_release_after_a_certain_reject_keeps_the_slot_until_the_rerun(
+    stage: ExecuteStage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The broker refuses the order (twice: the redelivery's resend too); the first release
+    # is throttled. The slot stays held (never a reservation lost while its fate is open)
+    # until the redelivery, which finds no order, is refused again and releases it.
+    stage.emulator.inject("submit_order", Fault.body(403, REJECT), times=2)
+    flaky = FlakyClient(boto3.client("dynamodb", config=CLIENT_CONFIG))
+    hooked = HookedBroker(make_broker(stage.emulator))
+
+    def throttle_the_release() -> None:  # once: the first run's release is its next write
+        hooked.before_submit = None
+        flaky.fail("transact_write_items", throttled())
+
+    hooked.before_submit = throttle_the_release
+    use_client(stage, monkeypatch, flaky, hooked)
+    msg = signal()
+    with pytest.raises(BatchProcessingError):
+        stage.invoke(sqs_record(msg))
+    coid = f"mt-{msg.signal.id}-entry"
+    store = stage.store()
+    ticket = store.ticket(coid)
+    assert ticket is not None and ticket.status is TicketStatus.RESERVED
+    assert store.portfolio().slots == 1 and stage.entry_orders() == {}
+    assert redeliver_until_done(stage, msg) == 0
+    released = store.ticket(coid)
+    assert released is not None and released.status is TicketStatus.RELEASED
+    assert store.portfolio().slots == 0 and store.portfolio().exposure == pytest.approx(0.0)
+    assert stage.entry_orders() == {}
+    # Looked up before the resend (nothing there), and after its refusal (still nothing).
+    assert stage.emulator.count("submit_order") == 2
+    assert stage.emulator.count("order_by_client_id") == 2
+    assert [i["status"]["S"] for i in stage.idempotency_items()] == ["COMPLETED"]
 
 
 def test_a_store_unreadable_at_the_start_sends_nothing(

@@ -3,6 +3,9 @@ alpaca-py client against the emulator, state on moto server. Exactly one order p
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
@@ -12,7 +15,7 @@ from maxtrader.domain.safety.state import BreakerName, TicketStatus
 from maxtrader.emulators.alpaca import Fault
 from maxtrader.trading.signal_message import SignalMessage
 from tests.support.alpaca_env import make_broker
-from tests.support.execute_harness import ExecuteStage, HookedBroker, sqs_record
+from tests.support.execute_harness import ExecuteContext, ExecuteStage, HookedBroker, sqs_record
 from tests.support.execution import Crash, broker_answers, message
 
 pytest_plugins = ("tests.support.alpaca_fixtures", "tests.support.execute_fixtures")
@@ -52,6 +55,19 @@ def test_redeliveries_in_one_batch_and_later_give_one_order(stage: ExecuteStage)
     assert stage.invoke(sqs_record(msg, receive_count=3)) == {"batchItemFailures": []}
     assert len(stage.entry_orders()) == 1
     assert stage.emulator.count("submit_order") == 1  # the replays never reached the broker
+
+
+def test_the_idempotency_key_is_the_signal_id_not_the_message_body(stage: ExecuteStage) -> None:
+    # A signal published again (the signals function re-ran) carries a new decision time and
+    # price: the same signal, so Powertools answers from its one record and nothing is sent.
+    msg = big_risk()
+    again = msg.model_copy(
+        update={"decided_at": msg.decided_at + timedelta(seconds=2), "last_price": 501.0}
+    )
+    assert stage.invoke(sqs_record(msg)) == {"batchItemFailures": []}
+    assert stage.invoke(sqs_record(again, receive_count=2)) == {"batchItemFailures": []}
+    assert len(stage.idempotency_items()) == 1  # keyed on the body, there would be two
+    assert stage.emulator.count("submit_order") == 1 and len(stage.entry_orders()) == 1
 
 
 def test_a_timeout_after_the_broker_accepted_gives_no_second_order(stage: ExecuteStage) -> None:
@@ -100,10 +116,17 @@ def test_a_lambda_rerun_after_a_timeout_gives_no_second_order(
     hooked.after_submit = die
     monkeypatch.setattr(stage.handler.factory, "broker", lambda: hooked)
     msg = big_risk()
+    context = ExecuteContext(remaining_ms=30_000)
+    before_ms = int(time.time() * 1000)  # Powertools dates its record on the wall clock
     with pytest.raises(Crash):
-        stage.invoke(sqs_record(msg))
+        stage.invoke(sqs_record(msg), context=context)
+    after_ms = int(time.time() * 1000) + 1
     [item] = stage.idempotency_items()
     assert item["status"]["S"] == "INPROGRESS"
+    # The registered Lambda context dates the record's end: the dead run's remaining time. An
+    # unregistered one leaves no in-progress expiry, and the record blocks the signal for an hour.
+    expires = int(item["in_progress_expiration"]["N"])
+    assert before_ms + context.remaining_ms <= expires <= after_ms + context.remaining_ms
     [(coid, _)] = stage.entry_orders().items()
     ticket = stage.store().ticket(coid)
     assert ticket is not None and ticket.status is TicketStatus.RESERVED

@@ -273,6 +273,32 @@ def test_a_store_down_after_the_send_keeps_the_ticket_and_the_rerun_confirms_it(
     assert confirmed is not None and confirmed.status is TicketStatus.CONFIRMED
 
 
+def test_a_store_down_at_the_release_keeps_the_slot_and_the_rerun_releases_it(
+    clock: FixedClock,
+) -> None:
+    store = FlakyStore()
+    r = rig(store, clock)
+    r.broker.script("submit", "reject", "reject")
+    store.fail("update_ticket")  # the first run's release
+    with pytest.raises(RetryLaterError) as caught:
+        execute_signal(message(), r.deps)
+    assert caught.value.result.reason == "release_failed"
+    assert caught.value.result.order_errors == ["BrokerRejectedError"]  # counted once
+    coid = caught.value.result.client_order_id
+    ticket = store.ticket(coid)
+    assert ticket is not None and ticket.status is TicketStatus.RESERVED
+    assert store.portfolio().slots == 1  # held while its release is unwritten
+    # The rerun looks it up (no order), resends, is refused again (checked by a second
+    # lookup, since the first send might have landed) and releases it.
+    result = execute_signal(message(), r.deps)
+    assert result.outcome is Outcome.BROKER_REJECTED
+    assert r.broker.calls["lookup"] == 2 and r.broker.orders == {}
+    released = store.ticket(coid)
+    assert released is not None and released.status is TicketStatus.RELEASED
+    assert store.portfolio().slots == 0 and store.portfolio().exposure == pytest.approx(0.0)
+    assert len(store.breaker(BreakerName.ERROR_RATE).events) == 2  # two real refusals
+
+
 def test_a_resend_refused_for_buying_power_the_first_send_took_is_resolved_by_lookup(
     store: InMemoryStateStore, clock: FixedClock
 ) -> None:

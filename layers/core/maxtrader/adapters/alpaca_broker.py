@@ -17,6 +17,8 @@ Errors (domain/errors.py):
     timeout, dropped connection, HTTP 5xx, 429        -> BrokerUnavailableError (may have acted)
     HTTP 422 "client_order_id must be unique"         -> DuplicateClientOrderIdError (it exists)
     any other HTTP 4xx                                -> BrokerRejectedError (nothing was done)
+    order_by_client_id: None only on Alpaca's own 404 (its JSON error body); a bare 404 page
+    is BrokerResponseError, since "not found" is what makes a resend or a release safe
     a body that is not JSON or not the expected shape -> BrokerResponseError (names the field)
 ``APIError.code`` raises on a non-JSON body, so the body is parsed here, defensively.
 
@@ -175,9 +177,14 @@ class AlpacaBroker:
         try:
             raw = self._read(what, lambda: self._trading.get_order_by_client_id(client_order_id))
         except BrokerRejectedError as exc:
-            if exc.status == 404:
-                return None
-            raise
+            if exc.status != 404:
+                raise
+            if exc.code is None:  # not Alpaca's answer (a proxy's page): it may exist
+                raise BrokerResponseError(
+                    f"{what}: HTTP 404 without Alpaca's error body: not a certain 'not found'",
+                    status=404,
+                ) from exc
+            return None
         found = parse.parse_order(raw, what)
         if found.client_order_id != client_order_id:
             raise BrokerResponseError(

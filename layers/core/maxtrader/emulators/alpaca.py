@@ -31,7 +31,7 @@ Routes (name: method path):
 Both API keys must come in ``APCA-API-KEY-ID`` / ``APCA-API-SECRET-KEY``, else 401.
 
 Faults (``inject(route, fault, times=1)``: one queue per route, consumed in order):
-    Fault.status(500 | 429 | 504, after_action=False)   that status with an Alpaca-like body
+    Fault.of_status(500 | 429 | 504, after_action=False)   that status, an Alpaca-like body
     Fault.timeout_after_accept()    do the work (an order is accepted), then never answer
     Fault.timeout()                 never answer, do nothing
     Fault.malformed()               do the work, answer 200 with a non-JSON body
