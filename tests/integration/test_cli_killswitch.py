@@ -277,6 +277,17 @@ def test_missing_credentials(
     assert "no AWS credentials found" in err and url_stand_in.received == []
 
 
+def test_missing_credentials_without_a_url_say_so_rather_than_ask_for_one(
+    cli_credentials: None, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """The stack lookup comes first: its failure must name the credentials, not --url."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # a fresh CLI process: none cached
+    err = one_line_error(*run(capsys, "engage", "--stage", "staging", "--reason", "x"))
+    assert "no AWS credentials found" in err and "--url" not in err
+
+
 def test_an_unreachable_url(cli_credentials: None, capsys: Any) -> None:
     with socket.socket() as s:  # a port that was free a moment ago: nothing listens on it
         s.bind(("127.0.0.1", 0))

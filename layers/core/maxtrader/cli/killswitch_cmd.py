@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 STACK_OUTPUT = "KillSwitchUrl"
+NO_CREDENTIALS = "no AWS credentials found (set AWS_PROFILE, run 'aws sso login' or export keys)"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _URL_REGION = re.compile(r"\.lambda-url\.([a-z]{2}(?:-gov)?-[a-z]+-\d)\.on\.aws$")
 _ACTIONS = {  # command -> (method, path)
@@ -123,9 +124,7 @@ def sign(action: str, url: str, body: dict[str, Any] | None, region: str | None)
     except BotoCoreError as exc:
         raise CommandError(f"AWS credentials could not be loaded: {exc}") from None
     if credentials is None:
-        raise CommandError(
-            "no AWS credentials found (set AWS_PROFILE, run 'aws sso login' or export keys)"
-        )
+        raise CommandError(NO_CREDENTIALS)
     match = _URL_REGION.search(urlsplit(base).hostname or "")
     region = region or (match.group(1) if match else None) or session.get_config_variable("region")
     if not region:
@@ -171,7 +170,7 @@ def _answer(raw: bytes) -> dict[str, Any]:
 def stack_output_url(stage: str, region: str | None) -> str:
     """The ``KillSwitchUrl`` output of stack ``MaxTrader-<stage>``."""
     import boto3  # noqa: PLC0415
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError  # noqa: PLC0415
 
     from maxtrader.config.loader import load_stage  # noqa: PLC0415
     from maxtrader.domain.errors import ConfigError  # noqa: PLC0415
@@ -188,6 +187,8 @@ def stack_output_url(stage: str, region: str | None) -> str:
     except ClientError as exc:
         message = exc.response.get("Error", {}).get("Message", str(exc))
         raise CommandError(f"stack {stack} in {region}: {message}; give --url") from None
+    except NoCredentialsError:  # --url would not help: the request is signed with them too
+        raise CommandError(NO_CREDENTIALS) from None
     except BotoCoreError as exc:
         raise CommandError(f"stack {stack} in {region}: {exc}; give --url") from None
     for output in described["Stacks"][0].get("Outputs", []):
