@@ -212,6 +212,17 @@ def test_every_action_sends_its_body(
     assert all(r.verdict == "valid" for r in url_stand_in.received)
 
 
+def test_a_reason_pasted_with_odd_whitespace_is_sent_as_one_plain_line(
+    url_stand_in: FunctionUrlStandIn, rig: KillSwitchRig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The URL refuses a non-breaking space or a newline (400); the CLI sends plain spaces."""
+    pasted = "runaway\u00a0fills\n on\tQQQ\u2003 "
+    code, answer, _ = run(capsys, "engage", "--stage", "staging", "--url", url_stand_in.url,
+                          "--reason", pasted)  # fmt: skip
+    assert code == 0 and answer["after"]["reason"] == "runaway fills on QQQ"
+    assert json.loads(url_stand_in.received[0].body) == {"reason": "runaway fills on QQQ"}
+
+
 def test_the_verifier_rejects_a_signature_made_with_other_credentials() -> None:
     """The stand-in's check is not vacuous: a request signed with another secret fails it."""
     body = b'{"reason": "x"}'

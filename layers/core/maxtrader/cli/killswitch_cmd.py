@@ -81,9 +81,13 @@ def kill_switch_command(args: argparse.Namespace) -> int:
 def _body(args: argparse.Namespace) -> dict[str, Any] | None:
     if args.action == "status":
         return None
-    if not args.reason:
+    # Whitespace of any kind (a non-breaking space or a line break pasted from a chat) becomes
+    # one plain space: the URL refuses what is not printable, and this is the operator's path
+    # when everything else is failing.
+    reason = " ".join((args.reason or "").split())
+    if not reason:
         raise CommandError(f"{args.action} needs --reason TEXT (it is audited and alerted)")
-    body: dict[str, Any] = {"reason": args.reason}
+    body: dict[str, Any] = {"reason": reason}
     if args.action == "engage" and args.flatten:
         body["flatten"] = True
     if args.action == "safe-mode":
