@@ -1,7 +1,7 @@
-"""The end-of-day function (Scheduler, every 15 minutes 12:00-15:45 New York, the calendar
-deciding): at today's flatten time (15:45, or 12:45 on a 13:00 early close) exit every ticket
-through the monitor's own exits, then cancel and close whatever is left, confirm flat, and send
-and store the daily report.
+"""The end-of-day function (Scheduler at 12:45 and 15:45 New York and 5 minutes after each, the
+calendar deciding): at today's flatten time (15:45, or 12:45 on a 13:00 early close) exit every
+ticket through the monitor's own exits, then cancel and close whatever is left, confirm flat,
+and send and store the daily report.
 
 Thin: the event is parsed, counted and its errors mapped by ``runtime.scheduled``; the adapters
 come from ``runtime.factory``; the logic is ``maxtrader.operations.eod.run_eod``

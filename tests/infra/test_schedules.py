@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import time
+from dataclasses import fields
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 
 from maxtrader.config.stage import Schedules
+from maxtrader.domain.calendar import MarketCalendar
+from maxtrader.domain.clock import NEW_YORK
+from maxtrader.operations.eod import EodDependencies, flatten_due
 from maxtrader.runtime.schedule_event import SCHEDULE_NAMES, scheduler_input
 from maxtrader_infra import schedules
 from maxtrader_infra.function_specs import SCHEDULED, FunctionSpec
@@ -26,6 +31,10 @@ DEFAULTS = Schedules()
 
 def fires(name: str, config: Schedules = DEFAULTS) -> list[time]:
     return sorted(t for cron in schedules.crons(name, config) for t in cron.fire_times())
+
+
+def fields_of(cls: Any) -> dict[str, Any]:
+    return {f.name: f for f in fields(cls)}
 
 
 def session_minutes(step: int, start: time = time(9, 30)) -> list[time]:
@@ -68,6 +77,35 @@ def test_eod_fires_at_the_flatten_minute_of_normal_and_early_closes() -> None:
     other = fires("eod", Schedules(eod_before_close_minutes=30))
     assert time(15, 30) in other
     assert time(12, 30) in other
+
+
+# A regular day, the three kinds of early close, a holiday and a weekend day.
+EOD_DAYS = [date(2024, 6, 3), date(2024, 7, 3), date(2024, 11, 29), date(2024, 12, 24),
+            date(2024, 7, 4), date(2024, 6, 8)]  # fmt: skip
+
+
+@pytest.mark.parametrize("before_close", [6, 15, 30, 59])
+@pytest.mark.parametrize("day", EOD_DAYS, ids=str)
+def test_the_eod_handler_acts_on_exactly_the_deployed_firings_of_the_days_own_close(
+    day: date, before_close: int
+) -> None:
+    """The stack's eod firings, as ``operations.eod.flatten_due`` reads them with the cadence
+    the handler runs with: the flatten minute of the day's real close and the second chance
+    act, every other firing (the other close's, a holiday's) does nothing."""
+    calendar = MarketCalendar.xnys()
+    cadence = fields_of(EodDependencies)["cadence"].default
+    before = timedelta(minutes=before_close)
+    config = Schedules(eod_before_close_minutes=before_close)
+    firings = [datetime.combine(day, t, tzinfo=NEW_YORK) for t in fires("eod", config)]
+    acting = [t for t in firings if flatten_due(calendar, t, before, cadence)[0] is not None]
+    session = calendar.session(day)
+    if session is None:
+        assert acting == []
+        return
+    flatten_at = session.close - before
+    second = flatten_at + timedelta(minutes=schedules.EOD_SECOND_CHANCE_MINUTES)
+    assert acting == [flatten_at, second]
+    assert all(t < session.close for t in acting)
 
 
 def test_premarket_and_parity_fire_once() -> None:

@@ -212,6 +212,17 @@ def test_every_action_sends_its_body(
     assert all(r.verdict == "valid" for r in url_stand_in.received)
 
 
+def test_a_reason_pasted_with_odd_whitespace_is_sent_as_one_plain_line(
+    url_stand_in: FunctionUrlStandIn, rig: KillSwitchRig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The URL refuses a non-breaking space or a newline (400); the CLI sends plain spaces."""
+    pasted = "runaway\u00a0fills\n on\tQQQ\u2003 "
+    code, answer, _ = run(capsys, "engage", "--stage", "staging", "--url", url_stand_in.url,
+                          "--reason", pasted)  # fmt: skip
+    assert code == 0 and answer["after"]["reason"] == "runaway fills on QQQ"
+    assert json.loads(url_stand_in.received[0].body) == {"reason": "runaway fills on QQQ"}
+
+
 def test_the_verifier_rejects_a_signature_made_with_other_credentials() -> None:
     """The stand-in's check is not vacuous: a request signed with another secret fails it."""
     body = b'{"reason": "x"}'
@@ -247,8 +258,8 @@ def test_a_refused_body_exits_1_and_prints_the_functions_reason(
     url_stand_in: FunctionUrlStandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, answer, _ = run(
-        capsys, "engage", "--stage", "staging", "--url", url_stand_in.url, "--reason", "a\tb"
-    )
+        capsys, "engage", "--stage", "staging", "--url", url_stand_in.url, "--reason", "a\u200bb"
+    )  # a zero-width space: not whitespace the CLI could tidy, refused by the function
     assert code == 1 and answer["status"] == 400 and answer["error"].startswith("reason:")
 
 
@@ -275,6 +286,17 @@ def test_missing_credentials(
         monkeypatch.delenv(name)
     err = one_line_error(*run(capsys, "status", "--stage", "staging", "--url", url_stand_in.url))
     assert "no AWS credentials found" in err and url_stand_in.received == []
+
+
+def test_missing_credentials_without_a_url_say_so_rather_than_ask_for_one(
+    cli_credentials: None, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """The stack lookup comes first: its failure must name the credentials, not --url."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # a fresh CLI process: none cached
+    err = one_line_error(*run(capsys, "engage", "--stage", "staging", "--reason", "x"))
+    assert "no AWS credentials found" in err and "--url" not in err
 
 
 def test_an_unreachable_url(cli_credentials: None, capsys: Any) -> None:

@@ -56,6 +56,8 @@ def test_an_identity_that_is_not_an_iam_arn_is_403(rig: KillSwitchRig, arn: str)
         ("/engage", '{"reason": ""}', "reason: String should have at least 1 character"),
         ("/engage", json.dumps({"reason": "x" * 501}), "reason: String should have at most 500"),
         ("/engage", '{"reason": "a\\nb"}', "reason: must not contain control characters"),
+        # A pasted non-breaking space: the engine refuses it, so the URL must (it was a 500).
+        ("/engage", '{"reason": "broker\\u00a0flaky"}', "reason: must not contain control"),
         ("/engage", '{"reason": "   "}', "reason: must say why"),
         ("/engage", '{"reason": 5}', "reason: Input should be a valid string"),
         ("/engage", '{"reason": "x", "flatten": "yes"}', "flatten: Input should be a valid bool"),

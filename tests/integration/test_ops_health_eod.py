@@ -148,7 +148,15 @@ def test_eod_on_an_early_close_runs_at_12_45_and_leaves_nothing_open(
     subject, line = ops.alerts()[-1]
     assert subject == "[MaxTrader] Daily report 2024-07-03"
     assert line.startswith("EOD 2024-07-03: flat, P&L")
-    assert not ops.invoke("eod", datetime(2024, 7, 3, 19, 45, tzinfo=UTC))["acted"]  # 15:45
+
+    # The deployed schedule's second chance (12:50) finds the day flat: no order, no new page.
+    sent = ops.alpaca.count("submit_order"), ops.alpaca.count("close_all")
+    second = ops.invoke("eod", FLATTEN + timedelta(minutes=5))
+    assert second["acted"] and second["detail"]["flatten"]["flat"] is True
+    assert (ops.alpaca.count("submit_order"), ops.alpaca.count("close_all")) == sent
+    assert ops.alerts() == []  # the day's report went out at 12:45: deduplicated
+    for minute in (45, 50):  # the regular close's firings, after today's 13:00 close
+        assert not ops.invoke("eod", datetime(2024, 7, 3, 19, minute, tzinfo=UTC))["acted"]
 
 
 def test_eod_that_cannot_get_flat_alerts_what_is_left(

@@ -122,6 +122,25 @@ class MovingBroker(FakeBroker):
         return found
 
 
+def test_marks_move_equity_the_peak_only_up_and_the_drawdown_from_it(world: MonitorWorld) -> None:
+    open_equity(world)
+    world.broker.set_price("SPY", 510.0)
+    world.broker.equity = 100_100.0
+    first = world.service().run()
+    assert first.equity == 100_100.0 and first.drawdown == 0.0
+    assert world.store.portfolio().peak_equity == 100_100.0
+    world.advance(minutes=1)
+    world.broker.set_price("SPY", 490.0)
+    world.broker.equity = 99_900.0  # down 200 from the peak: 0.2 %, under the 3 % breaker
+    second = world.service().run()
+    assert second.equity == 99_900.0
+    assert second.drawdown == pytest.approx(200.0 / 100_100.0)
+    portfolio = world.store.portfolio()
+    assert portfolio.peak_equity == 100_100.0  # a fall never lowers the peak
+    assert portfolio.unrealized == pytest.approx(-100.0)
+    assert not world.store.breaker(BreakerName.DRAWDOWN).paused(world.clock.now())
+
+
 def test_a_position_moving_during_the_run_is_deferred_not_drift(world: MonitorWorld) -> None:
     service = world.service(broker=MovingBroker(world.clock))
     report = service.run()

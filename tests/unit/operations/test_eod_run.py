@@ -32,9 +32,15 @@ def ny(day: date, hh: int, mm: int) -> datetime:
     return datetime.combine(day, time(hh, mm), tzinfo=NEW_YORK).astimezone(UTC)
 
 
+SECOND_CHANCE = timedelta(minutes=5)
+
+
 def firings(day: date) -> list[datetime]:
-    """The schedule of docs/operations.md: every 15 minutes 12:00-15:45 New York."""
-    return [ny(day, 12, 0) + CADENCE * i for i in range(16)]
+    """The deployed schedule (infra/maxtrader_infra/schedules.py, tied to ``flatten_due`` in
+    tests/infra/test_schedules.py): the flatten minute of both possible closes, 13:00 and 16:00,
+    and a second chance 5 minutes after each."""
+    minutes = [(12, 45), (12, 50), (15, 45), (15, 50)]
+    return [ny(day, hh, mm) for hh, mm in minutes]
 
 
 @pytest.mark.parametrize(
@@ -46,9 +52,13 @@ def firings(day: date) -> list[datetime]:
         (date(2024, 12, 24), "12:45"),
     ],
 )
-def test_exactly_one_firing_of_the_day_is_the_flatten_time(day: date, due: str) -> None:
+def test_the_flatten_firing_and_its_second_chance_act_and_the_other_closes_do_not(
+    day: date, due: str
+) -> None:
     acting = [t for t in firings(day) if flatten_due(CALENDAR, t, BEFORE, CADENCE)[0]]
-    assert [t.astimezone(NEW_YORK).strftime("%H:%M") for t in acting] == [due]
+    hh, mm = (int(part) for part in due.split(":"))
+    second = (datetime.combine(day, time(hh, mm)) + SECOND_CHANCE).strftime("%H:%M")
+    assert [t.astimezone(NEW_YORK).strftime("%H:%M") for t in acting] == [due, second]
 
 
 def test_a_holiday_and_the_wrong_minute_say_why_nothing_is_done() -> None:
@@ -61,13 +71,14 @@ def test_a_holiday_and_the_wrong_minute_say_why_nothing_is_done() -> None:
 @pytest.mark.property
 @settings(max_examples=60, deadline=None)
 @given(st.dates(min_value=date(2016, 1, 1), max_value=date(2030, 12, 31)))
-def test_every_session_is_flattened_once_and_no_other_day_is(day: date) -> None:
+def test_every_session_is_flattened_at_its_own_close_and_no_other_day_is(day: date) -> None:
     acting = [t for t in firings(day) if flatten_due(CALENDAR, t, BEFORE, CADENCE)[0]]
     session = CALENDAR.session(day)
     if session is None:
         assert acting == []
     else:
-        assert acting == [session.close - BEFORE]
+        flatten_at = session.close - BEFORE
+        assert acting == [flatten_at, flatten_at + SECOND_CHANCE]
 
 
 SESSION_DAY = date(2024, 7, 3)

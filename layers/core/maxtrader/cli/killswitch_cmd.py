@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 STACK_OUTPUT = "KillSwitchUrl"
+NO_CREDENTIALS = "no AWS credentials found (set AWS_PROFILE, run 'aws sso login' or export keys)"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _URL_REGION = re.compile(r"\.lambda-url\.([a-z]{2}(?:-gov)?-[a-z]+-\d)\.on\.aws$")
 _ACTIONS = {  # command -> (method, path)
@@ -80,9 +81,13 @@ def kill_switch_command(args: argparse.Namespace) -> int:
 def _body(args: argparse.Namespace) -> dict[str, Any] | None:
     if args.action == "status":
         return None
-    if not args.reason:
+    # Whitespace of any kind (a non-breaking space or a line break pasted from a chat) becomes
+    # one plain space: the URL refuses what is not printable, and this is the operator's path
+    # when everything else is failing.
+    reason = " ".join((args.reason or "").split())
+    if not reason:
         raise CommandError(f"{args.action} needs --reason TEXT (it is audited and alerted)")
-    body: dict[str, Any] = {"reason": args.reason}
+    body: dict[str, Any] = {"reason": reason}
     if args.action == "engage" and args.flatten:
         body["flatten"] = True
     if args.action == "safe-mode":
@@ -123,9 +128,7 @@ def sign(action: str, url: str, body: dict[str, Any] | None, region: str | None)
     except BotoCoreError as exc:
         raise CommandError(f"AWS credentials could not be loaded: {exc}") from None
     if credentials is None:
-        raise CommandError(
-            "no AWS credentials found (set AWS_PROFILE, run 'aws sso login' or export keys)"
-        )
+        raise CommandError(NO_CREDENTIALS)
     match = _URL_REGION.search(urlsplit(base).hostname or "")
     region = region or (match.group(1) if match else None) or session.get_config_variable("region")
     if not region:
@@ -171,7 +174,7 @@ def _answer(raw: bytes) -> dict[str, Any]:
 def stack_output_url(stage: str, region: str | None) -> str:
     """The ``KillSwitchUrl`` output of stack ``MaxTrader-<stage>``."""
     import boto3  # noqa: PLC0415
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError  # noqa: PLC0415
 
     from maxtrader.config.loader import load_stage  # noqa: PLC0415
     from maxtrader.domain.errors import ConfigError  # noqa: PLC0415
@@ -188,6 +191,8 @@ def stack_output_url(stage: str, region: str | None) -> str:
     except ClientError as exc:
         message = exc.response.get("Error", {}).get("Message", str(exc))
         raise CommandError(f"stack {stack} in {region}: {message}; give --url") from None
+    except NoCredentialsError:  # --url would not help: the request is signed with them too
+        raise CommandError(NO_CREDENTIALS) from None
     except BotoCoreError as exc:
         raise CommandError(f"stack {stack} in {region}: {exc}; give --url") from None
     for output in described["Stacks"][0].get("Outputs", []):

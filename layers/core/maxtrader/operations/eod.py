@@ -2,11 +2,15 @@
 
     run_eod(EodDependencies(...), scheduled_time) -> RunResult
 
-The schedule fires at fixed New York clock times (every 15 minutes from 12:00 to 15:45, see
-docs/operations.md); the calendar decides. It acts only when the scheduled minute falls in
-``[flatten time, flatten time + cadence)`` of today's session, the flatten time being
+The schedule fires at fixed New York clock times: the flatten minute of both possible closes
+(13:00 and 16:00) and a second chance 5 minutes after each (infra/maxtrader_infra/schedules.py;
+tests/infra/test_schedules.py ties those firings to ``flatten_due``); the calendar decides. It
+acts only when the scheduled minute falls in ``[flatten time, flatten time + cadence)`` of
+today's session (and before its close), the flatten time being
 ``close - Schedules.eod_before_close_minutes`` (15:45 on a 16:00 close, 12:45 on a 13:00 early
-close). Any other firing, and any firing on a holiday or weekend, does nothing and says so. A
+close): the flatten firing and its second chance both act, the second finding the day flat
+when the first got there (no order; the report is stored again and its alert deduplicated).
+Any other firing, and any firing on a holiday or weekend, does nothing and says so. A
 retried invocation carries its original scheduled time and simply flattens again (idempotent);
 one that really runs after the close sends no order (a market order would wait for the next
 open) and only confirms, so whatever is left open is alerted.
@@ -57,7 +61,9 @@ class EodDependencies:
     calendar: MarketCalendar
     clock: Clock  # when the run really happens (a late retry must not trade after the close)
     before_close: timedelta  # Schedules.eod_before_close_minutes
-    cadence: timedelta = timedelta(minutes=15)  # how often the schedule fires
+    # A firing this long after the flatten minute still acts (the schedule's second chance, 5
+    # minutes later, must fall inside it).
+    cadence: timedelta = timedelta(minutes=15)
     wait: Callable[[float], None] = field(default=lambda _seconds: None)
     confirm_checks: int = CONFIRM_CHECKS
     confirm_wait_seconds: float = CONFIRM_WAIT_SECONDS

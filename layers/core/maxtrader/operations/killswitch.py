@@ -36,6 +36,7 @@ from maxtrader.domain.models import AuditKind, AuditRecord
 from maxtrader.domain.ports import Alert, Alerts, Broker
 from maxtrader.domain.safety.engine import SafetyEngine
 from maxtrader.domain.safety.state import BreakerName, SwitchName, SwitchState
+from maxtrader.operations.alert_kinds import clip_line
 from maxtrader.operations.killswitch_requests import (
     EngageRequest,
     FlattenRequest,
@@ -238,7 +239,8 @@ class KillSwitchOperations:
         try:
             alert = Alert(
                 subject=title,
-                line=f"{title} by {_short(actor)}: {reason}",
+                # The SMS line, whole (a reason may be 500 characters: the email has it all).
+                line=clip_line(f"{title} by {_short(actor)}: {reason}"),
                 details=details,
                 dedup_key=f"kill_switch:{outcome.action}:v{version}{flat_state}",
             )

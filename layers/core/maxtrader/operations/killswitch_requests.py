@@ -23,7 +23,6 @@ _IAM_ARN = re.compile(
     r"arn:aws(-cn|-us-gov)?:(iam|sts)::\d{12}:(root|(user|role|assumed-role)/[A-Za-z0-9+=,.@_/-]+)"
 )
 _MAX_ARN_CHARS = 2048
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class RequestRefused(MaxTraderError):
@@ -36,8 +35,14 @@ class RequestRefused(MaxTraderError):
 
 
 def _reason(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters (newlines, tabs, ...)")
+    # Printable as ``str.isprintable`` says, the very rule the safety engine applies to a reason
+    # (domain/safety/operator.py): a reason accepted here and refused there would answer an
+    # operator's engage with a 500 and leave the switch off (a pasted non-breaking space did).
+    if not value.isprintable():
+        raise ValueError(
+            "must not contain control characters (newlines, tabs, non-breaking or zero-width "
+            "spaces ...)"
+        )
     if not value.strip():
         raise ValueError("must say why (not only spaces)")
     return value

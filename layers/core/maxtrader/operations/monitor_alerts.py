@@ -2,7 +2,8 @@
 
 Each alert's dedup key names the condition (and, for a breaker, the trip or reset instant), so
 a condition that persists run after run pages once per cooldown and a new one always goes out.
-The first line fits an SMS; the details go to email.
+The first line fits an SMS whole (``alert_kinds.clip_line``: bytes, not characters); the
+details go to email.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ from collections.abc import Sequence
 
 from maxtrader.domain.models import AuditKind, AuditRecord
 from maxtrader.domain.ports import Alert
+from maxtrader.operations.alert_kinds import clip_line
 from maxtrader.operations.monitor_exits import ExitOutcome
 from maxtrader.operations.monitor_inflight import InFlight, InFlightAction
 from maxtrader.operations.monitor_reconcile import RECONCILIATION_ACTOR, Drift
 
 __all__ = ["drift_alert", "event_alerts", "exit_alert", "inflight_alert"]
-
-_SMS_LINE = 120  # the SNS adapter prefixes the stage; the whole SMS stays within 140 bytes
 
 
 def event_alerts(events: Sequence[AuditRecord]) -> list[Alert]:
@@ -35,7 +35,7 @@ def event_alerts(events: Sequence[AuditRecord]) -> list[Alert]:
         alerts.append(
             Alert(
                 subject=f"{subject}: {e.subject}",
-                line=_clip(f"{subject} {e.subject} {why}".strip()),
+                line=clip_line(f"{subject} {e.subject} {why}".strip()),
                 details={
                     "kind": e.kind.value,
                     "at": e.ts.isoformat(),
@@ -54,7 +54,7 @@ def drift_alert(drifts: Sequence[Drift]) -> Alert:
     more = f" (+{len(drifts) - 1} more)" if len(drifts) > 1 else ""
     return Alert(
         subject="Reconciliation drift: safe mode ON",
-        line=_clip(f"DRIFT {first.kind.value} {first.subject}{more}; safe mode on"),
+        line=clip_line(f"DRIFT {first.kind.value} {first.subject}{more}; safe mode on"),
         details={
             "drift": [d.detail() for d in drifts],
             "operator": "see docs/monitor.md: what to do on drift",
@@ -72,7 +72,7 @@ def inflight_alert(item: InFlight) -> Alert | None:
         return None
     return Alert(
         subject=title,
-        line=_clip(f"{title}: {item.client_order_id}"),
+        line=clip_line(f"{title}: {item.client_order_id}"),
         details={
             "client_order_id": item.client_order_id,
             "symbol": item.symbol,
@@ -86,7 +86,7 @@ def inflight_alert(item: InFlight) -> Alert | None:
 def exit_alert(outcome: ExitOutcome) -> Alert:
     return Alert(
         subject="Exit not sent",
-        line=_clip(f"EXIT NOT SENT {outcome.client_order_id} ({outcome.reason.value})"),
+        line=clip_line(f"EXIT NOT SENT {outcome.client_order_id} ({outcome.reason.value})"),
         details={
             "client_order_id": outcome.client_order_id,
             "reason": outcome.reason.value,
@@ -103,7 +103,3 @@ _EVENT_SUBJECTS = {
     AuditKind.RISK_BREACH: "Risk breach",
     AuditKind.RECONCILIATION: "Unknown fill",
 }
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= _SMS_LINE else text[: _SMS_LINE - 3] + "..."
