@@ -8,6 +8,7 @@ the order path uses), the audit log, the alert queue and the emulated broker.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -112,6 +113,13 @@ def test_every_change_is_audited_with_the_callers_arn_and_alerted_once(
         "[MaxTrader] Kill switch released",
         "[MaxTrader] Kill switch ENGAGED",
     ]
+    # Each record holds the state it replaced: who set it, why, and when.
+    kill: list[dict[str, Any]] = [r.detail for r in rig.audit() if r.kind is AuditKind.KILL_SWITCH]
+    assert [(d["before"]["on"], d["on"]) for d in kill] == [(False, True), (True, False),
+                                                           (False, True)]  # fmt: skip
+    released = kill[1]["before"]
+    assert (released["actor"], released["reason"]) == (OPERATOR, "first")
+    assert released["changed_at"] is not None
 
 
 def test_safe_mode_on_and_off(rig: KillSwitchRig, engine: SafetyEngine) -> None:

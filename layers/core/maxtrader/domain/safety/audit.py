@@ -98,14 +98,26 @@ def breach_record(fill: Fill, effect: FillEffect, now: datetime) -> AuditRecord:
     )
 
 
-def switch_record(state: SwitchState, now: datetime) -> AuditRecord:
+def switch_record(
+    state: SwitchState, now: datetime, before: SwitchState | None = None
+) -> AuditRecord:
+    """A switch change: the state after it, and (``before``) the state it replaced."""
     kind = AuditKind.KILL_SWITCH if state.name.value == "kill_switch" else AuditKind.SAFE_MODE
+    detail: dict[str, JsonValue] = {
+        "on": state.on,
+        "automatic": state.automatic,
+        "reason": state.reason,
+    }
+    if before is not None:
+        detail["before"] = {
+            "on": before.on,
+            "automatic": before.automatic,
+            "actor": before.actor,
+            "reason": before.reason,
+            "changed_at": before.changed_at.isoformat() if before.changed_at else None,
+        }
     return AuditRecord(
-        ts=now,
-        kind=kind,
-        subject=state.name.value,
-        actor=state.actor,
-        detail={"on": state.on, "automatic": state.automatic, "reason": state.reason},
+        ts=now, kind=kind, subject=state.name.value, actor=state.actor, detail=detail
     )
 
 

@@ -109,7 +109,7 @@ class Controls:
                 changed_at=now,
                 version=current.version + 1,
             )
-            rec = audit.switch_record(new, now)
+            rec = audit.switch_record(new, now, before=current)
             self._store.put_switch(new, current.version, [rec])
             self.events.append(rec)
             return new
