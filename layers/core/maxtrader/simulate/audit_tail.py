@@ -21,7 +21,7 @@ from maxtrader import state_schema as schema
 from maxtrader.adapters.dynamodb_items import audit_record
 from maxtrader.domain.models import AuditRecord
 
-LOOKBACK = timedelta(minutes=15)
+LOOKBACK = timedelta(minutes=5)
 
 
 class AuditTail:
