@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from maxtrader.emulators.massive import MassiveEmulator
 from maxtrader.ingest import deduplication_id, encode_bar_message
-from tests.support.signals_child import signals_in_fresh_interpreter
+from tests.support.cold_handler import handle_cold
 from tests.support.signals_stage import SignalsStage, poll_event, sqs_event, sqs_record
 from tests.support.signals_world import DAY, minute, session_bars, session_of
 
@@ -27,8 +27,8 @@ def test_a_bars_event_and_a_poll_load_no_pandas_numpy_or_alpaca(
     record = sqs_record(encode_bar_message(bar), group="SPY", dedup=deduplication_id(bar),
                         queue_arn=arn)  # fmt: skip
     now = session.open + timedelta(minutes=6)
-    result = signals_in_fresh_interpreter(
-        [sqs_event([record]), poll_event(now)], now, watch=(*HEAVY, "boto3", "massive")
+    result = handle_cold(
+        "signals", [sqs_event([record]), poll_event(now)], now, watch=(*HEAVY, "boto3", "massive")
     )
     bars_answer, poll_answer = result["answers"]
     assert bars_answer == {"batchItemFailures": []}

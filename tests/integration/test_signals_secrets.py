@@ -18,8 +18,8 @@ from maxtrader.domain.clock import FixedClock
 from maxtrader.emulators.massive import MassiveEmulator
 from maxtrader.runtime import factory
 from maxtrader.runtime.observability import logger
+from tests.support.cold_handler import handle_cold
 from tests.support.ingest_events import LambdaContext
-from tests.support.signals_child import signals_in_fresh_interpreter
 from tests.support.signals_stage import (
     DAY_HISTORY,
     DAY_REGIME,
@@ -112,7 +112,7 @@ def test_the_massive_key_never_reaches_a_trace_segment(
         "_X_AMZN_TRACE_ID": TRACE_ID,
         "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}",
     }
-    result = signals_in_fresh_interpreter([poll_event(now)], now, env=lambda_env)
+    result = handle_cold("signals", [poll_event(now)], now, env=lambda_env)
     assert result["answers"][0]["polled"] == 2 * 5
     segments = received(daemon)
     assert "## functions.signals.handler._poll" in segments  # the capture saw the poll ...
