@@ -29,7 +29,6 @@ from tests.support.signals_stage import (
     poll_event,
 )
 from tests.support.signals_world import DAY, minute, session_of
-from tests.support.xray_daemon import received
 
 pytest_plugins = ("tests.support.signals_fixtures", "tests.support.xray_daemon")
 SESSION = session_of(DAY)
@@ -112,6 +111,8 @@ def test_the_massive_key_never_reaches_a_trace_segment(
         "_X_AMZN_TRACE_ID": TRACE_ID,
         "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}",
     }
+    from tests.support.xray_daemon import received  # a plugin: imported once registered
+
     result = handle_cold("signals", [poll_event(now)], now, env=lambda_env)
     assert result["answers"][0]["polled"] == 2 * 5
     segments = received(daemon)
