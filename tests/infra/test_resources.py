@@ -174,12 +174,16 @@ def test_production_secrets_survive_the_stack_and_staging_ones_do_not() -> None:
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_signal_queue_is_fifo_without_content_dedup_and_redrives_to_a_fifo_dlq(stage: str) -> None:
-    signals = one(stage, "AWS::SQS::Queue", QueueName=f"maxtrader-{stage}-signals.fifo")
-    props = signals["Properties"]
+@pytest.mark.parametrize("queue", ["bars", "signals"])  # ingest -> signals, signals -> execute
+def test_trading_queues_are_fifo_without_content_dedup_and_redrive_to_a_fifo_dlq(
+    stage: str, queue: str
+) -> None:
+    fifo = one(stage, "AWS::SQS::Queue", QueueName=f"maxtrader-{stage}-{queue}.fifo")
+    props = fifo["Properties"]
     assert props["FifoQueue"] is True
-    assert props["ContentBasedDeduplication"] is False  # the signal id is the dedup id
-    dlq_id = logical_id(stage, "AWS::SQS::Queue", QueueName=f"maxtrader-{stage}-signals-dlq.fifo")
+    # The dedup id is the producer's: symbol + bar start, or the signal id (queues.py).
+    assert props["ContentBasedDeduplication"] is False
+    dlq_id = logical_id(stage, "AWS::SQS::Queue", QueueName=f"maxtrader-{stage}-{queue}-dlq.fifo")
     assert props["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
         "maxReceiveCount": queues.MAX_RECEIVE_COUNT,

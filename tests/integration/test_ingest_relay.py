@@ -8,9 +8,7 @@ AWS would deliver and calls the handler. Every wait is bounded and on a conditio
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any, cast
 
@@ -21,46 +19,18 @@ from functions.ingest import handler
 from maxtrader.adapters.sqs_bar_queue import SqsBarQueue
 from maxtrader.domain.clock import FixedClock
 from maxtrader.emulators.massive_stream import MassiveStreamEmulator
-from maxtrader.relay import Relay, RelaySettings
 from maxtrader.runtime import factory
 from tests.support.flaky_client import FlakyClient, throttled
 from tests.support.ingest_events import (
     OPEN,
-    SECRET,
     IngestStage,
-    LambdaContext,
-    function_url_event,
     minute_bar,
 )
-from tests.support.relay_harness import WAIT, Gate, RunningRelay
+from tests.support.relay_harness import WAIT, RunningRelay
+from tests.support.relay_ingest import InProcessIngest, relay_into
 
 KEY = "ingest-relay-test-key"
 NOW = OPEN + timedelta(minutes=30, seconds=2)
-
-
-class InProcessIngest:
-    """The relay's ``Poster``: each POST becomes a Function URL event for the handler."""
-
-    def __init__(self) -> None:
-        self.answers: list[tuple[int, dict[str, int]]] = []
-        self._changed = threading.Condition()
-
-    def __call__(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
-        signature = next((v for k, v in headers.items() if k.lower() == "x-maxtrader-signature"))
-        other = {k.lower(): v for k, v in headers.items() if k.lower() != "x-maxtrader-signature"}
-        event = function_url_event(body, signature=signature, headers=other)
-        response = handler.lambda_handler(event, LambdaContext())
-        with self._changed:
-            self.answers.append((response["statusCode"], json.loads(response["body"])))
-            self._changed.notify_all()
-        return response["statusCode"], response["body"]
-
-    def accepted(self) -> int:
-        return sum(a.get("accepted", 0) for s, a in self.answers if s == 200)
-
-    def wait_for(self, condition: Callable[[], bool]) -> bool:
-        with self._changed:
-            return self._changed.wait_for(condition, timeout=WAIT)
 
 
 @pytest.fixture
@@ -72,13 +42,7 @@ def stage(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[IngestStage
 
 
 def _run_relay(stream: MassiveStreamEmulator, ingest: InProcessIngest) -> RunningRelay:
-    relay = Relay(
-        RelaySettings(symbols=("SPY", "QQQ"), ingest_url="https://abc.lambda-url.us-east-1.on.aws/",
-                      feed=stream.feed, secure=False, linger_seconds=0),
-        api_key=lambda force: KEY, ingest_secret=lambda force: SECRET, poster=ingest,
-        sleep=Gate().sleep, rand=lambda: 0.5, unix_time=NOW.timestamp,
-    )  # fmt: skip
-    return RunningRelay(relay)
+    return relay_into(ingest, stream, api_key=KEY, unix_time=NOW.timestamp)
 
 
 def test_the_relays_signed_posts_of_vendor_events_are_stored_and_handed_on(

@@ -23,15 +23,27 @@ The client does the HTTP, the authentication, the URL building and the retries (
 backoff). Pages are followed here, one raw page at a time, because the client's own iterator
 logs and silently stops on an undecodable page, which would truncate the data without a word.
 
+The key is a string or a key source, ``source(force_fetch) -> key`` (the functions pass one over
+Powertools' cached ``SecretsProvider``: ``runtime/factory.py``). A source is asked before each
+request, so a rotated key is taken up once the cache's ``max_age`` has passed; and when the vendor
+refuses a request (the client's ``BadResponse`` does not say whether for the key) it is asked
+again with ``force_fetch=True``, at most once per ``key_refresh_interval_seconds``: a key that
+changed rebuilds the client and the request is sent once more, so a rotation is picked up at the
+first refusal instead of after ``max_age``. A key that could not be re-read while one is held
+keeps the held one.
+
 Every failure is a ``DataError``: a missing or rejected key, an unreachable or failing server
 (after the client's retries), a non-JSON page, an aggregate of the wrong shape, a pagination loop,
-a snapshot without a finite positive value or its time.
+a snapshot without a finite positive value or its time. A key source that cannot be read when no
+key is held (building the adapter) raises its own error (``SecretUnavailableError``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -43,7 +55,7 @@ import urllib3
 from pydantic import ValidationError
 
 from maxtrader.data.vix import vix_closes_from_bars
-from maxtrader.domain.errors import DataError
+from maxtrader.domain.errors import DataError, MaxTraderError
 from maxtrader.domain.models import Bar
 from maxtrader.domain.ports import VixReading
 
@@ -54,6 +66,10 @@ MAX_PAGES = 10_000
 _TIMESPAN_MINUTES = {"minute": 1, "hour": 60, "day": 1440}
 _OK_STATUSES = {"OK", "DELAYED"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A refusal may mean a rotated key: re-read it, but at most this often (a vendor refusing every
+# request, e.g. an unknown ticker, must not become a flood of Secrets Manager calls).
+KEY_REFRESH_INTERVAL_SECONDS = 60.0
+KeySource = Callable[[bool], str]  # force_fetch -> the current API key
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,28 +87,27 @@ class _Query:
 class MassiveMarketData:
     def __init__(
         self,
-        api_key: str,
+        api_key: str | KeySource,
         *,
         base_url: str = DEFAULT_BASE_URL,
         retries: int = 3,
         timeout: float = 10.0,
         page_limit: int = PAGE_LIMIT,
-        client: Any | None = None,
+        key_refresh_interval_seconds: float = KEY_REFRESH_INTERVAL_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not api_key:
-            raise DataError("no Massive API key (set MASSIVE_API_KEY or POLYGON_API_KEY)")
         if not 0 < page_limit <= PAGE_LIMIT:
             raise DataError(f"page_limit must be in 1..{PAGE_LIMIT}, not {page_limit}")
         self.base_url = base_url.rstrip("/")
         self.page_limit = page_limit
-        self._client = client or massive.RESTClient(
-            api_key=api_key,
-            base=self.base_url,
-            retries=retries,
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            pagination=False,
-        )
+        self._retries, self._timeout = retries, timeout
+        self._key_source: KeySource = api_key if callable(api_key) else (lambda _force: api_key)
+        self._refresh_interval = key_refresh_interval_seconds
+        self._monotonic = monotonic
+        self._last_forced: float | None = None
+        self._key = ""
+        self._client: Any = None
+        self._use_key(self._read_key(force_fetch=False))
 
     def minute_bars(
         self, symbol: str, start: date | datetime, end: date | datetime, *, adjusted: bool = False
@@ -191,30 +206,84 @@ class MassiveMarketData:
             ),
         )
 
+    # --- the key ------------------------------------------------------------------------------
+    def _read_key(self, *, force_fetch: bool) -> str:
+        key = self._key_source(force_fetch)  # its errors are the source's (SecretUnavailable...)
+        if not key:
+            raise DataError("no Massive API key (set MASSIVE_API_KEY or POLYGON_API_KEY)")
+        return key
+
+    def _use_key(self, key: str) -> None:
+        if key != self._key:
+            self._client = massive.RESTClient(
+                api_key=key,
+                base=self.base_url,
+                retries=self._retries,
+                connect_timeout=self._timeout,
+                read_timeout=self._timeout,
+                pagination=False,
+            )
+            self._key = key
+
+    def _refresh_key(self) -> None:
+        """The source's current key (cached for its ``max_age``); the held one if unreadable."""
+        # A working key beats none: the refusal path re-reads it if the vendor objects.
+        with contextlib.suppress(MaxTraderError):
+            self._use_key(self._read_key(force_fetch=False))
+
+    def _key_rotated(self) -> bool:
+        """After a refusal: re-read the key through the cache (rate-limited); did it change?"""
+        now = self._monotonic()
+        if self._last_forced is not None and now - self._last_forced < self._refresh_interval:
+            return False
+        self._last_forced = now
+        held = self._key
+        try:
+            self._use_key(self._read_key(force_fetch=True))
+        except MaxTraderError:
+            return False  # the refusal is reported, not the re-read's failure
+        return self._key != held
+
+    # --- requests -----------------------------------------------------------------------------
     def _get(self, what: str, call: Callable[[], Any]) -> dict[str, Any]:
         """One raw request through the client -> its JSON object; every failure a DataError."""
+        self._refresh_key()
         try:
-            response = call()
+            response = self._send(what, call)
+        except _RefusedError:
+            if not self._key_rotated():
+                raise
+            response = self._send(what, call)  # once more, with the rotated key
+        return _json_body(what, response)
+
+    def _send(self, what: str, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
         except massive.AuthError as exc:
             raise DataError(f"{what}: no API key: {exc}") from exc
         except massive.BadResponse as exc:
-            raise DataError(f"{what}: the server refused: {_reason(str(exc))}") from exc
+            raise _RefusedError(f"{what}: the server refused: {_reason(str(exc))}") from exc
         except urllib3.exceptions.MaxRetryError as exc:
             raise DataError(f"{what}: {self.base_url} failed after retries: {exc.reason}") from exc
         except urllib3.exceptions.HTTPError as exc:
             raise DataError(f"{what}: {self.base_url} failed: {exc}") from exc
-        try:
-            body = json.loads(response.data.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise DataError(f"{what}: the server's answer is not JSON: {exc}") from exc
-        if not isinstance(body, dict):
-            raise DataError(
-                f"{what}: the server's answer is a {type(body).__name__}, not an object"
-            )
-        status = body.get("status")
-        if status is not None and status not in _OK_STATUSES:
-            raise DataError(f"{what}: status {status}: {_reason(json.dumps(body))}")
-        return body
+
+
+class _RefusedError(DataError):
+    """The vendor answered with an error status (a refused key among them)."""
+
+
+def _json_body(what: str, response: Any) -> dict[str, Any]:
+    try:
+        body = json.loads(response.data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"{what}: the server's answer is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise DataError(f"{what}: the server's answer is a {type(body).__name__}, not an object")
+    status = body.get("status")
+    if status is not None and status not in _OK_STATUSES:
+        raise DataError(f"{what}: status {status}: {_reason(json.dumps(body))}")
+    return body
 
 
 def _wire(when: date | datetime, *, exclusive: bool = False) -> str:

@@ -14,7 +14,8 @@ Every function builds what it needs from here, and nothing else builds clients:
     factory.alerts()            SnsAlerts on FunctionEnv.alerts_topic_arn, deduplicated
     factory.secrets()           Powertools SecretsProvider, cached stage.secrets_max_age_seconds
     factory.webhook_secrets()   WebhookKeys over the webhook secret (current + previous)
-    factory.market_data()       MassiveMarketData from the Massive secret (emulator: base URL)
+    factory.market_data()       MassiveMarketData over the Massive secret (re-read after max_age,
+                                and at once after a refusal; emulator: base URL)
     factory.broker()            AlpacaBroker from the Alpaca secret, paper unless the stage is
                                 live (emulator: url override). Imports alpaca-py (and pandas):
                                 only broker-facing functions may call it.
@@ -138,7 +139,13 @@ def market_data() -> MassiveMarketData:
     )
 
     env = function_env()
-    key = secrets().get(env.massive_secret_name, MassiveSecret).api_key.get_secret_value()
+
+    def key(force_fetch: bool) -> str:
+        # Asked before each request (cached for max_age) and, forced, after a refusal: a warm
+        # container picks up a rotated key without a cold start (adapters/massive_market_data).
+        secret = secrets().get(env.massive_secret_name, MassiveSecret, force_fetch=force_fetch)
+        return secret.api_key.get_secret_value()
+
     return MassiveMarketData(key, base_url=env.massive_base_url or DEFAULT_BASE_URL)
 
 
