@@ -97,6 +97,11 @@ class RegimeDetector:
         self.rules = rules
         self._max_age = timedelta(minutes=rules.vix_max_age_minutes)
 
+    @property
+    def max_age(self) -> timedelta:
+        """How old a live reading may be (``now - observed_at``) and still classify."""
+        return self._max_age
+
     def start_session(self, day: date) -> RegimeState:
         """A new session: the first classification ignores the previous session's regime."""
         return RegimeState(day=day)

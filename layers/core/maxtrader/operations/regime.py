@@ -72,7 +72,7 @@ def run_regime(deps: RegimeDependencies, now: datetime) -> RunResult:
         return RunResult.skipped(FUNCTION, now, f"market closed at {now.isoformat()}")
     previous = deps.sessions.regime(session.day)
     reading, problem = latest_reading(deps.market)
-    state = regime_tick(deps.detector, previous, reading, now)
+    state = regime_tick(deps.detector, previous, reading, now, session_open=session.open)
     if problem is not None:
         state = state.model_copy(update={"reason": problem})
     before = previous.regime if previous is not None else None
