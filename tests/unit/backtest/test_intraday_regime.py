@@ -127,3 +127,21 @@ def test_unsorted_readings_replay_as_sorted_ones() -> None:
     readings = vix_minutes(("09:30", "11:00", 15.0), ("11:00", "16:00", 11.0))
     ordered, shuffled = replay(readings, router), replay(readings[::-1], router)
     assert ordered.trades == shuffled.trades and len(ordered.trades) == 2
+
+
+def test_the_prior_close_before_the_open_anchors_the_day_as_the_premarket_run_does() -> None:
+    """The series' last reading before the open (the prior close, 14.0: NORMAL_VOL) classifies
+    the 09:30 to 09:40 ticks, as live's pre-market regime does; a day of 12.9 then stays
+    NORMAL_VOL by hysteresis (not below 13 - 0.5), as live's ticks anchored on it do."""
+    _, _, router = two_strategies()
+    prior = CALENDAR.previous_sessions(DAY, 1)[0].day
+    close = VixReading(value=14.0, observed_at=ny(prior, "16:15"))
+    result = replay([close, *vix_minutes(("09:31", "16:00", 12.9))], router)
+    assert [(t.strategy, t.regime) for t in result.trades] == [
+        ("wave_renko", Regime.NORMAL_VOL),
+        ("wave_renko", Regime.NORMAL_VOL),
+    ]
+    (session,) = result.sessions
+    assert session.regime is Regime.NORMAL_VOL and session.vix == 14.0  # the open's state
+    unanchored = replay(vix_minutes(("09:31", "16:00", 12.9)), router)  # no pre-open reading
+    assert {t.strategy for t in unanchored.trades} == {"vwap_reversion"}

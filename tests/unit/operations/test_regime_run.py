@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from maxtrader.domain.clock import FixedClock
 from maxtrader.domain.errors import AlertDeliveryError
 from maxtrader.domain.models import AuditKind, Regime
 from maxtrader.domain.ports import Alert, VixReading
-from maxtrader.domain.regime import RegimeDetector
+from maxtrader.domain.regime import RegimeDetector, RegimeState
 from maxtrader.operations.regime import RegimeDependencies, run_regime
 from maxtrader.trading.regime import RegimeTimeline
 from tests.support.ops_fakes import FakeMarket
@@ -154,27 +155,96 @@ def test_an_alert_that_cannot_be_delivered_is_a_warning_and_the_regime_stands() 
     assert result.alert_failures == 1 and "not sent" in result.warnings[0]
 
 
-def test_live_ticks_make_the_backtesters_replay_of_the_same_readings() -> None:
+PRIOR_CLOSE = VixReading(13.2, datetime(2024, 5, 31, 20, 15, tzinfo=UTC))  # Friday's last print
+
+
+def premarket_state() -> RegimeState:
+    detector = RegimeDetector(RegimeRules())  # as the pre-market run classifies the prior close
+    return detector.update(detector.start_session(DAY), PRIOR_CLOSE.value)
+
+
+class SavedStates(InMemorySessionStore):
+    """Every state saved, not only the last."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saved: list[RegimeState] = []
+
+    def save_regime(self, state: RegimeState) -> None:
+        self.saved.append(state)
+        super().save_regime(state)
+
+
+def test_the_first_ticks_of_a_session_keep_the_premarket_regime_and_alert_nothing() -> None:
+    rig = Rig(OPEN)
+    sessions = SavedStates()
+    sessions.save_regime(premarket_state())
+    deps = replace(rig.deps, sessions=sessions)
+    rig.market.reading = PRIOR_CLOSE  # 09:30: the vendor's latest is still Friday's close
+    run_regime(deps, OPEN)
+    rig.clock.set(OPEN + timedelta(minutes=5))
+    rig.market.reading = VixReading(12.8, OPEN + timedelta(minutes=3))  # the first intraday print
+    result = run_regime(deps, OPEN + timedelta(minutes=5))
+    assert [s.regime for s in sessions.saved] == [Regime.NORMAL_VOL] * 3  # pre-market, 2 ticks
+    assert sessions.saved[1].observed_at == PRIOR_CLOSE.observed_at
+    assert result.detail["changed"] is False  # 12.8 held in NORMAL_VOL by the anchor
+    assert rig.alerts.sent == [] and rig.state.audit_log(DAY.isoformat()) == []
+
+
+def test_a_prior_close_still_served_after_the_grace_is_stale_and_alerted() -> None:
+    rig = Rig(OPEN)
+    rig.sessions.save_regime(premarket_state())
+    rig.market.reading = PRIOR_CLOSE
+    for minutes in (0, 5, 10):
+        run_regime(rig.deps, OPEN + timedelta(minutes=minutes))
+        assert rig.regime() is Regime.NORMAL_VOL, minutes
+    rig.clock.set(OPEN + timedelta(minutes=15))
+    run_regime(rig.deps, OPEN + timedelta(minutes=15))  # 09:45: no intraday print yet
+    stored = rig.sessions.regime(DAY)
+    assert stored is not None and stored.regime is Regime.UNKNOWN and "stale" in stored.reason
+    assert rig.audited() == [("NORMAL_VOL", "UNKNOWN")]
+    assert [s.alert.subject for s in rig.alerts.sent] == ["Regime NORMAL_VOL -> UNKNOWN"]
+
+
+def test_no_reading_at_the_open_is_unknown_and_alerted() -> None:
+    rig = Rig(OPEN)
+    rig.sessions.save_regime(premarket_state())
+    rig.tick(None)
+    stored = rig.sessions.regime(DAY)
+    assert stored is not None and stored.regime is Regime.UNKNOWN and "absent" in stored.reason
+    assert rig.audited() == [("NORMAL_VOL", "UNKNOWN")]
+
+
+@pytest.mark.parametrize(
+    "readings",
+    [
+        [(1, 12.0), (20, 12.9), (40, 13.7), (95, 31.0), (120, 30.2), (240, 29.0)],
+        # Friday's close at the open, then a first print only after the grace (09:52)
+        [(-3915, 12.8), (22, 13.6), (40, 12.3), (95, 31.0), (240, 29.0)],
+    ],
+    ids=["from-the-first-print", "prior-close-at-the-open"],
+)
+def test_live_ticks_make_the_backtesters_replay_of_the_same_readings(
+    readings: list[tuple[int, float]],
+) -> None:
     """Parity: the function every 5 minutes over a day's readings = RegimeTimeline.intraday."""
-    readings = [
-        VixReading(v, OPEN + timedelta(minutes=m))
-        for m, v in ((1, 12.0), (20, 12.9), (40, 13.7), (95, 31.0), (120, 30.2), (240, 29.0))
-    ]
+    series = [VixReading(v, OPEN + timedelta(minutes=m)) for m, v in readings]
     session = CALENDAR.session(DAY)
     assert session is not None
     detector = RegimeDetector(RegimeRules())
-    timeline = RegimeTimeline.intraday(detector, session, readings)
+    timeline = RegimeTimeline.intraday(detector, session, series)
     rig = Rig(OPEN)
     now = OPEN
     while now < session.close:
         rig.clock.set(now)
-        seen = [r for r in readings if r.observed_at <= now]
+        seen = [r for r in series if r.observed_at <= now]
         rig.market.reading = seen[-1] if seen else None
         run_regime(rig.deps, now)
         stored = rig.sessions.regime(DAY)
         assert stored is not None and stored.regime is timeline.at(now).regime, now
         now += timedelta(minutes=5)
     assert {s.regime for s in timeline.states} >= {Regime.ULTRA_LOW_VOL, Regime.HIGH_VOL}
+    assert (timeline.at(OPEN).regime is Regime.UNKNOWN) is (series[0].observed_at > OPEN)
 
 
 def test_an_unknown_regime_stored_here_closes_entries_in_the_safety_engine() -> None:
@@ -192,7 +262,6 @@ def test_an_unknown_regime_stored_here_closes_entries_in_the_safety_engine() -> 
 
 def test_a_store_that_fails_the_save_audits_again_on_the_retry_but_alerts_once() -> None:
     from maxtrader.domain.errors import StateUnavailableError
-    from maxtrader.domain.regime import RegimeState
 
     class FailsFirstSave(InMemorySessionStore):
         failures = 1

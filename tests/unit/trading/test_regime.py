@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+import math
+from datetime import date, datetime, time, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from maxtrader.config.strategies import RegimeRules
 from maxtrader.domain.calendar import MarketCalendar
@@ -12,7 +15,7 @@ from maxtrader.domain.clock import NEW_YORK
 from maxtrader.domain.errors import InvalidInputError
 from maxtrader.domain.models import Regime
 from maxtrader.domain.ports import VixReading
-from maxtrader.domain.regime import RegimeDetector
+from maxtrader.domain.regime import RegimeDetector, RegimeState
 from maxtrader.trading.regime import DailyVix, RegimeTimeline, regime_tick
 
 CALENDAR = MarketCalendar.xnys("2024-05-20", "2024-06-30")
@@ -30,32 +33,96 @@ def readings(*points: tuple[str, float]) -> list[VixReading]:
     return [VixReading(value=v, observed_at=ny(t)) for t, v in points]
 
 
+def tick(
+    state: RegimeState | None, reading: VixReading | None, now: datetime, day: date = DAY
+) -> RegimeState:
+    """The live tick on ``day`` (09:30 New York open)."""
+    return regime_tick(DETECTOR, state, reading, now, session_open=ny("09:30", day))
+
+
 class TestTick:
     def test_a_new_day_starts_a_new_session_without_hysteresis(self) -> None:
         monday = date(2024, 6, 3)
-        yesterday = regime_tick(
-            DETECTOR, None, VixReading(29.0, ny("15:50", monday)), ny("15:50", monday)
-        )
-        yesterday = regime_tick(
-            DETECTOR, yesterday, VixReading(30.4, ny("15:55", monday)), ny("15:55", monday)
+        yesterday = tick(None, VixReading(29.0, ny("15:50", monday)), ny("15:50", monday), monday)
+        yesterday = tick(
+            yesterday, VixReading(30.4, ny("15:55", monday)), ny("15:55", monday), monday
         )
         assert yesterday.regime is Regime.NORMAL_VOL  # 30.4 is not beyond 30 + 0.5
-        today = regime_tick(DETECTOR, yesterday, VixReading(30.4, ny("09:30")), ny("09:30"))
+        today = tick(yesterday, VixReading(30.4, ny("09:30")), ny("09:30"))
         assert today.day == DAY and today.regime is Regime.HIGH_VOL  # a first classification
 
     def test_hysteresis_within_a_session(self) -> None:
-        state = regime_tick(DETECTOR, None, VixReading(29.0, ny("09:30")), ny("09:30"))
-        state = regime_tick(DETECTOR, state, VixReading(30.4, ny("09:35")), ny("09:35"))
+        state = tick(None, VixReading(29.0, ny("09:30")), ny("09:30"))
+        state = tick(state, VixReading(30.4, ny("09:35")), ny("09:35"))
         assert state.regime is Regime.NORMAL_VOL  # not beyond 30.5
-        state = regime_tick(DETECTOR, state, VixReading(30.6, ny("09:40")), ny("09:40"))
+        state = tick(state, VixReading(30.6, ny("09:40")), ny("09:40"))
         assert state.regime is Regime.HIGH_VOL
 
     def test_a_stale_or_missing_reading_is_unknown(self) -> None:
-        state = regime_tick(DETECTOR, None, VixReading(15.0, ny("09:30")), ny("09:46"))
+        state = tick(None, VixReading(15.0, ny("09:30")), ny("09:46"))
         assert state.regime is Regime.UNKNOWN and "stale" in state.reason
-        fresh = regime_tick(DETECTOR, None, VixReading(15.0, ny("09:31")), ny("09:46"))
+        fresh = tick(None, VixReading(15.0, ny("09:31")), ny("09:46"))
         assert fresh.regime is Regime.NORMAL_VOL  # 15 minutes old is still fresh
-        assert regime_tick(DETECTOR, fresh, None, ny("09:50")).regime is Regime.UNKNOWN
+        assert tick(fresh, None, ny("09:50")).regime is Regime.UNKNOWN
+
+
+PRIOR_CLOSE = VixReading(13.2, ny("16:15", date(2024, 6, 3)))  # Monday's last print, Tuesday's
+PREMARKET = DETECTOR.update(DETECTOR.start_session(DAY), PRIOR_CLOSE.value)  # as pre-market does
+
+
+class TestTheOpen:
+    """At 09:30 the vendor's latest VIX is still the prior close: within the detector's max age
+    of the open, the open stands in for its observation time (no intraday print is due yet)."""
+
+    def test_the_prior_close_at_the_open_keeps_the_premarket_regime(self) -> None:
+        assert PREMARKET.regime is Regime.NORMAL_VOL
+        for now in ("09:30", "09:35", "09:40", "09:44"):
+            state = tick(PREMARKET, PRIOR_CLOSE, ny(now))
+            assert state.regime is Regime.NORMAL_VOL, now
+            assert state.observed_at == PRIOR_CLOSE.observed_at  # the true time is kept
+            assert "before the open" in state.reason and state.vix == 13.2
+
+    def test_the_premarket_regime_anchors_the_hysteresis_through_the_open(self) -> None:
+        state = tick(PREMARKET, PRIOR_CLOSE, ny("09:30"))
+        state = tick(state, VixReading(12.8, ny("09:33")), ny("09:35"))
+        assert state.regime is Regime.NORMAL_VOL  # 12.8 is within 0.5 of 13
+        assert "before the open" not in state.reason
+
+    @pytest.mark.parametrize("now", ["09:45", "09:46"])  # open + max age, and a minute after
+    def test_a_reading_still_from_before_the_open_after_the_grace_is_stale(self, now: str) -> None:
+        state = tick(PREMARKET, PRIOR_CLOSE, ny(now))
+        assert state.regime is Regime.UNKNOWN and "stale" in state.reason
+        assert state.anchor is Regime.NORMAL_VOL and state.observed_at == PRIOR_CLOSE.observed_at
+
+    def test_no_reading_at_the_open_is_unknown(self) -> None:
+        state = tick(PREMARKET, None, ny("09:30"))
+        assert state.regime is Regime.UNKNOWN and state.reason == "VIX is absent"
+
+    @pytest.mark.parametrize(("vix", "reason"), [(math.nan, "not finite"), (0.0, "not positive")])
+    def test_an_invalid_prior_close_at_the_open_is_unknown(self, vix: float, reason: str) -> None:
+        state = tick(PREMARKET, VixReading(vix, PRIOR_CLOSE.observed_at), ny("09:30"))
+        assert state.regime is Regime.UNKNOWN and reason in state.reason
+        assert state.observed_at == PRIOR_CLOSE.observed_at
+
+    def test_before_the_open_there_is_no_grace(self) -> None:
+        state = tick(PREMARKET, PRIOR_CLOSE, ny("09:29"))
+        assert state.regime is Regime.UNKNOWN and "stale" in state.reason
+
+    @pytest.mark.property
+    @settings(max_examples=200, deadline=None)
+    @given(
+        after_open=st.integers(min_value=0, max_value=389),
+        before_open=st.integers(min_value=1, max_value=4 * 24 * 60),
+    )
+    def test_a_pre_open_reading_classifies_exactly_within_the_grace(
+        self, after_open: int, before_open: int
+    ) -> None:
+        now = ny("09:30") + timedelta(minutes=after_open)
+        reading = VixReading(20.0, ny("09:30") - timedelta(minutes=before_open))
+        state = tick(None, reading, now)
+        fresh = timedelta(minutes=after_open) < DETECTOR.max_age
+        assert (state.regime is Regime.NORMAL_VOL) is fresh
+        assert (state.regime is Regime.UNKNOWN) is not fresh
 
 
 class TestIntradayTimeline:
@@ -75,6 +142,25 @@ class TestIntradayTimeline:
         assert timeline.at(ny("11:25")).regime is Regime.UNKNOWN
         assert timeline.at(ny("15:59")).regime is Regime.UNKNOWN
         assert not timeline.single
+
+    def test_the_open_is_classified_from_the_last_reading_before_it(self) -> None:
+        assert SESSION is not None
+        late = VixReading(12.8, ny("09:52"))  # the first intraday print, after the grace
+        timeline = RegimeTimeline.intraday(DETECTOR, SESSION, [PRIOR_CLOSE, late])
+        assert timeline.at(ny("09:30")).regime is Regime.NORMAL_VOL  # not UNKNOWN
+        assert timeline.at(ny("09:40")).regime is Regime.NORMAL_VOL
+        assert timeline.at(ny("09:45")).regime is Regime.UNKNOWN  # still the prior close: stale
+        assert timeline.at(ny("09:55")).regime is Regime.NORMAL_VOL  # anchored on 13.2's band
+        timely = RegimeTimeline.intraday(
+            DETECTOR, SESSION, [PRIOR_CLOSE, VixReading(13.6, ny("09:31"))]
+        )
+        # no UNKNOWN at the open; the one 09:31 print goes stale at 09:50
+        assert [(s.regime, s.vix) for s in timely.states] == [
+            (Regime.NORMAL_VOL, 13.2), (Regime.NORMAL_VOL, 13.6), (Regime.UNKNOWN, 13.6)
+        ]  # fmt: skip
+        assert (
+            timely.at(ny("09:49")).vix == 13.6 and timely.at(ny("09:50")).regime is Regime.UNKNOWN
+        )
 
     def test_hysteresis_keeps_the_regime_in_the_band_edge(self) -> None:
         assert SESSION is not None

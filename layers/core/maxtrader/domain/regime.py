@@ -12,7 +12,8 @@ Public API
     RegimeState / RegimeDetector
         The serializable per-session state of the live "regime" function (and of backtests):
         ``detector.start_session(day)`` resets, ``detector.update(state, vix, observed_at, now)``
-        applies staleness (``vix_max_age_minutes``) and hysteresis and returns the new state.
+        applies staleness (``vix_max_age_minutes``, ``detector.max_age``) and hysteresis and
+        returns the new state.
         An UNKNOWN reading does not forget the last valid regime: hysteresis keeps anchoring on
         it, so a brief data gap cannot flip the regime on its own.
 """
@@ -96,6 +97,11 @@ class RegimeDetector:
     def __init__(self, rules: RegimeRules) -> None:
         self.rules = rules
         self._max_age = timedelta(minutes=rules.vix_max_age_minutes)
+
+    @property
+    def max_age(self) -> timedelta:
+        """How old a live reading may be (``now - observed_at``) and still classify."""
+        return self._max_age
 
     def start_session(self, day: date) -> RegimeState:
         """A new session: the first classification ignores the previous session's regime."""

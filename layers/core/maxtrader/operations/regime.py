@@ -8,6 +8,10 @@ state, the reading is classified with staleness and hysteresis. The state of the
 pre-market run's, then each tick's) is the hysteresis anchor; the result is stored
 (``SessionStore.save_regime``) for the signals function to route by.
 
+At the open the vendor's latest VIX is still the prior close: ``regime_tick`` counts a reading
+from before the open as observed at the open until open + the detector's max age, so the first
+ticks keep the pre-market regime instead of turning it UNKNOWN (and alerting) every morning.
+
 Fail closed: a vendor error, no reading, a NaN or a stale one is UNKNOWN, which the safety
 config closes to entries (0 trades / 0 positions). A change of regime is audited
 (``AuditKind.REGIME``, both sides) before it is stored, and alerted after: a retry of a run whose
@@ -72,7 +76,7 @@ def run_regime(deps: RegimeDependencies, now: datetime) -> RunResult:
         return RunResult.skipped(FUNCTION, now, f"market closed at {now.isoformat()}")
     previous = deps.sessions.regime(session.day)
     reading, problem = latest_reading(deps.market)
-    state = regime_tick(deps.detector, previous, reading, now)
+    state = regime_tick(deps.detector, previous, reading, now, session_open=session.open)
     if problem is not None:
         state = state.model_copy(update={"reason": problem})
     before = previous.regime if previous is not None else None

@@ -1,9 +1,13 @@
 """The regime a session trades under: the live regime function's decision, and its replays.
 
-regime_tick(detector, state, reading, now) -> RegimeState
+regime_tick(detector, state, reading, now, session_open=...) -> RegimeState
     What the live "regime" function does every ``REGIME_EVERY`` (5 minutes): a new New York
     day starts a new session state (no hysteresis across sessions), then the latest reading
-    is classified with staleness (``vix_max_age_minutes``) and hysteresis.
+    is classified with staleness (``vix_max_age_minutes``) and hysteresis. From the open until
+    open + that max age (exclusive, like health's grace), a reading observed before the open is
+    judged as if observed at the open: at 09:30 the vendor's latest VIX is still the prior close
+    (no intraday print is due yet), the value the pre-market run classified. From open + max
+    age on (09:45, the first entry minute) it is stale as before (fail closed).
 RegimeTimeline.intraday(detector, session, readings) / RegimeTimeline.constant(state)
     The regime in force at any instant of one session: the tick schedule replayed over an
     intraday VIX series (a tick sees only readings observed at or before it), or one state
@@ -21,6 +25,7 @@ from datetime import date, datetime, timedelta
 from maxtrader.domain.calendar import MarketCalendar, Session
 from maxtrader.domain.clock import trading_date
 from maxtrader.domain.errors import CalendarError, InvalidInputError
+from maxtrader.domain.models import Regime
 from maxtrader.domain.ports import VixReading
 from maxtrader.domain.regime import RegimeDetector, RegimeState
 
@@ -30,15 +35,39 @@ REGIME_EVERY = timedelta(minutes=5)  # the live regime function's schedule
 
 
 def regime_tick(
-    detector: RegimeDetector, state: RegimeState | None, reading: VixReading | None, now: datetime
+    detector: RegimeDetector,
+    state: RegimeState | None,
+    reading: VixReading | None,
+    now: datetime,
+    *,
+    session_open: datetime,
 ) -> RegimeState:
-    """One run of the live regime function at ``now`` with the latest VIX ``reading``."""
+    """One run of the live regime function at ``now`` with the latest VIX ``reading``, in the
+    session that opened at ``session_open``."""
     day = trading_date(now)
     if state is None or state.day.isoformat() != day:
         state = detector.start_session(date.fromisoformat(day))
     if reading is None:
         return detector.update(state, None)
-    return detector.update(state, reading.value, observed_at=reading.observed_at, now=now)
+    judged_at = _open_stands_in(reading.observed_at, session_open, now, detector.max_age)
+    after = detector.update(state, reading.value, observed_at=judged_at, now=now)
+    if judged_at == reading.observed_at:
+        return after
+    # The stored state keeps the true observation time; the reason says why it still counts.
+    reason = after.reason
+    if after.regime is not Regime.UNKNOWN:
+        reason = f"{reason}, observed before the open (fresh until open + {detector.max_age})"
+    return after.model_copy(update={"observed_at": reading.observed_at, "reason": reason})
+
+
+def _open_stands_in(
+    observed_at: datetime, session_open: datetime, now: datetime, grace: timedelta
+) -> datetime:
+    """Within ``grace`` of the open, the open stands in for a reading observed before it: the
+    first intraday print is not due yet (as health treats data at the open)."""
+    if not timedelta(0) <= now - session_open < grace:
+        return observed_at
+    return max(observed_at, session_open)
 
 
 class RegimeTimeline:
@@ -73,7 +102,8 @@ class RegimeTimeline:
         now = session.open
         while now < session.close:
             i = bisect.bisect_right(stamps, now)
-            state = regime_tick(detector, state, readings[i - 1] if i else None, now)
+            latest = readings[i - 1] if i else None
+            state = regime_tick(detector, state, latest, now, session_open=session.open)
             if not changes or _differs(changes[-1][1], state):
                 changes.append((now, state))
             now += every
