@@ -13,7 +13,6 @@ from alpaca.common.exceptions import APIError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from maxtrader.adapters.alpaca_broker import _tick
 from maxtrader.adapters.alpaca_errors import KeyRefusedError, _from_api_error
 from maxtrader.adapters.alpaca_parsing import (
     parse_account,
@@ -23,6 +22,7 @@ from maxtrader.adapters.alpaca_parsing import (
     parse_position,
     parse_quotes,
 )
+from maxtrader.adapters.alpaca_requests import tick as _tick
 from maxtrader.domain.broker import BrokerOrderStatus, OrderType
 from maxtrader.domain.errors import (
     BrokerRejectedError,

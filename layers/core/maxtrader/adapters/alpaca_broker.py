@@ -10,7 +10,9 @@ times, three seconds apart, order submissions included; its constructors cannot 
 session with explicit (connect, read) timeouts and its retry count set to zero after
 construction (``_harden``: it fails loudly should alpaca-py rename those attributes). Reads (GET)
 are then retried here, ``read_retries`` times with a doubling backoff, on BrokerUnavailableError
-only; writes (submit, cancel, close) are sent exactly once: the caller looks an order up by its
+only, and with ``read_budget_seconds`` (the functions' broker) only while the retry can still
+time out within that budget (a quick failure is retried, a timed-out request is not); writes
+(submit, cancel, close) are sent exactly once: the caller looks an order up by its
 client_order_id before deciding to send it again.
 
 Keys. ``api_key`` is a string (with ``secret_key``) or a key source, ``source(force_fetch) ->
@@ -28,11 +30,9 @@ BrokerRejectedError (nothing was done); an unreadable body is BrokerResponseErro
 order_by_client_id: None only on Alpaca's own 404 (its JSON error body); a bare 404 page is
 BrokerResponseError, since "not found" is what makes a resend or a release safe.
 
-Orders: equity entries are brackets (market or limit parent, stop-loss and take-profit legs),
-option entries limit orders (at the ask: the caller's price), exits market orders; all ``day``.
-Prices are rounded to Alpaca's tick before sending (0.01, or 0.0001 below $1 for equities),
-since Alpaca refuses sub-penny prices. The secret key is never logged, returned or put in a
-message: it lives only in the clients' request headers.
+Orders are built in ``alpaca_requests.py`` (brackets, limits at the ask, prices on Alpaca's
+tick). The secret key is never logged, returned or put in a message: it lives only in the
+clients' request headers.
 
 alpaca-py imports pandas (~0.5-0.9 s): import this module only where the broker is talked to.
 """
@@ -45,7 +45,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 from typing import Any, TypeVar
 
@@ -54,20 +53,16 @@ from alpaca.data.enums import OptionsFeed
 from alpaca.data.historical.option import OptionHistoricalDataClient
 from alpaca.data.requests import OptionLatestQuoteRequest
 from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import OrderClass, QueryOrderStatus, TimeInForce
-from alpaca.trading.enums import OrderSide as AlpacaSide
+from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.requests import (
     GetOptionContractsRequest,
     GetOrdersRequest,
-    LimitOrderRequest,
-    MarketOrderRequest,
-    StopLossRequest,
-    TakeProfitRequest,
 )
 
 from maxtrader.adapters import alpaca_parsing as parse
 from maxtrader.adapters.alpaca_errors import KeyRefusedError, translated
 from maxtrader.adapters.alpaca_keys import KEY_REFRESH_INTERVAL_SECONDS, AlpacaKeys, KeySource
+from maxtrader.adapters.alpaca_requests import alpaca_order
 from maxtrader.domain.broker import (
     BrokerAccount,
     BrokerClock,
@@ -75,7 +70,6 @@ from maxtrader.domain.broker import (
     BrokerPosition,
     OptionChain,
     OrderRequest,
-    OrderType,
 )
 from maxtrader.domain.clock import Clock, SystemClock
 from maxtrader.domain.errors import (
@@ -84,13 +78,19 @@ from maxtrader.domain.errors import (
     BrokerUnavailableError,
     InvalidInputError,
 )
-from maxtrader.domain.models import Instrument
 from maxtrader.domain.options import OptionQuote
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
+# The functions' broker (runtime/factory.broker): Alpaca answers in well under a second, so a
+# request that stalls longer than this is an outage (a submit it hides is found by lookup); and a
+# read is retried only within this much more than one request: a quick failure is retried, a
+# timeout is not. Together they keep execute's worst case inside its function's timeout
+# (execution/budget.py; tests/infra/test_execute_budget.py holds them to it).
+FUNCTION_TIMEOUT = (1.5, 3.0)
+FUNCTION_READ_RETRY_ALLOWANCE_SECONDS = 1.0
 MAX_OPEN_ORDERS = 500  # Alpaca's page limit for GET /v2/orders
 CONTRACT_PAGE = 1000
 MAX_CONTRACT_PAGES = 20
@@ -140,6 +140,7 @@ class AlpacaBroker:
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         read_retries: int = 2,
         retry_backoff_s: float = 0.25,
+        read_budget_seconds: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Clock | None = None,
         quote_feed: str | None = None,  # "opra" or "indicative"; None: Alpaca's default
@@ -148,6 +149,11 @@ class AlpacaBroker:
     ) -> None:
         if read_retries < 0:
             raise InvalidInputError(f"read_retries must be >= 0, not {read_retries}")
+        if read_budget_seconds is not None and read_budget_seconds < request_seconds(timeout):
+            raise InvalidInputError(
+                f"read_budget_seconds ({read_budget_seconds}) is shorter than one request "
+                f"({request_seconds(timeout)} s)"
+            )
         try:
             self._feed = OptionsFeed(quote_feed) if quote_feed else None
         except ValueError:
@@ -167,6 +173,8 @@ class AlpacaBroker:
         self._base_url = str(getattr(base, "value", base))  # BaseURL is a str Enum
         self._read_retries = read_retries
         self._backoff = retry_backoff_s
+        self._read_budget = read_budget_seconds
+        self._monotonic = monotonic
         self._sleep = sleep
         self._clock = clock or SystemClock()
 
@@ -267,7 +275,7 @@ class AlpacaBroker:
 
     # --- writes (sent once) ----------------------------------------------------------------
     def submit(self, order: OrderRequest) -> BrokerOrder:
-        request = _alpaca_order(order)
+        request = alpaca_order(order)
         what = f"submit {order.client_order_id!r}"
         raw = self._write(what, lambda c: c.trading.submit_order(request))
         placed = parse.parse_order(raw, what)
@@ -319,16 +327,26 @@ class AlpacaBroker:
 
     # --- the HTTP calls ------------------------------------------------------------------
     def _read(self, what: str, call: Callable[[_Clients], T]) -> T:
+        started = self._monotonic()
         for attempt in range(self._read_retries + 1):
             try:
                 return self._signed(what, call)
             except BrokerUnavailableError as exc:
-                if attempt == self._read_retries:
-                    raise
                 delay = self._backoff * 2**attempt
+                if attempt == self._read_retries or not self._retry_fits(started, delay):
+                    raise
                 log.warning("alpaca %s: %s; retry %d in %.2fs", what, exc, attempt + 1, delay)
                 self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retry_fits(self, started: float, delay: float) -> bool:
+        """With a read budget, a retry only if it can still time out within it: a quick failure
+        (a dropped connection, a 503) is retried, a request that used its whole timeout is not
+        (the caller's own loop decides; execute's worst case stays inside its function's)."""
+        if self._read_budget is None:
+            return True
+        spent = self._monotonic() - started
+        return spent + delay + request_seconds(self._timeout) <= self._read_budget
 
     def _write(self, what: str, call: Callable[[_Clients], T]) -> T:
         return self._signed(what, call)
@@ -357,40 +375,15 @@ class AlpacaBroker:
         log.warning("alpaca: new API keys in use (%s)", why)
 
 
+def request_seconds(timeout: float | tuple[float, float]) -> float:
+    """The longest one request may take: its connect plus its read timeout."""
+    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    return connect + read
+
+
 def _latest_quotes(query: OptionLatestQuoteRequest, clients: _Clients) -> Any:
     return clients.data.get_option_latest_quote(query)
 
 
 def _contracts_page(query: GetOptionContractsRequest, clients: _Clients) -> Any:
     return clients.trading.get_option_contracts(query)
-
-
-def _tick(price: float, instrument: Instrument) -> float:
-    step = "0.01" if price >= 1 or instrument is Instrument.OPTION else "0.0001"
-    return float(Decimal(str(price)).quantize(Decimal(step), rounding=ROUND_HALF_UP))
-
-
-def _alpaca_order(order: OrderRequest) -> Any:
-    """The alpaca-py request for ``order``; InvalidInputError (nothing sent) when it has none."""
-    fields: dict[str, Any] = {
-        "symbol": order.symbol,
-        "qty": order.qty,
-        "side": AlpacaSide(order.side.value),
-        "time_in_force": TimeInForce.DAY,
-        "client_order_id": order.client_order_id,
-    }
-    if order.take_profit is not None and order.stop_loss is not None:
-        fields |= {
-            "order_class": OrderClass.BRACKET,
-            "take_profit": TakeProfitRequest(
-                limit_price=_tick(order.take_profit, order.instrument)
-            ),
-            "stop_loss": StopLossRequest(stop_price=_tick(order.stop_loss, order.instrument)),
-        }
-    if order.type is OrderType.MARKET:
-        return MarketOrderRequest(**fields)
-    if order.type is OrderType.LIMIT and order.limit_price is not None:
-        return LimitOrderRequest(limit_price=_tick(order.limit_price, order.instrument), **fields)
-    raise InvalidInputError(
-        f"{order.type.value} orders are not sent: an OrderRequest carries no stop price"
-    )

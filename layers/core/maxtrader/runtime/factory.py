@@ -154,19 +154,27 @@ def market_data() -> MassiveMarketData:
 def broker() -> AlpacaBroker:
     # Imported here: alpaca-py brings pandas (~0.5-0.9 s of cold start); only the functions
     # that talk to the broker pay for it.
-    from maxtrader.adapters.alpaca_broker import DEFAULT_TIMEOUT, AlpacaBroker  # noqa: PLC0415
+    from maxtrader.adapters.alpaca_broker import (  # noqa: PLC0415 - broker functions only
+        FUNCTION_READ_RETRY_ALLOWANCE_SECONDS,
+        FUNCTION_TIMEOUT,
+        AlpacaBroker,
+        request_seconds,
+    )
     from maxtrader.adapters.alpaca_keys import secret_key_source  # noqa: PLC0415
 
     env = function_env()
     read = env.emulator_broker_read_timeout_seconds
+    timeout = FUNCTION_TIMEOUT if read is None else (FUNCTION_TIMEOUT[0], read)
     # A key source, not the values: asked before each request (cached for max_age) and, forced,
     # after Alpaca refuses the key, so a warm container survives a rotation (alpaca_keys.py).
+    # The timeouts and the read budget bound execute's worst case (execution/budget.py).
     return AlpacaBroker(
         secret_key_source(secrets(), env.alpaca_secret_name),
         paper=not env.live,
         clock=clock(),
         url_override=env.alpaca_url_override,
-        timeout=DEFAULT_TIMEOUT if read is None else (DEFAULT_TIMEOUT[0], read),
+        timeout=timeout,
+        read_budget_seconds=request_seconds(timeout) + FUNCTION_READ_RETRY_ALLOWANCE_SECONDS,
     )
 
 
