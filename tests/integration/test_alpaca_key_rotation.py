@@ -143,6 +143,19 @@ def test_a_submit_refused_401_is_sent_once_more_with_the_new_key_and_gives_one_o
     assert secrets.forced == 1
 
 
+def test_a_submit_refused_again_after_the_re_read_is_not_sent_a_third_time(
+    alpaca: AlpacaEmulator, secret_name: str
+) -> None:
+    secrets, clock = RecordingSecrets(max_age_seconds=300), Monotonic()
+    broker = broker_over(alpaca, secrets, secret_name, clock)
+    alpaca.api_key, alpaca.secret_key = NEW_KEY, NEW_SECRET
+    put_secret(secret_name, "another-key-id", "another-secret-alpaca-does-not-know")
+    with pytest.raises(KeyRefusedError, match="submit 'mt-twice-entry': HTTP 401"):
+        broker.submit(market_buy("mt-twice-entry"))
+    assert (secrets.forced, alpaca.count("submit_order")) == (1, 2)  # once more, then no more
+    assert not alpaca.book.orders
+
+
 def test_only_a_refused_key_forces_a_read_a_refused_order_does_not(
     alpaca: AlpacaEmulator, secret_name: str
 ) -> None:
