@@ -94,7 +94,10 @@ FUNCTIONS: Final[tuple[FunctionSpec, ...]] = (
     FunctionSpec(
         "execute",
         "signal queue -> safety checks -> orders at the broker",
-        timeout_seconds=30,
+        # The worst case of one run (every broker request timing out: execution/budget.py,
+        # about 90 s with a 500-contract chain) with margin; below the signal queue's 120 s
+        # visibility timeout (queues.py), which must exceed it.
+        timeout_seconds=110,
         memory_mb=1024,  # alpaca-py brings pandas: its import is CPU-bound, CPU scales with memory
         idempotency=True,
         secrets=_BROKER,

@@ -14,6 +14,7 @@ from maxtrader.domain.errors import (
     BrokerResponseError,
     BrokerUnavailableError,
     DuplicateClientOrderIdError,
+    InvalidInputError,
 )
 from maxtrader.domain.models import Instrument, OrderSide
 from maxtrader.emulators.alpaca import AlpacaEmulator, Fault
@@ -159,6 +160,24 @@ def test_reads_are_retried_a_bounded_number_of_times(alpaca: AlpacaEmulator) -> 
     with pytest.raises(BrokerUnavailableError, match="timed out"):
         broker.account()
     assert alpaca.count("account") == 6
+
+
+def test_with_a_read_budget_a_quick_failure_is_retried_and_a_timed_out_read_is_not(
+    alpaca: AlpacaEmulator,
+) -> None:
+    # One request may take 1.0 s (0.5 connect + 0.5 read); the budget 1.5 s: a retry only if
+    # it can still time out within 1.5 s of the read's start.
+    broker = make_broker(alpaca, read_budget_seconds=1.5)
+    alpaca.inject("account", Fault.of_status(503))  # answered at once: retried, and it works
+    assert broker.account().equity == 100_000.0
+    assert alpaca.count("account") == 2
+    alpaca.inject("account", Fault.timeout())  # 0.5 s spent: another would overrun the budget
+    alpaca.inject("account", Fault.of_status(503))
+    with pytest.raises(BrokerUnavailableError, match="timed out"):
+        broker.account()
+    assert alpaca.count("account") == 3
+    with pytest.raises(InvalidInputError, match="shorter than one request"):
+        make_broker(alpaca, read_budget_seconds=0.9)
 
 
 def test_a_refused_connection_is_unavailable(alpaca: AlpacaEmulator) -> None:

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 def test_both_clients_get_a_timeout_and_no_library_retry() -> None:
     broker = AlpacaBroker("key", "secret", timeout=(1.5, 4.0))
-    for client in (broker._trading, broker._data):
+    for client in (broker._clients.trading, broker._clients.data):
         assert isinstance(client._session, _TimeoutSession)
         assert client._session.timeout == (1.5, 4.0)
         assert client._retry == 0

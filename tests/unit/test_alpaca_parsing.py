@@ -13,7 +13,7 @@ from alpaca.common.exceptions import APIError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from maxtrader.adapters.alpaca_broker import _from_api_error, _tick
+from maxtrader.adapters.alpaca_errors import KeyRefusedError, _from_api_error
 from maxtrader.adapters.alpaca_parsing import (
     parse_account,
     parse_clock,
@@ -22,6 +22,7 @@ from maxtrader.adapters.alpaca_parsing import (
     parse_position,
     parse_quotes,
 )
+from maxtrader.adapters.alpaca_requests import tick as _tick
 from maxtrader.domain.broker import BrokerOrderStatus, OrderType
 from maxtrader.domain.errors import (
     BrokerRejectedError,
@@ -165,6 +166,10 @@ def _api_error(status: int, body: str) -> APIError:
         (500, '{"code": 50010000, "message": "internal error"}', BrokerUnavailableError),
         (502, "<html><body>Bad Gateway</body></html>", BrokerUnavailableError),
         (404, "Not Found", BrokerRejectedError),
+        (401, '{"code": 40110000, "message": "request is not authorized"}', KeyRefusedError),
+        (401, "Unauthorized", KeyRefusedError),  # a refused key, whatever the body
+        (403, '{"message": "forbidden"}', KeyRefusedError),  # a key not taken here
+        (403, '{"message": "insufficient qty available"}', BrokerRejectedError),
     ],
 )  # fmt: skip
 def test_api_errors_become_broker_error_kinds_even_with_a_non_json_body(

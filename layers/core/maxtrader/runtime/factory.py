@@ -16,8 +16,9 @@ Every function builds what it needs from here, and nothing else builds clients:
     factory.webhook_secrets()   WebhookKeys over the webhook secret (current + previous)
     factory.market_data()       MassiveMarketData over the Massive secret (re-read after max_age,
                                 and at once after a refusal; emulator: base URL)
-    factory.broker()            AlpacaBroker from the Alpaca secret, paper unless the stage is
-                                live (emulator: url override). Imports alpaca-py (and pandas):
+    factory.broker()            AlpacaBroker over the Alpaca secret (re-read after max_age, and
+                                at once after a refused key), paper unless the stage is live
+                                (emulator: url override). Imports alpaca-py (and pandas):
                                 only broker-facing functions may call it.
     factory.safety_engine()     SafetyEngine on the state store and the runtime clock
     factory.parity_ports()      the nightly parity's stores, alerts and configs
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from maxtrader.adapters.alert_cooldown import Cooldown
 from maxtrader.adapters.dynamodb_session_store import DynamoDBSessionStore
 from maxtrader.adapters.dynamodb_store import DynamoDBStateStore
-from maxtrader.adapters.secrets import AlpacaSecret, MassiveSecret, Secrets, WebhookSecret
+from maxtrader.adapters.secrets import MassiveSecret, Secrets, WebhookSecret
 from maxtrader.adapters.sns_alerts import SnsAlerts
 from maxtrader.adapters.sqs_bar_queue import SqsBarQueue
 from maxtrader.adapters.sqs_signal_queue import SqsSignalQueue
@@ -153,18 +154,27 @@ def market_data() -> MassiveMarketData:
 def broker() -> AlpacaBroker:
     # Imported here: alpaca-py brings pandas (~0.5-0.9 s of cold start); only the functions
     # that talk to the broker pay for it.
-    from maxtrader.adapters.alpaca_broker import DEFAULT_TIMEOUT, AlpacaBroker  # noqa: PLC0415
+    from maxtrader.adapters.alpaca_broker import (  # noqa: PLC0415 - broker functions only
+        FUNCTION_READ_RETRY_ALLOWANCE_SECONDS,
+        FUNCTION_TIMEOUT,
+        AlpacaBroker,
+        request_seconds,
+    )
+    from maxtrader.adapters.alpaca_keys import secret_key_source  # noqa: PLC0415
 
     env = function_env()
-    secret = secrets().get(env.alpaca_secret_name, AlpacaSecret)
     read = env.emulator_broker_read_timeout_seconds
+    timeout = FUNCTION_TIMEOUT if read is None else (FUNCTION_TIMEOUT[0], read)
+    # A key source, not the values: asked before each request (cached for max_age) and, forced,
+    # after Alpaca refuses the key, so a warm container survives a rotation (alpaca_keys.py).
+    # The timeouts and the read budget bound execute's worst case (execution/budget.py).
     return AlpacaBroker(
-        secret.key_id.get_secret_value(),
-        secret.secret_key.get_secret_value(),
+        secret_key_source(secrets(), env.alpaca_secret_name),
         paper=not env.live,
         clock=clock(),
         url_override=env.alpaca_url_override,
-        timeout=DEFAULT_TIMEOUT if read is None else (DEFAULT_TIMEOUT[0], read),
+        timeout=timeout,
+        read_budget_seconds=request_seconds(timeout) + FUNCTION_READ_RETRY_ALLOWANCE_SECONDS,
     )
 
 
