@@ -7,6 +7,7 @@ result is built, so the JSON is compared with what the system itself recorded).
 
 from __future__ import annotations
 
+import fcntl
 import json
 from collections import Counter
 from pathlib import Path
@@ -19,43 +20,62 @@ from maxtrader.simulate.drills import DRILLS
 from maxtrader.simulate.handlers import FUNCTIONS
 
 pytestmark = pytest.mark.slow
-# Meant to keep each simulated day on one xdist worker (a module fixture runs once per worker,
-# and a day takes minutes). In CI the synthetic day still ran on both workers: cause not found.
-SYNTHETIC = pytest.mark.xdist_group("simulate-synthetic")
-REAL = pytest.mark.xdist_group("simulate-real")
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 VIX = SHARED / "noodles-rice_vix_dashboard" / "VIX_History_to_2025-04-30.csv"
 
 
-def _simulate(tmp: Path, *args: str) -> tuple[int, dict[str, Any]]:
-    out = tmp / "sim.json"
-    code = main(["simulate", *args, "--json", str(out), "--report", str(tmp / "sim.html")])
+def _simulate(out_dir: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    out = out_dir / "sim.json"
+    code = main(["simulate", *args, "--json", str(out), "--report", str(out_dir / "sim.html")])
     return code, json.loads(out.read_text())
 
 
-@pytest.fixture(scope="module")
-def synthetic_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any], Path]:
-    tmp = tmp_path_factory.mktemp("synthetic")
-    code, data = _simulate(tmp, "--faults", "all")
-    return code, data, tmp
+def _once_per_session(
+    factory: pytest.TempPathFactory, worker_id: str, name: str, *args: str
+) -> tuple[int, dict[str, Any], Path]:
+    """One simulated day per test session, whichever xdist worker asks first: the other waits
+    for its result rather than simulating the day again (a day takes minutes, and module
+    fixtures run once per worker, and again when a worker comes back to the module). Without
+    xdist (``worker_id`` "master") it simply runs."""
+    if worker_id == "master":
+        out_dir = factory.mktemp(name)
+        return (*_simulate(out_dir, *args), out_dir)
+    root = factory.getbasetemp().parent  # this session's, shared by its workers
+    out_dir, done = root / name, root / f"{name}.code"
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            out_dir.mkdir(exist_ok=True)
+            code, _ = _simulate(out_dir, *args)
+            done.write_text(str(code))
+    return int(done.read_text()), json.loads((out_dir / "sim.json").read_text()), out_dir
 
 
 @pytest.fixture(scope="module")
-def real_day(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def synthetic_day(
+    tmp_path_factory: pytest.TempPathFactory, worker_id: str
+) -> tuple[int, dict[str, Any], Path]:
+    return _once_per_session(tmp_path_factory, worker_id, "synthetic", "--faults", "all")
+
+
+@pytest.fixture(scope="module")
+def real_day(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str, Any]:
     if not SHARED.is_dir():
         pytest.skip("../shared/data is not beside this checkout")
     import pandas as pd
 
-    frame = pd.read_parquet(SHARED / "dawsh2_ADMF-PC" / "SPY_1m.parquet")
-    frame = frame[(frame.timestamp >= "2024-06-03") & (frame.timestamp < "2024-06-12")]
-    tmp = tmp_path_factory.mktemp("real")
-    path = tmp / "SPY_1m.csv"
-    frame[["timestamp", "open", "high", "low", "close", "volume"]].to_csv(path, index=False)
-    _, data = _simulate(tmp, "--data", str(path), "--vix", str(VIX), "--date", "2024-06-11")
-    return data
+    root = tmp_path_factory.getbasetemp().parent if worker_id != "master" else None
+    source = (root or tmp_path_factory.mktemp("spy")) / "SPY_1m_2024-06-03_10.csv"
+    if not source.exists():  # the same content whichever worker writes it
+        frame = pd.read_parquet(SHARED / "dawsh2_ADMF-PC" / "SPY_1m.parquet")
+        frame = frame[(frame.timestamp >= "2024-06-03") & (frame.timestamp < "2024-06-12")]
+        staged = source.with_suffix(f".{worker_id}.tmp")
+        frame[["timestamp", "open", "high", "low", "close", "volume"]].to_csv(staged, index=False)
+        staged.replace(source)
+    args = ("--data", str(source), "--vix", str(VIX), "--date", "2024-06-11")
+    return _once_per_session(tmp_path_factory, worker_id, "real", *args)[1]
 
 
-@SYNTHETIC
 def test_the_synthetic_day_ends_flat_with_unique_orders(synthetic_day: Any) -> None:
     code, data, _ = synthetic_day
     assert data["positions_open_at_end"] == 0
@@ -65,7 +85,6 @@ def test_the_synthetic_day_ends_flat_with_unique_orders(synthetic_day: Any) -> N
     assert code in (0, 1)  # 1 only when a drill failed: asserted drill by drill below
 
 
-@SYNTHETIC
 def test_the_drilled_synthetic_day_has_entries_exits_and_rejections(synthetic_day: Any) -> None:
     _, data, _ = synthetic_day
     entries = [o for o in data["orders"] if o["client_order_id"].endswith("-entry")]
@@ -75,7 +94,6 @@ def test_the_drilled_synthetic_day_has_entries_exits_and_rejections(synthetic_da
     assert "trade_frequency" in data["rejections"], data["rejections"]  # the same-bar pair
 
 
-@SYNTHETIC
 def test_every_function_is_deployed_or_reported_not_deployed(synthetic_day: Any) -> None:
     _, data, _ = synthetic_day
     assert sorted(data["deployed"] + data["not_deployed"]) == sorted(f.name for f in FUNCTIONS)
@@ -83,21 +101,18 @@ def test_every_function_is_deployed_or_reported_not_deployed(synthetic_day: Any)
     assert data["invocations"]["ingest"]["ok"] >= 390  # every minute pushed (and retried)
 
 
-@SYNTHETIC
 def test_every_function_is_deployed_and_every_drill_reports(synthetic_day: Any) -> None:
     _, data, _ = synthetic_day
     assert data["not_deployed"] == []
     assert set(data["faults"]) == set(DRILLS)
 
 
-@SYNTHETIC
 @pytest.mark.parametrize("drill", sorted(DRILLS))
 def test_the_drill_passes(synthetic_day: Any, drill: str) -> None:
     _, data, _ = synthetic_day
     assert data["faults"][drill] == "ok", data["faults"][drill]
 
 
-@SYNTHETIC
 def test_summary_counts_agree_with_the_audit_log_kinds(synthetic_day: Any) -> None:
     _, data, _ = synthetic_day
     kinds = data["audit_records"]
@@ -111,14 +126,12 @@ def test_summary_counts_agree_with_the_audit_log_kinds(synthetic_day: Any) -> No
     assert all(d["cause"] for d in data["parity"]["differences"])
 
 
-@SYNTHETIC
 def test_the_report_is_written(synthetic_day: Any) -> None:
     _, _, tmp = synthetic_day
     html = (tmp / "sim.html").read_text()
     assert "Simulated session 2024-06-12" in html and "<script" not in html
 
 
-@REAL
 def test_a_real_spy_day_replays_flat(real_day: dict[str, Any]) -> None:
     """The SPY file alone: the stage trades SPY only that day; a daily VIX file, fed as a flat
     intraday VIX at the prior close."""
@@ -130,14 +143,12 @@ def test_a_real_spy_day_replays_flat(real_day: dict[str, Any]) -> None:
     assert real_day["reconciliation"]["ok"] is True
 
 
-@REAL
 def test_a_real_spy_day_with_no_drill_is_in_parity(real_day: dict[str, Any]) -> None:
     assert real_day["parity"]["ok"] is True, real_day["parity"]["differences"]
     # Health held nothing back: the day's entries were decided on their merits.
     assert "safe_mode" not in real_day["rejections"], real_day["rejections"]
 
 
-@SYNTHETIC
 def test_the_cost_models_measurement_still_matches_a_fresh_session(synthetic_day: Any) -> None:
     """docs/cost.md prices what infra/maxtrader_infra/session_usage.json holds: a function that
     became chattier (or quieter) must show there (``make cost``)."""
