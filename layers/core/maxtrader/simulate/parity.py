@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from maxtrader.config.safety import SafetyConfig
 from maxtrader.domain.errors import MaxTraderError
+from maxtrader.domain.models import AuditRecord
 from maxtrader.parity import DaySources
 from maxtrader.parity.nightly import check_day
 
@@ -35,11 +36,21 @@ def run_parity(day: date, sources: DaySources, safety: SafetyConfig) -> ParityRe
         result = check_day(day, sources, safety)
     except MaxTraderError as exc:
         return ParityResult(ok=False, status=f"could not run: {type(exc).__name__}: {exc}")
-    data = result.to_json()
-    n = len(result.differences)
+    return _from_check(result.to_json())
+
+
+def stored_parity(record: AuditRecord) -> ParityResult:
+    """What the parity function itself found and stored (its ``AuditKind.PARITY`` record):
+    the same check as ``run_parity`` on the same tables, so the day is not replayed twice."""
+    return _from_check(dict(record.detail))
+
+
+def _from_check(data: dict[str, Any]) -> ParityResult:
+    ok = bool(data.get("ok"))
+    total = data.get("differences_total", len(data.get("differences", [])))
     return ParityResult(
-        ok=result.ok,
-        status="same signals and verdicts" if result.ok else f"{n} difference(s)",
+        ok=ok,
+        status="same signals and verdicts" if ok else f"{total} difference(s)",
         compared=data.get("compared", {}),
-        differences=data["differences"],
+        differences=data.get("differences", []),
     )

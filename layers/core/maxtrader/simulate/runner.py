@@ -39,7 +39,7 @@ from maxtrader.simulate.live_log import LiveLog
 from maxtrader.simulate.local_stack import REGION, LocalStack
 from maxtrader.simulate.market import ReplayMarket
 from maxtrader.simulate.metering import UsageMeter
-from maxtrader.simulate.parity import ParityResult, run_parity
+from maxtrader.simulate.parity import ParityResult, run_parity, stored_parity
 from maxtrader.simulate.results import SimulationResult
 from maxtrader.simulate.sqs_delivery import QueueDelivery, queue_name
 from maxtrader.simulate.summary import OrderRow, Summary, read_summary
@@ -332,6 +332,10 @@ class Simulation:
     def _parity(self) -> ParityResult:
         if "signals" not in self.functions or "execute" not in self.functions:
             return ParityResult(status="not run: signals and execute are not both deployed")
+        day = self.session.day.isoformat()
+        stored = [r for r in self._records if r.kind is AuditKind.PARITY and r.subject == day]
+        if stored:  # the parity function ran on this day: its answer, not a second replay
+            return stored_parity(stored[-1])
         sources = DaySources(
             state_store=self.store,
             session_store=self.bars_store,
