@@ -65,7 +65,7 @@ def real_day(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[s
     import pandas as pd
 
     root = tmp_path_factory.getbasetemp().parent if worker_id != "master" else None
-    source = (root or tmp_path_factory.mktemp("spy")) / "SPY_1m_2024-06-03_10.csv"
+    source = (root or tmp_path_factory.mktemp("spy")) / "SPY_1m.csv"
     if not source.exists():  # the same content whichever worker writes it
         frame = pd.read_parquet(SHARED / "dawsh2_ADMF-PC" / "SPY_1m.parquet")
         frame = frame[(frame.timestamp >= "2024-06-03") & (frame.timestamp < "2024-06-12")]

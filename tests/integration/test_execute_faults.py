@@ -24,6 +24,15 @@ from tests.support.execution import message
 from tests.support.flaky_client import FlakyClient, throttled
 
 pytest_plugins = ("tests.support.alpaca_fixtures", "tests.support.execute_fixtures")
+
+
+@pytest.fixture
+def stage(execute_stage: ExecuteStage) -> ExecuteStage:
+    """This module's ``stage``: each support plugin names its own (plugins are global, and three
+    defined ``stage``: which one a module got depended on the collection order)."""
+    return execute_stage
+
+
 pytestmark = [
     pytest.mark.faults,
     pytest.mark.xdist_group("cdk"),

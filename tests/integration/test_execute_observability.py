@@ -30,6 +30,15 @@ pytest_plugins = (
     "tests.support.execute_fixtures",
     "tests.support.xray_daemon",
 )
+
+
+@pytest.fixture
+def stage(execute_stage: ExecuteStage) -> ExecuteStage:
+    """This module's ``stage``: each support plugin names its own (plugins are global, and three
+    defined ``stage``: which one a module got depended on the collection order)."""
+    return execute_stage
+
+
 pytestmark = [
     pytest.mark.xdist_group("cdk"),
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),

@@ -16,6 +16,15 @@ from tests.support.execute_harness import ExecuteStage, sqs_record
 from tests.support.execution import OPTION_STRATEGIES, message
 
 pytest_plugins = ("tests.support.alpaca_fixtures", "tests.support.execute_fixtures")
+
+
+@pytest.fixture
+def stage(execute_stage: ExecuteStage) -> ExecuteStage:
+    """This module's ``stage``: each support plugin names its own (plugins are global, and three
+    defined ``stage``: which one a module got depended on the collection order)."""
+    return execute_stage
+
+
 pytestmark = [
     pytest.mark.xdist_group("cdk"),
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),

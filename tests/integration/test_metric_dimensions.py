@@ -20,6 +20,13 @@ from tests.support.signals_world import DAY, minute, session_of
 pytest_plugins = ("tests.support.signals_fixtures",)
 
 
+@pytest.fixture
+def stage(signals_day_stage: SignalsStage) -> SignalsStage:
+    """This module's ``stage``: each support plugin names its own (plugins are global, and three
+    defined ``stage``: which one a module got depended on the collection order)."""
+    return signals_day_stage
+
+
 def emf(printed: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [doc for doc in printed if "_aws" in doc]
 

@@ -24,6 +24,15 @@ pytest_plugins = (
     "tests.support.monitor_fixtures",
     "tests.support.ops_fixtures",
 )
+
+
+@pytest.fixture
+def stage(monitor_stage: MonitorStage) -> MonitorStage:
+    """This module's ``stage``: each support plugin names its own (plugins are global, and three
+    defined ``stage``: which one a module got depended on the collection order)."""
+    return monitor_stage
+
+
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:No application metrics:UserWarning"),

@@ -17,6 +17,14 @@ from tests.support.safety import entry
 
 pytest_plugins = ("tests.support.alpaca_fixtures", "tests.support.monitor_fixtures")
 
+
+@pytest.fixture
+def stage(monitor_stage: MonitorStage) -> MonitorStage:
+    """This module's ``stage``: each support plugin names its own (plugins are global, and three
+    defined ``stage``: which one a module got depended on the collection order)."""
+    return monitor_stage
+
+
 CALL = contract(500.0)
 
 

@@ -20,6 +20,8 @@ from tests.support.signals_stage import SignalsStage, sqs_event, sqs_record
 from tests.support.signals_world import DAY, minute, session_bars, session_of
 
 pytest_plugins = ("tests.support.signals_fixtures",)
+
+
 pytestmark = [pytest.mark.fuzz, pytest.mark.property]
 
 SESSION = session_of(DAY)

@@ -34,6 +34,14 @@ from tests.support.signals_world import DAY, minute, session_of
 
 pytest_plugins = ("tests.support.signals_fixtures",)
 
+
+@pytest.fixture
+def stage(signals_day_stage: SignalsStage) -> SignalsStage:
+    """This module's ``stage``: each support plugin names its own (plugins are global, and three
+    defined ``stage``: which one a module got depended on the collection order)."""
+    return signals_day_stage
+
+
 SESSION = session_of(DAY)
 READ, WRITE = "dynamodb.BatchGetItem", "dynamodb.UpdateItem"
 

@@ -35,6 +35,13 @@ pytest_plugins = ("tests.support.signals_fixtures",)
 
 
 @pytest.fixture
+def stage(signals_day_stage: SignalsStage) -> SignalsStage:
+    """This module's ``stage``: each support plugin names its own (plugins are global, and three
+    defined ``stage``: which one a module got depended on the collection order)."""
+    return signals_day_stage
+
+
+@pytest.fixture
 def clock(signals_clock: FixedClock) -> FixedClock:
     signals_clock.set(SESSION.open + timedelta(minutes=30))
     return signals_clock

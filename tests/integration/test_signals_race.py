@@ -25,6 +25,15 @@ from tests.support.signals_stage import (
 from tests.support.signals_world import DAY, minute, session_of
 
 pytest_plugins = ("tests.support.signals_fixtures",)
+
+
+@pytest.fixture
+def stage(signals_day_stage: SignalsStage) -> SignalsStage:
+    """This module's ``stage``: each support plugin names its own (plugins are global, and three
+    defined ``stage``: which one a module got depended on the collection order)."""
+    return signals_day_stage
+
+
 pytestmark = pytest.mark.concurrency
 
 SESSION = session_of(DAY)

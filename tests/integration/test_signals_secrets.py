@@ -31,6 +31,15 @@ from tests.support.signals_stage import (
 from tests.support.signals_world import DAY, minute, session_of
 
 pytest_plugins = ("tests.support.signals_fixtures", "tests.support.xray_daemon")
+
+
+@pytest.fixture
+def stage(signals_day_stage: SignalsStage) -> SignalsStage:
+    """This module's ``stage``: each support plugin names its own (plugins are global, and three
+    defined ``stage``: which one a module got depended on the collection order)."""
+    return signals_day_stage
+
+
 SESSION = session_of(DAY)
 ROTATED = "signals-test-rotated-massive-key-5d2e"
 TRACE_ID = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"

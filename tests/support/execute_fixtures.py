@@ -44,7 +44,7 @@ def create_idempotency_table() -> str:
 
 
 @pytest.fixture
-def stage(
+def execute_stage(
     state_table: str,
     alpaca: AlpacaEmulator,
     alpaca_clock: FixedClock,

@@ -42,7 +42,7 @@ def real_factory_stage(
 
 
 @pytest.fixture
-def stage(
+def monitor_stage(
     real_factory_stage: MonitorStage, broker: AlpacaBroker, monkeypatch: pytest.MonkeyPatch
 ) -> MonitorStage:
     monkeypatch.setattr(factory, "broker", lambda: broker)

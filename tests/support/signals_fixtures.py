@@ -40,7 +40,7 @@ def signals_stage(
 
 
 @pytest.fixture
-def stage(signals_stage: SignalsStage, massive: MassiveEmulator) -> SignalsStage:
+def signals_day_stage(signals_stage: SignalsStage, massive: MassiveEmulator) -> SignalsStage:
     for symbol in SYMBOLS:
         massive.add_bars(session_bars(symbol, DAY - timedelta(days=1)) + session_bars(symbol, DAY))
     signals_stage.save_regime(*DAY_REGIME)
