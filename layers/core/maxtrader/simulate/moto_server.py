@@ -18,7 +18,7 @@ _SERVER_CODE = """
 from werkzeug.serving import make_server
 from moto.moto_server import werkzeug_app as w
 app = w.DomainDispatcherApplication(w.create_backend_app)
-server = make_server("127.0.0.1", 0, app, threaded=False)
+server = make_server("127.0.0.1", 0, app, threaded=False, request_handler=w.MotoRequestHandler)
 print(server.server_address[1], flush=True)
 server.serve_forever()
 """
