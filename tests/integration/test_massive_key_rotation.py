@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from maxtrader.adapters.massive_market_data import KEY_REFRESH_INTERVAL_SECONDS, MassiveMarketData
+from maxtrader.adapters.massive_market_data import MassiveMarketData
+from maxtrader.adapters.rotating_key import KEY_REFRESH_INTERVAL_SECONDS
 from maxtrader.domain.errors import DataError, SecretUnavailableError
 from maxtrader.domain.models import Bar
 from maxtrader.emulators.massive import MassiveEmulator

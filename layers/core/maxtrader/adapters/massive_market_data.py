@@ -40,7 +40,6 @@ key is held (building the adapter) raises its own error (``SecretUnavailableErro
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import time
@@ -54,8 +53,9 @@ import massive
 import urllib3
 from pydantic import ValidationError
 
+from maxtrader.adapters.rotating_key import KEY_REFRESH_INTERVAL_SECONDS, RotatingKey
 from maxtrader.data.vix import vix_closes_from_bars
-from maxtrader.domain.errors import DataError, MaxTraderError
+from maxtrader.domain.errors import DataError
 from maxtrader.domain.models import Bar
 from maxtrader.domain.ports import VixReading
 
@@ -66,9 +66,6 @@ MAX_PAGES = 10_000
 _TIMESPAN_MINUTES = {"minute": 1, "hour": 60, "day": 1440}
 _OK_STATUSES = {"OK", "DELAYED"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# A refusal may mean a rotated key: re-read it, but at most this often (a vendor refusing every
-# request, e.g. an unknown ticker, must not become a flood of Secrets Manager calls).
-KEY_REFRESH_INTERVAL_SECONDS = 60.0
 KeySource = Callable[[bool], str]  # force_fetch -> the current API key
 
 
@@ -101,13 +98,15 @@ class MassiveMarketData:
         self.base_url = base_url.rstrip("/")
         self.page_limit = page_limit
         self._retries, self._timeout = retries, timeout
-        self._key_source: KeySource = api_key if callable(api_key) else (lambda _force: api_key)
-        self._refresh_interval = key_refresh_interval_seconds
-        self._monotonic = monotonic
-        self._last_forced: float | None = None
-        self._key = ""
+        source: KeySource = api_key if callable(api_key) else (lambda _force: api_key)
+        self._keys = RotatingKey(
+            source,
+            _required_key,
+            refresh_interval_seconds=key_refresh_interval_seconds,
+            monotonic=monotonic,
+        )
         self._client: Any = None
-        self._use_key(self._read_key(force_fetch=False))
+        self._use_key(self._keys.current)
 
     def minute_bars(
         self, symbol: str, start: date | datetime, end: date | datetime, *, adjusted: bool = False
@@ -207,42 +206,27 @@ class MassiveMarketData:
         )
 
     # --- the key ------------------------------------------------------------------------------
-    def _read_key(self, *, force_fetch: bool) -> str:
-        key = self._key_source(force_fetch)  # its errors are the source's (SecretUnavailable...)
-        if not key:
-            raise DataError("no Massive API key (set MASSIVE_API_KEY or POLYGON_API_KEY)")
-        return key
-
     def _use_key(self, key: str) -> None:
-        if key != self._key:
-            self._client = massive.RESTClient(
-                api_key=key,
-                base=self.base_url,
-                retries=self._retries,
-                connect_timeout=self._timeout,
-                read_timeout=self._timeout,
-                pagination=False,
-            )
-            self._key = key
+        self._client = massive.RESTClient(
+            api_key=key,
+            base=self.base_url,
+            retries=self._retries,
+            connect_timeout=self._timeout,
+            read_timeout=self._timeout,
+            pagination=False,
+        )
 
     def _refresh_key(self) -> None:
         """The source's current key (cached for its ``max_age``); the held one if unreadable."""
-        # A working key beats none: the refusal path re-reads it if the vendor objects.
-        with contextlib.suppress(MaxTraderError):
-            self._use_key(self._read_key(force_fetch=False))
+        if self._keys.refreshed():
+            self._use_key(self._keys.current)
 
     def _key_rotated(self) -> bool:
         """After a refusal: re-read the key through the cache (rate-limited); did it change?"""
-        now = self._monotonic()
-        if self._last_forced is not None and now - self._last_forced < self._refresh_interval:
+        if not self._keys.rotated_after_refusal():
             return False
-        self._last_forced = now
-        held = self._key
-        try:
-            self._use_key(self._read_key(force_fetch=True))
-        except MaxTraderError:
-            return False  # the refusal is reported, not the re-read's failure
-        return self._key != held
+        self._use_key(self._keys.current)
+        return True
 
     # --- requests -----------------------------------------------------------------------------
     def _get(self, what: str, call: Callable[[], Any]) -> dict[str, Any]:
@@ -364,3 +348,9 @@ def _reason(body: str) -> str:
             if decoded.get(key):
                 return str(decoded[key])
     return body[:200]
+
+
+def _required_key(key: str) -> str:
+    if not key:
+        raise DataError("no Massive API key (set MASSIVE_API_KEY or POLYGON_API_KEY)")
+    return key
